@@ -1,0 +1,5 @@
+//! The command line (being written).
+
+pub fn main() -> i32 {
+    0
+}

@@ -1,0 +1,1 @@
+//! The TOML config file (being written).

@@ -1,0 +1,1 @@
+//! OS integrations behind core traits (being written).

@@ -1,0 +1,18 @@
+//! Overwatch: watch Railway, Plausible, Netlify and Sentry services from one tray icon.
+//!
+//! A map of the crate:
+//! - [`model`]: workspaces, services, statuses, reasons, metrics, cards.
+//! - [`config`]: the TOML file: parse, validate (with file:line:column), edit keeping comments.
+//! - [`secrets`]: key references, the never-printing `Secret`, the `SecretStore` trait.
+//! - [`providers`]: one pure adapter per provider and the shared HTTP layer.
+//! - [`sim`]: a loopback server speaking the four providers' wire formats.
+//! - [`desktop`]: OS integrations behind core traits (the keychain).
+//! - [`cli`]: the command line, one file per subcommand.
+
+pub mod cli;
+pub mod config;
+pub mod desktop;
+pub mod model;
+pub mod providers;
+pub mod secrets;
+pub mod sim;

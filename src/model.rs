@@ -1,0 +1,620 @@
+//! The domain model: workspaces, services, statuses, reasons, metrics and cards.
+//!
+//! Plain data shared by every other module. Nothing here does I/O.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::secrets::KeyRef;
+
+/// The four providers Overwatch can watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Railway,
+    Plausible,
+    Netlify,
+    Sentry,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 4] = [
+        Provider::Railway,
+        Provider::Plausible,
+        Provider::Netlify,
+        Provider::Sentry,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Railway => "railway",
+            Provider::Plausible => "plausible",
+            Provider::Netlify => "netlify",
+            Provider::Sentry => "sentry",
+        }
+    }
+
+    /// The name people use for it ("Railway").
+    pub fn title(self) -> &'static str {
+        match self {
+            Provider::Railway => "Railway",
+            Provider::Plausible => "Plausible",
+            Provider::Netlify => "Netlify",
+            Provider::Sentry => "Sentry",
+        }
+    }
+
+    /// The provider's public API root, replaced by a service's `base_url`.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Provider::Railway => "https://backboard.railway.com",
+            Provider::Plausible => "https://plausible.io",
+            Provider::Netlify => "https://api.netlify.com",
+            Provider::Sentry => "https://sentry.io",
+        }
+    }
+
+    /// The target fields this provider needs, in the order the CLI asks for them.
+    pub fn target_fields(self) -> &'static [&'static str] {
+        match self {
+            Provider::Railway => &["project"],
+            Provider::Plausible | Provider::Netlify => &["site"],
+            Provider::Sentry => &["org", "project"],
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!("unknown provider `{s}`: use one of railway, plausible, netlify, sentry")
+            })
+    }
+}
+
+/// How a service is connected: polled through its API, or only a dashboard link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Api,
+    Link,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Api => "api",
+            Mode::Link => "link",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "api" => Ok(Mode::Api),
+            "link" => Ok(Mode::Link),
+            _ => Err(format!("unknown mode `{s}`: use `api` or `link`")),
+        }
+    }
+}
+
+/// Which kind of Railway token the key holds; it decides the auth header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// Account or workspace token: `Authorization: Bearer`.
+    #[default]
+    Account,
+    /// Project token: `Project-Access-Token`.
+    Project,
+}
+
+impl FromStr for TokenKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "account" | "workspace" | "team" => Ok(TokenKind::Account),
+            "project" => Ok(TokenKind::Project),
+            _ => Err(format!(
+                "unknown token_kind `{s}`: use `account` (account or workspace token) or `project`"
+            )),
+        }
+    }
+}
+
+/// What a service points at on its provider.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One Railway project; `environment` is a name, or `*` for every environment.
+    Railway {
+        project: String,
+        environment: String,
+        token_kind: TokenKind,
+    },
+    /// A Plausible site id (its domain as configured in Plausible).
+    Plausible { site: String },
+    /// A Netlify site: its id, or its Netlify/custom domain.
+    Netlify { site: String },
+    /// A Sentry project inside an organization (slugs or ids).
+    Sentry { org: String, project: String },
+}
+
+impl Target {
+    pub fn provider(&self) -> Provider {
+        match self {
+            Target::Railway { .. } => Provider::Railway,
+            Target::Plausible { .. } => Provider::Plausible,
+            Target::Netlify { .. } => Provider::Netlify,
+            Target::Sentry { .. } => Provider::Sentry,
+        }
+    }
+
+    /// A short human description ("project 3f2a9c1e (production)").
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Railway {
+                project,
+                environment,
+                ..
+            } => format!("project {project} ({environment})"),
+            Target::Plausible { site } | Target::Netlify { site } => format!("site {site}"),
+            Target::Sentry { org, project } => format!("{org}/{project}"),
+        }
+    }
+
+    /// The provider's web dashboard for this target, used when `dashboard` is not set.
+    pub fn default_dashboard(&self, base_url: Option<&Url>) -> String {
+        match self {
+            Target::Railway { project, .. } => format!("https://railway.com/project/{project}"),
+            Target::Plausible { site } => {
+                let base = base_url
+                    .map(|u| u.as_str().trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| "https://plausible.io".into());
+                format!("{base}/{site}")
+            }
+            Target::Netlify { site } => format!("https://app.netlify.com/sites/{site}/overview"),
+            Target::Sentry { org, project } => match base_url {
+                // Self-hosted: the web UI lives on the same host as the API.
+                Some(u) if !is_sentry_saas(u) => format!(
+                    "{}/organizations/{org}/issues/?project={project}",
+                    u.as_str().trim_end_matches('/')
+                ),
+                _ => format!("https://{org}.sentry.io/issues/?project={project}"),
+            },
+        }
+    }
+}
+
+fn is_sentry_saas(u: &Url) -> bool {
+    u.host_str()
+        .map(|h| h == "sentry.io" || h.ends_with(".sentry.io"))
+        .unwrap_or(false)
+}
+
+/// User-tunable rules that turn numbers into a colour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Sentry: last hour's errors above this many times the trailing median → degraded.
+    pub spike_degraded: f64,
+    /// Sentry: last hour's errors above this many times the trailing median → down.
+    pub spike_down: f64,
+    /// Plausible: a fall of at least this many percent against the previous
+    /// period → degraded. `None` turns the rule off.
+    pub traffic_drop: Option<f64>,
+    /// Plausible: the drop rule only applies when the previous period had at
+    /// least this many visitors (a quiet site is not a broken site).
+    pub traffic_min_baseline: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            spike_degraded: 3.0,
+            spike_down: 10.0,
+            traffic_drop: Some(80.0),
+            traffic_min_baseline: 50,
+        }
+    }
+}
+
+/// A stable identifier for a service, kept across renames of its display name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ServiceId(pub String);
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One watched service, fully validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: ServiceId,
+    /// Name of the workspace it belongs to.
+    pub workspace: String,
+    pub name: String,
+    pub mode: Mode,
+    pub target: Target,
+    /// Reference to the secret (never the secret). `None` only in link mode.
+    pub key: Option<KeyRef>,
+    /// Explicit dashboard URL; see [`Service::dashboard_url`] for the effective one.
+    pub dashboard: Option<Url>,
+    /// Replaces the provider's API root (self-hosted, regional hosts, tests).
+    pub base_url: Option<Url>,
+    /// Allows `http://` to a non-loopback `base_url`.
+    pub allow_insecure: bool,
+    pub enabled: bool,
+    /// Position inside its workspace (0-based).
+    pub order: usize,
+    /// Per-service refresh interval; `None` uses the global one.
+    pub refresh: Option<Duration>,
+    pub thresholds: Thresholds,
+}
+
+impl Service {
+    pub fn provider(&self) -> Provider {
+        self.target.provider()
+    }
+
+    /// The API root requests go to.
+    pub fn api_base(&self) -> Url {
+        self.base_url.clone().unwrap_or_else(|| {
+            Url::parse(self.provider().default_base_url()).expect("built-in base URLs are valid")
+        })
+    }
+
+    /// The dashboard the "Open dashboard" action opens.
+    pub fn dashboard_url(&self) -> String {
+        match &self.dashboard {
+            Some(u) => u.to_string(),
+            None => self.target.default_dashboard(self.base_url.as_ref()),
+        }
+    }
+
+    /// Whether the engine polls this service.
+    pub fn polled(&self) -> bool {
+        self.enabled && self.mode == Mode::Api
+    }
+}
+
+impl Service {
+    /// A service with defaults around `target`, for tests, the demo and benchmarks.
+    pub fn example(workspace: &str, name: &str, target: Target, key: Option<KeyRef>) -> Service {
+        Service {
+            id: ServiceId(format!("{}/{}", workspace.to_lowercase(), name.to_lowercase())),
+            workspace: workspace.into(),
+            name: name.into(),
+            mode: Mode::Api,
+            target,
+            key,
+            dashboard: None,
+            base_url: None,
+            allow_insecure: false,
+            enabled: true,
+            order: 0,
+            refresh: None,
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// A named group of services ("Acme").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workspace {
+    pub name: String,
+    pub services: Vec<Service>,
+}
+
+/// The health ladder. `Loading` is only shown before a first answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    Degraded,
+    Down,
+    Unknown,
+    Loading,
+}
+
+impl Status {
+    /// Rank for worst-of: down > degraded > unknown > loading > healthy.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Healthy => 0,
+            Status::Loading => 1,
+            Status::Unknown => 2,
+            Status::Degraded => 3,
+            Status::Down => 4,
+        }
+    }
+
+    /// The worst of a set of statuses; `None` when the set is empty.
+    pub fn worst<I: IntoIterator<Item = Status>>(items: I) -> Option<Status> {
+        items.into_iter().max_by_key(|s| s.severity())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+            Status::Unknown => "unknown",
+            Status::Loading => "loading",
+        }
+    }
+
+    /// A glyph that reads without colour.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Status::Healthy => "✓",
+            Status::Degraded => "!",
+            Status::Down => "×",
+            Status::Unknown => "?",
+            Status::Loading => "…",
+        }
+    }
+
+    /// The monitoring-plugin exit code: 0 healthy, 1 degraded, 2 down, 3 unknown.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Healthy => 0,
+            Status::Degraded => 1,
+            Status::Down => 2,
+            Status::Unknown | Status::Loading => 3,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a card is `unknown`: what stopped us from seeing the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    Offline,
+    Unreachable,
+    Timeout,
+    Auth,
+    RateLimited,
+    Config,
+    BadResponse,
+}
+
+impl ReasonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::Offline => "offline",
+            ReasonKind::Unreachable => "unreachable",
+            ReasonKind::Timeout => "timeout",
+            ReasonKind::Auth => "auth",
+            ReasonKind::RateLimited => "rate_limited",
+            ReasonKind::Config => "config",
+            ReasonKind::BadResponse => "bad_response",
+        }
+    }
+}
+
+/// A reason with a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub kind: ReasonKind,
+    pub message: String,
+}
+
+impl Reason {
+    pub fn new(kind: ReasonKind, message: impl Into<String>) -> Self {
+        Reason {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// One metric line ("visitors today", "1,234").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metric {
+    pub label: String,
+    pub value: String,
+}
+
+impl Metric {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Metric {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// What one check of one service found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    pub status: Status,
+    /// Set when `status` is `unknown` (and only then).
+    pub reason: Option<Reason>,
+    /// A deploy or build is running; shown beside the status, never changes the colour.
+    pub in_progress: bool,
+    /// What is in progress ("deploying api"), when `in_progress`.
+    pub activity: Option<String>,
+    /// One line saying what matters most ("api crashed", "1,234 visitors today").
+    pub summary: String,
+    pub metrics: Vec<Metric>,
+    pub dashboard_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+impl Card {
+    /// The card shown before the first answer.
+    pub fn loading() -> Self {
+        Card {
+            status: Status::Loading,
+            reason: None,
+            in_progress: false,
+            activity: None,
+            summary: "checking…".into(),
+            metrics: Vec::new(),
+            dashboard_url: None,
+            updated_at: None,
+        }
+    }
+
+    /// An `unknown` card carrying why we could not see the service.
+    pub fn unknown(reason: Reason) -> Self {
+        Card {
+            status: Status::Unknown,
+            summary: reason.message.clone(),
+            reason: Some(reason),
+            in_progress: false,
+            activity: None,
+            metrics: Vec::new(),
+            dashboard_url: None,
+            updated_at: None,
+        }
+    }
+}
+
+/// Parses a human duration: "60s", "5m", "1h", "90" (seconds), "1m30s".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    let mut saw_unit = false;
+    let bad = || format!("`{s}` is not a duration: write it like \"30s\", \"5m\" or \"1h\"");
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let mult = match unit.to_ascii_lowercase().as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hour" | "hours" => 3600,
+            _ => return Err(bad()),
+        };
+        total = n
+            .checked_mul(mult)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        saw_unit = true;
+    }
+    if !num.is_empty() || !saw_unit {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Formats a duration the way [`parse_duration`] reads it ("60s", "5m", "1h").
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 && s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else if s >= 60 && s % 60 == 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_of_orders_down_over_degraded_over_unknown() {
+        use Status::*;
+        assert_eq!(Status::worst([Healthy, Unknown, Degraded]), Some(Degraded));
+        assert_eq!(Status::worst([Healthy, Down, Degraded]), Some(Down));
+        assert_eq!(Status::worst([Healthy, Unknown]), Some(Unknown));
+        assert_eq!(Status::worst([Healthy, Loading]), Some(Loading));
+        assert_eq!(Status::worst([]), None);
+    }
+
+    #[test]
+    fn durations_parse_and_format() {
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("m").is_err());
+        assert_eq!(format_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
+    }
+
+    #[test]
+    fn providers_parse_case_insensitively_and_reject_others() {
+        assert_eq!("Railway".parse::<Provider>().unwrap(), Provider::Railway);
+        let err = "heroku".parse::<Provider>().unwrap_err();
+        assert!(err.contains("heroku") && err.contains("railway"));
+    }
+
+    #[test]
+    fn dashboards_derive_from_targets() {
+        let t = Target::Sentry {
+            org: "acme".into(),
+            project: "shop".into(),
+        };
+        assert_eq!(
+            t.default_dashboard(None),
+            "https://acme.sentry.io/issues/?project=shop"
+        );
+        let self_hosted = Url::parse("https://sentry.example.org").unwrap();
+        assert_eq!(
+            t.default_dashboard(Some(&self_hosted)),
+            "https://sentry.example.org/organizations/acme/issues/?project=shop"
+        );
+        let p = Target::Plausible {
+            site: "example.com".into(),
+        };
+        assert_eq!(p.default_dashboard(None), "https://plausible.io/example.com");
+    }
+}

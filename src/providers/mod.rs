@@ -1,0 +1,283 @@
+//! The provider registry: the request/response types every adapter speaks, and the one `match` that dispatches to them.
+//!
+//! Providers are pure: given a service and what has been fetched so far, an
+//! adapter either asks for more requests ([`Step::Fetch`]) or returns a
+//! [`Card`] ([`Step::Done`]). It never owns a client, a clock or a retry loop;
+//! `http.rs` sends the requests (timeouts, size cap, redirects, rate-limit
+//! headers) and drives the steps.
+
+pub mod http;
+pub mod netlify;
+pub mod plausible;
+pub mod railway;
+pub mod sentry;
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::model::{Card, Provider, Reason, ReasonKind, Service};
+
+/// HTTP method of a provider request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// How the token is attached to a request. The HTTP layer adds the header;
+/// adapters never see the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// The token as the value of a named header (Railway's `Project-Access-Token`).
+    Header(&'static str),
+}
+
+/// One request an adapter wants sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// What it is for, so the adapter can find its response ("site", "deploys").
+    pub tag: &'static str,
+    pub method: Method,
+    pub url: Url,
+    pub auth: Auth,
+    /// Extra, non-secret headers.
+    pub headers: Vec<(String, String)>,
+    /// A JSON body (POST).
+    pub body: Option<serde_json::Value>,
+}
+
+/// One response as received (body already capped by the HTTP layer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// First header value with that (case-insensitive) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request paired with its response.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub request: Request,
+    pub response: Response,
+}
+
+/// What an adapter wants next.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Send these (concurrently) and call again with their responses appended.
+    Fetch(Vec<Request>),
+    /// The check is complete.
+    Done(Card),
+}
+
+/// Everything an adapter may look at besides the responses.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub service: &'a Service,
+    /// Wall-clock now, for ages ("last deploy 2 h ago"). Passed in, never read.
+    pub now: OffsetDateTime,
+}
+
+/// The most request rounds one check may take.
+pub const MAX_ROUNDS: usize = 4;
+
+/// Asks the service's adapter for its next step, given the exchanges so far.
+pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
+    match ctx.service.provider() {
+        Provider::Railway => railway::plan(ctx, done),
+        Provider::Plausible => plausible::plan(ctx, done),
+        Provider::Netlify => netlify::plan(ctx, done),
+        Provider::Sentry => sentry::plan(ctx, done),
+    }
+}
+
+/// The result of one check: the card plus what the scheduler should know.
+#[derive(Debug, Clone)]
+pub struct PollResult {
+    pub card: Card,
+    /// The provider asked us to wait this long before the next request (429).
+    pub retry_after: Option<Duration>,
+    /// Requests this check sent.
+    pub requests: u32,
+}
+
+/// A reason for a non-2xx answer that every provider shares: 401/403 are auth,
+/// 404 is config, 429 is rate limiting, 5xx is unreachable. `detail` is the
+/// provider's own message (already extracted from its error shape), if any.
+pub fn http_error_reason(
+    service: &Service,
+    status: u16,
+    detail: Option<&str>,
+    retry_after: Option<Duration>,
+) -> Reason {
+    let key = service
+        .key
+        .as_ref()
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "(none)".into());
+    let detail = detail
+        .map(|d| format!(": {}", clip(d, 160)))
+        .unwrap_or_default();
+    match status {
+        401 | 403 => Reason::new(
+            ReasonKind::Auth,
+            format!(
+                "API key `{key}` was rejected (HTTP {status}{detail}) — {}",
+                service
+                    .key
+                    .as_ref()
+                    .map(|k| k.how_to_set())
+                    .unwrap_or_else(|| "set a key for this service".into())
+            ),
+        ),
+        404 => Reason::new(
+            ReasonKind::Config,
+            format!(
+                "{} not found (HTTP 404{detail}) — check the service's settings",
+                service.target.describe()
+            ),
+        ),
+        429 => Reason::new(
+            ReasonKind::RateLimited,
+            match retry_after {
+                Some(d) => format!(
+                    "rate limited by {} (HTTP 429) — retrying in {}",
+                    service.provider().title(),
+                    crate::model::format_duration(d)
+                ),
+                None => format!(
+                    "rate limited by {} (HTTP 429) — backing off",
+                    service.provider().title()
+                ),
+            },
+        ),
+        500..=599 => Reason::new(
+            ReasonKind::Unreachable,
+            format!(
+                "{} answered with a server error (HTTP {status}{detail})",
+                service.provider().title()
+            ),
+        ),
+        _ => Reason::new(
+            ReasonKind::BadResponse,
+            format!(
+                "{} answered HTTP {status}{detail}",
+                service.provider().title()
+            ),
+        ),
+    }
+}
+
+/// Shortens text for a one-line message, on a character boundary.
+pub fn clip(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// A `bad_response` reason for a body that could not be understood.
+pub fn bad_body(service: &Service, what: &str, err: impl std::fmt::Display) -> Reason {
+    Reason::new(
+        ReasonKind::BadResponse,
+        format!(
+            "{} sent a {what} that could not be read ({})",
+            service.provider().title(),
+            clip(&err.to_string(), 120)
+        ),
+    )
+}
+
+/// Short description of a body that is not JSON ("an HTML page", "an empty body").
+pub fn describe_body(body: &[u8]) -> &'static str {
+    let t = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let t = t.trim_start();
+    if body.is_empty() || t.is_empty() {
+        "an empty body"
+    } else if t.starts_with('<') {
+        "an HTML page"
+    } else if t.starts_with('{') || t.starts_with('[') {
+        "malformed JSON"
+    } else {
+        "plain text"
+    }
+}
+
+/// "2 min ago", "3 h ago", "just now" — relative ages for metric lines.
+pub fn ago(then: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (now - then).whole_seconds();
+    if secs < 45 {
+        return "just now".into();
+    }
+    let mins = (secs + 30) / 60;
+    if mins < 60 {
+        return format!("{mins} min ago");
+    }
+    let hours = (secs + 1800) / 3600;
+    if hours < 48 {
+        return format!("{hours} h ago");
+    }
+    format!("{} d ago", (secs + 43200) / 86400)
+}
+
+/// 1234567 → "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn ages_read_naturally() {
+        let now = datetime!(2026-08-22 12:00 UTC);
+        assert_eq!(ago(datetime!(2026-08-22 11:59:40 UTC), now), "just now");
+        assert_eq!(ago(datetime!(2026-08-22 11:58 UTC), now), "2 min ago");
+        assert_eq!(ago(datetime!(2026-08-22 10:00 UTC), now), "2 h ago");
+        assert_eq!(ago(datetime!(2026-08-19 12:00 UTC), now), "3 d ago");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1234), "1,234");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn bodies_are_described() {
+        assert_eq!(describe_body(b""), "an empty body");
+        assert_eq!(describe_body(b"<!DOCTYPE html>"), "an HTML page");
+        assert_eq!(describe_body(b"Not Found"), "plain text");
+        assert_eq!(describe_body(b"{\"a\":"), "malformed JSON");
+    }
+}

@@ -1,0 +1,1 @@
+//! The loopback simulator (to be written).
