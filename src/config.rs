@@ -1,1 +1,1332 @@
-//! The TOML config file (being written).
+//! The TOML config file: where it lives, parse and validate it (every problem with file:line:column), and edit it keeping comments.
+//!
+//! Parsing walks a `toml_edit` document rather than deriving serde structs so
+//! that every problem, not only the first, is reported with its position, and
+//! so the same document type serves both reading and comment-keeping edits.
+//! A file that fails to parse or validate is never written to.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+use toml_edit::{DocumentMut, Item, TableLike, Value};
+use url::Url;
+
+use crate::model::{
+    format_duration, parse_duration, Mode, Provider, Service, ServiceId, Target, Thresholds,
+    TokenKind, Workspace,
+};
+use crate::secrets::KeyRef;
+
+/// Environment variable that picks the config file (after `--config`).
+pub const CONFIG_ENV: &str = "OVERWATCH_CONFIG";
+
+/// The default auto-refresh interval.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(60);
+
+/// The shortest refresh interval accepted (the simulator and tests use 1 s).
+pub const MIN_REFRESH: Duration = Duration::from_secs(1);
+
+/// The commented example shipped with the program (`overwatch config init`).
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Auto-refresh interval; `None` when the user turned it off.
+    pub refresh: Option<Duration>,
+    pub notifications: bool,
+    pub workspaces: Vec<Workspace>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            refresh: Some(DEFAULT_REFRESH),
+            notifications: true,
+            workspaces: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Every service, workspace by workspace, in order.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.workspaces.iter().flat_map(|w| w.services.iter())
+    }
+
+    pub fn workspace(&self, name: &str) -> Option<&Workspace> {
+        self.workspaces
+            .iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every distinct key reference, in first-use order.
+    pub fn key_refs(&self) -> Vec<KeyRef> {
+        let mut seen = HashSet::new();
+        self.services()
+            .filter_map(|s| s.key.clone())
+            .filter(|k| seen.insert(k.clone()))
+            .collect()
+    }
+}
+
+/// One problem found in a config file, at a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Why a config could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("no config file at {}: run `overwatch config init` to create one", path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+    #[error("cannot write {}: {detail}; the file was left as it was", path.display())]
+    Write { path: PathBuf, detail: String },
+    #[error("cannot find the config directory: {0}; use --config PATH or OVERWATCH_CONFIG")]
+    NoConfigDir(String),
+    #[error("{0}")]
+    Edit(String),
+}
+
+fn render_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    let n = problems.len();
+    out.push_str(&format!(
+        "{} has {} problem{}:",
+        path.display(),
+        n,
+        if n == 1 { "" } else { "s" }
+    ));
+    for p in problems {
+        out.push_str(&format!(
+            "\n  {}:{}:{}: {}",
+            path.display(),
+            p.line,
+            p.column,
+            p.message
+        ));
+    }
+    out
+}
+
+impl ConfigError {
+    /// The problems, for an invalid file.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ConfigError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+/// Where the config file is: `--config`, else `OVERWATCH_CONFIG`, else the platform config dir.
+pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    // confy only tells us the platform path; we never let it write defaults.
+    confy::get_configuration_file_path("overwatch", "config")
+        .map_err(|e| ConfigError::NoConfigDir(e.to_string()))
+}
+
+/// Reads and validates the file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    parse(&text, path)
+}
+
+/// Reads the file's text, mapping "not there" to [`ConfigError::NotFound`].
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ConfigError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => ConfigError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: vec![Problem {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the file is {} bytes; a config is at most {} bytes — is this the right file?",
+                    bytes.len(),
+                    MAX_CONFIG_BYTES
+                ),
+            }],
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
+        let (line, column) = line_col(valid, at);
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: vec![Problem {
+                line,
+                column,
+                message: "the file is not valid UTF-8 text".into(),
+            }],
+        }
+    })
+}
+
+/// A config is small; anything larger is the wrong file.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Parses and validates config text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let doc = match toml_edit::Document::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let at = e.span().map(|r| r.start).unwrap_or(0);
+            let (line, column) = line_col(text, at);
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems: vec![Problem {
+                    line,
+                    column,
+                    message: format!("this is not valid TOML: {}", e.message().trim()),
+                }],
+            });
+        }
+    };
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let config = v.config(doc.as_table());
+    if v.problems.is_empty() {
+        Ok(config)
+    } else {
+        v.problems.sort_by_key(|p| (p.line, p.column));
+        v.problems.dedup();
+        Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: v.problems,
+        })
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let mut start = offset;
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+const TOP_KEYS: &[&str] = &["refresh", "notifications", "workspaces"];
+const WORKSPACE_KEYS: &[&str] = &["name", "services"];
+const COMMON_SERVICE_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "provider",
+    "mode",
+    "key",
+    "dashboard",
+    "base_url",
+    "allow_insecure",
+    "enabled",
+    "refresh",
+];
+
+/// Keys only some providers take.
+fn provider_keys(p: Provider) -> &'static [&'static str] {
+    match p {
+        Provider::Railway => &["project", "environment", "token_kind"],
+        Provider::Plausible => &["site", "traffic_drop", "traffic_min_baseline"],
+        Provider::Netlify => &["site"],
+        Provider::Sentry => &["org", "project", "spike_degraded", "spike_down"],
+    }
+}
+
+fn all_service_keys() -> Vec<&'static str> {
+    let mut v: Vec<&str> = COMMON_SERVICE_KEYS.to_vec();
+    for p in Provider::ALL {
+        for k in provider_keys(p) {
+            if !v.contains(k) {
+                v.push(k);
+            }
+        }
+    }
+    v
+}
+
+struct Validator<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn at(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.map(|r| r.start).unwrap_or(0));
+        self.problems.push(Problem {
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    /// Span of a key inside a table, falling back to its value, then the table.
+    fn key_span(
+        t: &dyn TableLike,
+        key: &str,
+        fallback: Option<Range<usize>>,
+    ) -> Option<Range<usize>> {
+        t.key(key)
+            .and_then(|k| k.span())
+            .or_else(|| t.get(key).and_then(|i| i.span()))
+            .or(fallback)
+    }
+
+    fn unknown_keys(
+        &mut self,
+        t: &dyn TableLike,
+        allowed: &[&str],
+        whose: &str,
+        span: Option<Range<usize>>,
+    ) {
+        for (k, _) in t.iter() {
+            if !allowed.contains(&k) {
+                let hint = suggest(k, allowed)
+                    .map(|s| format!(" — did you mean `{s}`?"))
+                    .unwrap_or_else(|| format!(" ({whose} take {})", allowed.join(", ")));
+                self.at(
+                    Self::key_span(t, k, span.clone()),
+                    format!("unknown key `{k}`{hint}"),
+                );
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        t: &dyn TableLike,
+        key: &str,
+        span: Option<Range<usize>>,
+    ) -> Option<String> {
+        let item = t.get(key)?;
+        match item.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                self.at(
+                    item.span().or(span),
+                    format!("`{key}` must be a string in quotes, like {key} = \"…\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(
+        &mut self,
+        t: &dyn TableLike,
+        key: &str,
+        span: Option<Range<usize>>,
+    ) -> Option<bool> {
+        let item = t.get(key)?;
+        match item.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                self.at(
+                    item.span().or(span),
+                    format!("`{key}` must be true or false"),
+                );
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, t: &dyn TableLike, key: &str, span: Option<Range<usize>>) -> Option<f64> {
+        let item = t.get(key)?;
+        match item
+            .as_float()
+            .or_else(|| item.as_integer().map(|i| i as f64))
+        {
+            Some(n) if n.is_finite() && n >= 0.0 => Some(n),
+            _ => {
+                self.at(
+                    item.span().or(span),
+                    format!("`{key}` must be a number of at least 0"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A refresh interval: "60s", an integer of seconds, or "off".
+    fn refresh(
+        &mut self,
+        t: &dyn TableLike,
+        span: Option<Range<usize>>,
+    ) -> Option<Option<Duration>> {
+        let item = t.get("refresh")?;
+        let here = item.span().or(span);
+        let parsed = if let Some(s) = item.as_str() {
+            if s.trim().eq_ignore_ascii_case("off") {
+                return Some(None);
+            }
+            parse_duration(s)
+        } else if let Some(i) = item.as_integer() {
+            u64::try_from(i)
+                .map(Duration::from_secs)
+                .map_err(|_| "a refresh interval cannot be negative".to_string())
+        } else {
+            Err("`refresh` must be a duration like \"60s\", \"5m\" or \"off\"".to_string())
+        };
+        match parsed {
+            Ok(d) if d < MIN_REFRESH => {
+                self.at(here, "`refresh` must be at least 1s (or \"off\")");
+                None
+            }
+            Ok(d) => Some(Some(d)),
+            Err(e) => {
+                self.at(here, format!("`refresh`: {e}"));
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, t: &dyn TableLike, key: &str, span: Option<Range<usize>>) -> Option<Url> {
+        let s = self.string(t, key, span.clone())?;
+        let here = t.get(key).and_then(|i| i.span()).or(span);
+        match Url::parse(s.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u),
+            Ok(_) => {
+                self.at(
+                    here,
+                    format!("`{key}` must be an http(s) URL like \"https://host\""),
+                );
+                None
+            }
+            Err(e) => {
+                self.at(
+                    here,
+                    format!("`{key}` is not a valid URL ({e}): write it like \"https://host\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, root: &dyn TableLike) -> Config {
+        self.unknown_keys(root, TOP_KEYS, "the top level can", None);
+        let refresh = self.refresh(root, None).unwrap_or(Some(DEFAULT_REFRESH));
+        let notifications = self.boolean(root, "notifications", None).unwrap_or(true);
+        let mut workspaces = Vec::new();
+        let mut names: HashMap<String, ()> = HashMap::new();
+        let mut ids: HashSet<String> = HashSet::new();
+        for (t, span) in tables(root.get("workspaces"), self, "workspaces") {
+            let Some(ws) = self.workspace(t, span.clone(), &mut ids) else {
+                continue;
+            };
+            if names.insert(ws.name.to_lowercase(), ()).is_some() {
+                self.at(
+                    Self::key_span(t, "name", span),
+                    format!(
+                        "a workspace named `{}` already exists: workspace names must be unique",
+                        ws.name
+                    ),
+                );
+            }
+            workspaces.push(ws);
+        }
+        Config {
+            refresh,
+            notifications,
+            workspaces,
+        }
+    }
+
+    fn workspace(
+        &mut self,
+        t: &dyn TableLike,
+        span: Option<Range<usize>>,
+        ids: &mut HashSet<String>,
+    ) -> Option<Workspace> {
+        self.unknown_keys(t, WORKSPACE_KEYS, "workspaces", span.clone());
+        let name = match self.string(t, "name", span.clone()) {
+            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+            Some(_) => {
+                self.at(
+                    Self::key_span(t, "name", span),
+                    "a workspace name cannot be empty",
+                );
+                return None;
+            }
+            None => {
+                if t.get("name").is_none() {
+                    self.at(span, "this workspace has no `name`: add name = \"Acme\"");
+                }
+                return None;
+            }
+        };
+        let mut services: Vec<Service> = Vec::new();
+        for (st, sspan) in tables(t.get("services"), self, "services") {
+            if let Some(mut svc) = self.service(st, sspan.clone(), &name) {
+                if services
+                    .iter()
+                    .any(|s| s.name.eq_ignore_ascii_case(&svc.name))
+                {
+                    self.at(
+                        Self::key_span(st, "name", sspan.clone()),
+                        format!(
+                            "workspace `{name}` already has a service named `{}`: names must be unique within a workspace",
+                            svc.name
+                        ),
+                    );
+                    continue;
+                }
+                if !ids.insert(svc.id.0.clone()) {
+                    self.at(
+                        Self::key_span(st, "id", sspan),
+                        format!(
+                            "another service already has the id `{}`: give this one a different `id`",
+                            svc.id
+                        ),
+                    );
+                    continue;
+                }
+                svc.order = services.len();
+                services.push(svc);
+            }
+        }
+        Some(Workspace { name, services })
+    }
+
+    fn service(
+        &mut self,
+        t: &dyn TableLike,
+        span: Option<Range<usize>>,
+        workspace: &str,
+    ) -> Option<Service> {
+        let before = self.problems.len();
+        let name = self
+            .string(t, "name", span.clone())
+            .map(|s| s.trim().to_string());
+        let label = name.clone().unwrap_or_else(|| "(unnamed)".into());
+        match &name {
+            Some(n) if n.is_empty() => self.at(
+                Self::key_span(t, "name", span.clone()),
+                "a service name cannot be empty",
+            ),
+            None if t.get("name").is_none() => self.at(
+                span.clone(),
+                format!("a service in workspace `{workspace}` has no `name`: add name = \"API\""),
+            ),
+            _ => {}
+        }
+        let provider = match self.string(t, "provider", span.clone()) {
+            Some(p) => match p.parse::<Provider>() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.at(t.get("provider").and_then(|i| i.span()).or(span.clone()), e);
+                    None
+                }
+            },
+            None => {
+                if t.get("provider").is_none() {
+                    self.at(
+                        span.clone(),
+                        format!("service `{label}` has no `provider`: add provider = \"railway\" (or plausible, netlify, sentry)"),
+                    );
+                }
+                None
+            }
+        };
+        let allowed: Vec<&str> = match provider {
+            Some(p) => COMMON_SERVICE_KEYS
+                .iter()
+                .chain(provider_keys(p))
+                .copied()
+                .collect(),
+            None => all_service_keys(),
+        };
+        for (k, _) in t.iter() {
+            if allowed.contains(&k) {
+                continue;
+            }
+            let here = Self::key_span(t, k, span.clone());
+            match provider {
+                Some(p) if all_service_keys().contains(&k) => self.at(
+                    here,
+                    format!(
+                        "`{k}` is not used by {p} services; {p} takes {}",
+                        provider_keys(p).join(", ")
+                    ),
+                ),
+                _ => {
+                    let hint = suggest(k, &allowed)
+                        .map(|s| format!(" — did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    self.at(
+                        here,
+                        format!("unknown key `{k}` in service `{label}`{hint}"),
+                    );
+                }
+            }
+        }
+        let mode = match self.string(t, "mode", span.clone()) {
+            Some(m) => match m.parse::<Mode>() {
+                Ok(m) => m,
+                Err(e) => {
+                    self.at(t.get("mode").and_then(|i| i.span()), e);
+                    Mode::Api
+                }
+            },
+            None => Mode::Api,
+        };
+        let required = |v: &mut Self, key: &str, what: &str| -> Option<String> {
+            match v.string(t, key, span.clone()) {
+                Some(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Some(_) => {
+                    v.at(
+                        Self::key_span(t, key, span.clone()),
+                        format!("`{key}` cannot be empty: it is {what}"),
+                    );
+                    None
+                }
+                None => {
+                    if t.get(key).is_none() {
+                        v.at(
+                            span.clone(),
+                            format!(
+                                "service `{label}` ({}) needs `{key}` = {what}",
+                                provider.map(|p| p.as_str()).unwrap_or("?")
+                            ),
+                        );
+                    }
+                    None
+                }
+            }
+        };
+        let target = match provider? {
+            Provider::Railway => {
+                let project = required(
+                    self,
+                    "project",
+                    "the Railway project id (Project Settings → General)",
+                );
+                let environment = self
+                    .string(t, "environment", span.clone())
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "production".into());
+                let token_kind = match self.string(t, "token_kind", span.clone()) {
+                    Some(k) => match k.parse::<TokenKind>() {
+                        Ok(k) => k,
+                        Err(e) => {
+                            self.at(t.get("token_kind").and_then(|i| i.span()), e);
+                            TokenKind::Account
+                        }
+                    },
+                    None => TokenKind::Account,
+                };
+                project.map(|project| Target::Railway {
+                    project,
+                    environment,
+                    token_kind,
+                })
+            }
+            Provider::Plausible => required(
+                self,
+                "site",
+                "the site's domain as set in Plausible (e.g. \"example.com\")",
+            )
+            .map(|site| Target::Plausible { site }),
+            Provider::Netlify => required(
+                self,
+                "site",
+                "the Netlify site id or its domain (e.g. \"acme.netlify.app\")",
+            )
+            .map(|site| Target::Netlify { site }),
+            Provider::Sentry => {
+                let org = required(self, "org", "the Sentry organization slug");
+                let project = required(self, "project", "the Sentry project slug");
+                match (org, project) {
+                    (Some(org), Some(project)) => Some(Target::Sentry { org, project }),
+                    _ => None,
+                }
+            }
+        };
+        let key = match self.string(t, "key", span.clone()) {
+            Some(k) => match k.parse::<KeyRef>() {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    self.at(t.get("key").and_then(|i| i.span()), e);
+                    None
+                }
+            },
+            None => {
+                if mode == Mode::Api && t.get("key").is_none() {
+                    self.at(
+                        span.clone(),
+                        format!(
+                            "service `{label}` needs `key` = the name of its API key in the keychain (store it with `overwatch secret set NAME`) or \"env:VAR\"; or set mode = \"link\" for a dashboard link only"
+                        ),
+                    );
+                }
+                None
+            }
+        };
+        let base_url = self.url(t, "base_url", span.clone());
+        let dashboard = self.url(t, "dashboard", span.clone());
+        let allow_insecure = self
+            .boolean(t, "allow_insecure", span.clone())
+            .unwrap_or(false);
+        if let Some(u) = &base_url {
+            if u.scheme() == "http" && !is_loopback(u) && !allow_insecure {
+                self.at(
+                    t.get("base_url").and_then(|i| i.span()),
+                    format!(
+                        "`base_url` uses plain http to {}: the API key would travel unencrypted; use https, or add allow_insecure = true if you really mean it",
+                        u.host_str().unwrap_or("?")
+                    ),
+                );
+            }
+        }
+        let enabled = self.boolean(t, "enabled", span.clone()).unwrap_or(true);
+        let refresh = self.refresh(t, span.clone()).flatten();
+        let mut thresholds = Thresholds::default();
+        if let Some(n) = self.number(t, "spike_degraded", span.clone()) {
+            thresholds.spike_degraded = n;
+        }
+        if let Some(n) = self.number(t, "spike_down", span.clone()) {
+            thresholds.spike_down = n;
+        }
+        if thresholds.spike_down < thresholds.spike_degraded {
+            self.at(
+                Self::key_span(t, "spike_down", span.clone()),
+                "`spike_down` must be at least `spike_degraded`",
+            );
+        }
+        if let Some(item) = t.get("traffic_drop") {
+            if item.as_bool() == Some(false) {
+                thresholds.traffic_drop = None;
+            } else if let Some(n) = self.number(t, "traffic_drop", span.clone()) {
+                if n > 100.0 {
+                    self.at(
+                        item.span(),
+                        "`traffic_drop` is a percentage from 0 to 100 (or false)",
+                    );
+                } else {
+                    thresholds.traffic_drop = Some(n);
+                }
+            }
+        }
+        if let Some(n) = self.number(t, "traffic_min_baseline", span.clone()) {
+            thresholds.traffic_min_baseline = n as u64;
+        }
+        let id = match self.string(t, "id", span.clone()) {
+            Some(id) if !id.trim().is_empty() => ServiceId(id.trim().to_string()),
+            Some(_) => {
+                self.at(Self::key_span(t, "id", span), "`id` cannot be empty");
+                return None;
+            }
+            None => derived_id(workspace, name.as_deref().unwrap_or("")),
+        };
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Service {
+            id,
+            workspace: workspace.to_string(),
+            name: name?,
+            mode,
+            target: target?,
+            key,
+            dashboard,
+            base_url,
+            allow_insecure,
+            enabled,
+            order: 0,
+            refresh,
+            thresholds,
+        })
+    }
+}
+
+/// Tables of an array of tables (`[[x]]`) or an inline array of tables.
+fn tables<'a>(
+    item: Option<&'a Item>,
+    v: &mut Validator<'_>,
+    key: &str,
+) -> Vec<(&'a dyn TableLike, Option<Range<usize>>)> {
+    let Some(item) = item else {
+        return Vec::new();
+    };
+    if let Some(aot) = item.as_array_of_tables() {
+        return aot
+            .iter()
+            .map(|t| (t as &dyn TableLike, t.span()))
+            .collect();
+    }
+    if let Some(arr) = item.as_array() {
+        let mut out = Vec::new();
+        for val in arr.iter() {
+            match val {
+                Value::InlineTable(t) => out.push((t as &dyn TableLike, t.span())),
+                other => v.at(
+                    other.span(),
+                    format!("each entry of `{key}` must be a table ([[{key}]] or {{ … }})"),
+                ),
+            }
+        }
+        return out;
+    }
+    v.at(
+        item.span(),
+        format!("`{key}` must be a list of tables, written [[{key}]]"),
+    );
+    Vec::new()
+}
+
+/// Loopback hosts may use plain http (tests, the simulator, local proxies).
+pub fn is_loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The id of a service without an explicit `id`: workspace and name, slugged.
+pub fn derived_id(workspace: &str, name: &str) -> ServiceId {
+    ServiceId(format!("{}/{}", slug(workspace), slug(name)))
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.trim().chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// The closest allowed key to a misspelt one, if close enough.
+fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (levenshtein(key, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+// ---------------------------------------------------------------------------
+// Editing
+
+/// The fields of a service as given on the command line; `None` = leave as is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceFields {
+    pub name: Option<String>,
+    pub provider: Option<Provider>,
+    pub mode: Option<Mode>,
+    pub key: Option<String>,
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    pub token_kind: Option<String>,
+    pub site: Option<String>,
+    pub org: Option<String>,
+    pub base_url: Option<String>,
+    pub dashboard: Option<String>,
+    pub enabled: Option<bool>,
+    pub refresh: Option<String>,
+    pub allow_insecure: Option<bool>,
+}
+
+impl ServiceFields {
+    /// (key, value) pairs to write, in the order they read best.
+    fn pairs(&self) -> Vec<(&'static str, toml_edit::Value)> {
+        let mut v: Vec<(&'static str, toml_edit::Value)> = Vec::new();
+        let s = |x: &Option<String>| x.as_ref().map(|s| toml_edit::Value::from(s.as_str()));
+        if let Some(x) = s(&self.name) {
+            v.push(("name", x));
+        }
+        if let Some(p) = self.provider {
+            v.push(("provider", p.as_str().into()));
+        }
+        if let Some(m) = self.mode {
+            v.push(("mode", m.as_str().into()));
+        }
+        for (k, val) in [
+            ("project", &self.project),
+            ("environment", &self.environment),
+            ("token_kind", &self.token_kind),
+            ("site", &self.site),
+            ("org", &self.org),
+            ("key", &self.key),
+            ("base_url", &self.base_url),
+            ("dashboard", &self.dashboard),
+            ("refresh", &self.refresh),
+        ] {
+            if let Some(x) = s(val) {
+                v.push((k, x));
+            }
+        }
+        if let Some(a) = self.allow_insecure {
+            v.push(("allow_insecure", a.into()));
+        }
+        if let Some(e) = self.enabled {
+            v.push(("enabled", e.into()));
+        }
+        v
+    }
+}
+
+/// An open config file being edited. Every change is validated as a whole
+/// before [`Editor::save`] writes it, atomically and with mode 0600.
+pub struct Editor {
+    path: PathBuf,
+    doc: DocumentMut,
+    existed: bool,
+}
+
+impl Editor {
+    /// Opens `path` for editing. A missing file starts empty; a file that does not
+    /// validate is refused, so a broken file is never rewritten.
+    pub fn open(path: &Path) -> Result<Editor, ConfigError> {
+        let (text, existed) = match read(path) {
+            Ok(t) => (t, true),
+            Err(ConfigError::NotFound { .. }) => (String::new(), false),
+            Err(e) => return Err(e),
+        };
+        parse(&text, path)?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| ConfigError::Edit(format!("cannot edit {}: {e}", path.display())))?;
+        Ok(Editor {
+            path: path.to_path_buf(),
+            doc,
+            existed,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The current text, validated.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        parse(&self.doc.to_string(), &self.path)
+    }
+
+    fn workspaces_mut(&mut self) -> Result<&mut toml_edit::ArrayOfTables, ConfigError> {
+        let root = self.doc.as_table_mut();
+        if !root.contains_key("workspaces") {
+            root.insert("workspaces", Item::ArrayOfTables(Default::default()));
+        }
+        root.get_mut("workspaces")
+            .and_then(|i| i.as_array_of_tables_mut())
+            .ok_or_else(|| {
+                ConfigError::Edit(
+                    "`workspaces` is written as an inline array; edit it by hand or rewrite it as [[workspaces]] tables".into(),
+                )
+            })
+    }
+
+    fn workspace_index(&mut self, name: &str) -> Result<usize, ConfigError> {
+        let wss = self.workspaces_mut()?;
+        wss.iter()
+            .position(|t| {
+                t.get("name")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+            })
+            .ok_or_else(|| {
+                ConfigError::Edit(format!(
+                    "no workspace named `{name}`: see `overwatch workspace list`"
+                ))
+            })
+    }
+
+    fn services_mut(&mut self, ws: usize) -> Result<&mut toml_edit::ArrayOfTables, ConfigError> {
+        let t = self
+            .workspaces_mut()?
+            .get_mut(ws)
+            .expect("index from workspace_index");
+        if !t.contains_key("services") {
+            t.insert("services", Item::ArrayOfTables(Default::default()));
+        }
+        t.get_mut("services")
+            .and_then(|i| i.as_array_of_tables_mut())
+            .ok_or_else(|| {
+                ConfigError::Edit(
+                    "this workspace's `services` is an inline array; edit it by hand or rewrite it as [[workspaces.services]] tables".into(),
+                )
+            })
+    }
+
+    fn service_index(&mut self, ws: usize, name: &str) -> Result<usize, ConfigError> {
+        let ws_name = self.workspace_name(ws);
+        self.services_mut(ws)?
+            .iter()
+            .position(|t| {
+                t.get("name")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+            })
+            .ok_or_else(|| {
+                ConfigError::Edit(format!(
+                    "workspace `{ws_name}` has no service named `{name}`: see `overwatch service list --workspace \"{ws_name}\"`"
+                ))
+            })
+    }
+
+    fn workspace_name(&mut self, ws: usize) -> String {
+        self.workspaces_mut()
+            .ok()
+            .and_then(|w| w.get(ws))
+            .and_then(|t| t.get("name"))
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    /// Pins the derived id of every service of a workspace that has none, so a
+    /// rename does not change which state and mutes belong to it.
+    fn pin_ids(&mut self, ws: usize) -> Result<(), ConfigError> {
+        let ws_name = self.workspace_name(ws);
+        for t in self.services_mut(ws)?.iter_mut() {
+            if t.contains_key("id") {
+                continue;
+            }
+            let name = t
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let id = derived_id(&ws_name, &name);
+            insert_first(t, "id", id.0.as_str().into());
+        }
+        Ok(())
+    }
+
+    pub fn add_workspace(&mut self, name: &str) -> Result<(), ConfigError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ConfigError::Edit("a workspace name cannot be empty".into()));
+        }
+        if self.workspace_index(name).is_ok() {
+            return Err(ConfigError::Edit(format!(
+                "a workspace named `{name}` already exists"
+            )));
+        }
+        let mut t = toml_edit::Table::new();
+        t.insert("name", toml_edit::value(name));
+        self.workspaces_mut()?.push(t);
+        Ok(())
+    }
+
+    pub fn rename_workspace(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
+        let i = self.workspace_index(from)?;
+        let to = to.trim();
+        if to.is_empty() {
+            return Err(ConfigError::Edit("a workspace name cannot be empty".into()));
+        }
+        if let Ok(j) = self.workspace_index(to) {
+            if j != i {
+                return Err(ConfigError::Edit(format!(
+                    "a workspace named `{to}` already exists"
+                )));
+            }
+        }
+        self.pin_ids(i)?;
+        let t = self.workspaces_mut()?.get_mut(i).expect("index");
+        set_keep_decor(t, "name", to.into());
+        Ok(())
+    }
+
+    /// Removes a workspace; one that still has services needs `force`.
+    pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
+        let i = self.workspace_index(name)?;
+        let n = self.services_mut(i)?.len();
+        if n > 0 && !force {
+            return Err(ConfigError::Edit(format!(
+                "workspace `{name}` still has {n} service{}: remove them first, or pass --force to remove it with them",
+                if n == 1 { "" } else { "s" }
+            )));
+        }
+        self.workspaces_mut()?.remove(i);
+        Ok(n)
+    }
+
+    /// Adds a service at the end of a workspace (created if `create_workspace`).
+    pub fn add_service(
+        &mut self,
+        workspace: &str,
+        fields: &ServiceFields,
+    ) -> Result<(), ConfigError> {
+        let ws = self.workspace_index(workspace)?;
+        let name = fields
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ConfigError::Edit("a service needs a name (--name)".into()))?;
+        if self.service_index(ws, name).is_ok() {
+            return Err(ConfigError::Edit(format!(
+                "workspace `{}` already has a service named `{name}`: names must be unique within a workspace",
+                self.workspace_name(ws)
+            )));
+        }
+        let mut t = toml_edit::Table::new();
+        for (k, v) in fields.pairs() {
+            t.insert(k, Item::Value(v));
+        }
+        self.services_mut(ws)?.push(t);
+        Ok(())
+    }
+
+    /// Changes the given fields of a service; the rest stays as written.
+    pub fn edit_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        fields: &ServiceFields,
+    ) -> Result<(), ConfigError> {
+        let ws = self.workspace_index(workspace)?;
+        let i = self.service_index(ws, name)?;
+        if let Some(new) = fields.name.as_deref().map(str::trim) {
+            if !new.eq_ignore_ascii_case(name.trim()) && self.service_index(ws, new).is_ok() {
+                return Err(ConfigError::Edit(format!(
+                    "workspace `{}` already has a service named `{new}`",
+                    self.workspace_name(ws)
+                )));
+            }
+            // Keep the id stable across the rename.
+            let ws_name = self.workspace_name(ws);
+            let t = self.services_mut(ws)?.get_mut(i).expect("index");
+            if !t.contains_key("id") {
+                insert_first(t, "id", derived_id(&ws_name, name).0.as_str().into());
+            }
+        }
+        let t = self.services_mut(ws)?.get_mut(i).expect("index");
+        if let Some(p) = fields.provider {
+            let old = t
+                .get("provider")
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse::<Provider>().ok());
+            if old != Some(p) {
+                // Target keys of the old provider would not validate under the new one.
+                for k in [
+                    "project",
+                    "environment",
+                    "token_kind",
+                    "site",
+                    "org",
+                    "spike_degraded",
+                    "spike_down",
+                    "traffic_drop",
+                    "traffic_min_baseline",
+                ] {
+                    if !provider_keys(p).contains(&k) {
+                        t.remove(k);
+                    }
+                }
+            }
+        }
+        for (k, v) in fields.pairs() {
+            set_keep_decor(t, k, v);
+        }
+        Ok(())
+    }
+
+    pub fn remove_service(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
+        let ws = self.workspace_index(workspace)?;
+        let i = self.service_index(ws, name)?;
+        self.services_mut(ws)?.remove(i);
+        Ok(())
+    }
+
+    /// Moves a service to a 1-based position, and/or into another workspace.
+    pub fn move_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        to_workspace: Option<&str>,
+        position: Option<usize>,
+    ) -> Result<(), ConfigError> {
+        let from = self.workspace_index(workspace)?;
+        let i = self.service_index(from, name)?;
+        let to = match to_workspace {
+            Some(w) => self.workspace_index(w)?,
+            None => from,
+        };
+        if to != from && self.service_index(to, name).is_ok() {
+            return Err(ConfigError::Edit(format!(
+                "workspace `{}` already has a service named `{name}`",
+                self.workspace_name(to)
+            )));
+        }
+        if to != from {
+            // The derived id contains the workspace: pin it before moving.
+            let from_name = self.workspace_name(from);
+            let t = self.services_mut(from)?.get_mut(i).expect("index");
+            if !t.contains_key("id") {
+                let n = t
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                insert_first(t, "id", derived_id(&from_name, &n).0.as_str().into());
+            }
+        }
+        let table = self.services_mut(from)?.get(i).expect("index").clone();
+        self.services_mut(from)?.remove(i);
+        let dest = self.services_mut(to)?;
+        let len = dest.len();
+        let at = match position {
+            Some(0) => return Err(ConfigError::Edit("positions start at 1".into())),
+            Some(p) => (p - 1).min(len),
+            None => len,
+        };
+        // ArrayOfTables has no insert: rebuild it in the new order.
+        let mut all: Vec<toml_edit::Table> = dest.iter().cloned().collect();
+        all.insert(at, table);
+        dest.clear();
+        for t in all {
+            dest.push(t);
+        }
+        Ok(())
+    }
+
+    /// Sets a top-level value (e.g. `refresh`).
+    pub fn set_top(&mut self, key: &str, value: toml_edit::Value) {
+        set_keep_decor(self.doc.as_table_mut(), key, value);
+    }
+
+    /// Validates the whole edited document and writes it atomically (0600).
+    pub fn save(&self) -> Result<Config, ConfigError> {
+        let text = self.doc.to_string();
+        let config = parse(&text, &self.path)?;
+        write_atomic(&self.path, text.as_bytes())?;
+        Ok(config)
+    }
+
+    /// Whether the file existed when it was opened.
+    pub fn existed(&self) -> bool {
+        self.existed
+    }
+}
+
+/// Sets `key` keeping the comments and spacing around an existing value.
+fn set_keep_decor(t: &mut dyn TableLike, key: &str, mut value: toml_edit::Value) {
+    if let Some(old) = t.get(key).and_then(|i| i.as_value()) {
+        *value.decor_mut() = old.decor().clone();
+    }
+    t.insert(key, Item::Value(value));
+}
+
+/// Inserts `key` as the first entry of a table (ids read best at the top).
+fn insert_first(t: &mut toml_edit::Table, key: &str, value: toml_edit::Value) {
+    t.insert(key, Item::Value(value));
+    t.sort_values_by(|a, _, b, _| (b.get() == key).cmp(&(a.get() == key)));
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and
+/// a rename, with mode 0600, so a crash leaves the old file or the new one.
+/// A symlinked config is written through to its target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let werr = |detail: String| ConfigError::Write {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let real = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(_) => path.to_path_buf(),
+    };
+    let dir = real
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| werr(format!("cannot create {}: {e}", dir.display())))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".overwatch-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            werr(format!(
+                "cannot create a temporary file in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| werr(e.to_string()))?;
+    }
+    tmp.write_all(bytes).map_err(|e| werr(e.to_string()))?;
+    tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
+    tmp.persist(&real).map_err(|e| werr(e.error.to_string()))?;
+    Ok(())
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Formats a refresh setting the way the file writes it.
+pub fn refresh_value(refresh: Option<Duration>) -> String {
+    match refresh {
+        None => "off".into(),
+        Some(d) => format_duration(d),
+    }
+}

@@ -301,7 +301,11 @@ impl Service {
     /// A service with defaults around `target`, for tests, the demo and benchmarks.
     pub fn example(workspace: &str, name: &str, target: Target, key: Option<KeyRef>) -> Service {
         Service {
-            id: ServiceId(format!("{}/{}", workspace.to_lowercase(), name.to_lowercase())),
+            id: ServiceId(format!(
+                "{}/{}",
+                workspace.to_lowercase(),
+                name.to_lowercase()
+            )),
             workspace: workspace.into(),
             name: name.into(),
             mode: Mode::Api,
@@ -552,9 +556,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Formats a duration the way [`parse_duration`] reads it ("60s", "5m", "1h").
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 3600 && s % 3600 == 0 {
+    if s >= 3600 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s >= 60 && s % 60 == 0 {
+    } else if s >= 60 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
@@ -615,6 +619,9 @@ mod tests {
         let p = Target::Plausible {
             site: "example.com".into(),
         };
-        assert_eq!(p.default_dashboard(None), "https://plausible.io/example.com");
+        assert_eq!(
+            p.default_dashboard(None),
+            "https://plausible.io/example.com"
+        );
     }
 }

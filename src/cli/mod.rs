@@ -1,5 +1,179 @@
-//! The command line (being written).
+//! The command line: argument definitions, logging, and dispatch to one file per subcommand.
 
+mod config_cmd;
+mod prompt;
+mod secret;
+mod service;
+mod workspace;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, ConfigError};
+use crate::secrets::{NoStore, SecretStore};
+
+/// Watch Railway, Plausible, Netlify and Sentry services from one tray icon.
+#[derive(Debug, Parser)]
+#[command(name = "overwatch", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file to use (default: the platform config dir; also OVERWATCH_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Never ask questions, even in a terminal (missing fields are errors).
+    #[arg(long, global = true)]
+    pub no_input: bool,
+
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+// Parsed once per run: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, rename, remove and list workspaces.
+    #[command(subcommand)]
+    Workspace(workspace::WorkspaceCmd),
+    /// Add, edit, remove, enable, disable, move and list services.
+    #[command(subcommand)]
+    Service(service::ServiceCmd),
+    /// Store, delete and list API keys in the OS keychain.
+    #[command(subcommand)]
+    Secret(secret::SecretCmd),
+    /// Show, create or check the config file.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCmd),
+}
+
+/// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", render_error(&e));
+            1
+        }
+    }
+}
+
+/// One line per cause, without repeating what the outer message already says.
+fn render_error(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(&format!("\n  caused by: {c}"));
+        }
+    }
+    out
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let ctx = Ctx {
+        config_flag: cli.config.clone(),
+        interactive: !cli.no_input
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal(),
+    };
+    match cli.command {
+        Some(Command::Workspace(c)) => workspace::run(&ctx, c),
+        Some(Command::Service(c)) => service::run(&ctx, c),
+        Some(Command::Secret(c)) => secret::run(&ctx, c),
+        Some(Command::Config(c)) => config_cmd::run(&ctx, c),
+        None => {
+            eprintln!(
+                "The tray is not built yet. Meanwhile: `overwatch service list`, `overwatch config check`; `overwatch --help` lists everything."
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// What every subcommand needs from the command line.
+pub struct Ctx {
+    config_flag: Option<PathBuf>,
+    /// Questions may be asked (a terminal on both ends, no --no-input).
+    pub interactive: bool,
+}
+
+impl Ctx {
+    pub fn config_path(&self) -> Result<PathBuf, ConfigError> {
+        config::resolve_path(self.config_flag.as_deref())
+    }
+
+    /// Loads and validates the config; a missing file is an empty config.
+    pub fn load_config(&self) -> Result<(PathBuf, Config), ConfigError> {
+        let path = self.config_path()?;
+        match config::load(&path) {
+            Ok(c) => Ok((path, c)),
+            Err(ConfigError::NotFound { .. }) => Ok((path, Config::default())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The OS keychain, or a store that explains why there is none.
+    pub fn store(&self) -> Box<dyn SecretStore> {
+        match crate::desktop::keychain::Keychain::open() {
+            Ok(k) => {
+                tracing::info!(backend = %k.backend(), "keychain");
+                Box::new(k)
+            }
+            Err(e) => {
+                tracing::warn!("keychain unavailable: {e}");
+                Box::new(NoStore { why: e.to_string() })
+            }
+        }
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// "1 service" / "2 services".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Shown after an edit so people know which file changed.
+pub fn saved(path: &Path) -> String {
+    format!("saved {}", path.display())
 }

@@ -1,1 +1,3 @@
-//! OS integrations behind core traits (being written).
+//! OS integrations behind small traits the core defines: the keychain behind `SecretStore`.
+
+pub mod keychain;

@@ -1,0 +1,165 @@
+//! `overwatch secret set|delete|list`: API keys in the OS keychain, never printed.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::{print_json, prompt, Ctx};
+use crate::secrets::{self, validate_key_name, KeyRef, Secret, SecretError, SecretStore};
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCmd {
+    /// Store a key: read from stdin when piped, else asked for without echo.
+    Set { name: String },
+    /// Delete a key from the keychain.
+    Delete { name: String },
+    /// The keys the config refers to, found or missing (never their values).
+    List {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    /// "keychain" or "env".
+    source: &'static str,
+    /// "found", "missing" or "unavailable".
+    state: &'static str,
+    /// Services that use it ("Acme/API").
+    used_by: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
+    match cmd {
+        SecretCmd::Set { name } => {
+            if name.starts_with("env:") {
+                bail!("`{name}` is an environment reference: set the variable in your environment instead");
+            }
+            validate_key_name(&name).map_err(anyhow::Error::msg)?;
+            let store = ctx.store();
+            let value = read_value(ctx, &name)?;
+            store.set(&name, &value)?;
+            eprintln!("stored key `{name}` in {}", store.backend());
+        }
+        SecretCmd::Delete { name } => {
+            validate_key_name(&name).map_err(anyhow::Error::msg)?;
+            let store = ctx.store();
+            if store.delete(&name)? {
+                eprintln!("deleted key `{name}`");
+            } else {
+                bail!(
+                    "there is no key `{name}` in {}: nothing was deleted",
+                    store.backend()
+                );
+            }
+        }
+        SecretCmd::List { json } => {
+            let (_, config) = ctx.load_config()?;
+            let store = ctx.store();
+            let mut rows: Vec<Row> = Vec::new();
+            for key in config.key_refs() {
+                let used_by = config
+                    .services()
+                    .filter(|s| s.key.as_ref() == Some(&key))
+                    .map(|s| format!("{}/{}", s.workspace, s.name))
+                    .collect();
+                let state = match secrets::resolve(&key, store.as_ref()) {
+                    Ok(_) => "found",
+                    Err(SecretError::Missing { .. } | SecretError::EnvMissing { .. }) => "missing",
+                    Err(_) => "unavailable",
+                };
+                rows.push(Row {
+                    name: key.to_string(),
+                    source: match key {
+                        KeyRef::Keychain(_) => "keychain",
+                        KeyRef::Env(_) => "env",
+                    },
+                    state,
+                    used_by,
+                });
+            }
+            // Keys in the keychain that no service uses (left over, or set ahead of time).
+            if let Ok(names) = store.list() {
+                for n in names {
+                    if !rows.iter().any(|r| r.source == "keychain" && r.name == n) {
+                        rows.push(Row {
+                            name: n,
+                            source: "keychain",
+                            state: "found",
+                            used_by: Vec::new(),
+                        });
+                    }
+                }
+            }
+            if json {
+                print_json(&rows)?;
+            } else {
+                eprintln!("keychain: {}", store.backend());
+                if rows.is_empty() {
+                    eprintln!("No keys: the config refers to none and the keychain holds none for Overwatch.");
+                }
+                for r in &rows {
+                    let used = if r.used_by.is_empty() {
+                        "unused".to_string()
+                    } else {
+                        format!("used by {}", r.used_by.join(", "))
+                    };
+                    let hint = match (r.state, r.source) {
+                        ("missing", "keychain") => {
+                            format!(" — run `overwatch secret set {}`", r.name)
+                        }
+                        ("missing", _) => " — set the variable in the environment".to_string(),
+                        ("unavailable", _) => " — the keychain could not be read".to_string(),
+                        _ => String::new(),
+                    };
+                    println!(
+                        "{:<28} {:<8} {:<11} {}{}",
+                        r.name, r.source, r.state, used, hint
+                    );
+                }
+            }
+            if rows.iter().any(|r| r.state != "found") {
+                return Ok(1);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The key's value: stdin when piped, else a no-echo prompt.
+pub fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
+    let stdin = std::io::stdin();
+    let value = if stdin.is_terminal() {
+        if !ctx.interactive {
+            bail!("no value for key `{name}`: pipe it on stdin, e.g. `printf %s \"$TOKEN\" | overwatch secret set {name}`");
+        }
+        prompt::password(&format!("Value for key `{name}` (input hidden)"))?
+    } else {
+        let mut s = String::new();
+        stdin
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut s)
+            .context("reading the key from stdin")?;
+        s
+    };
+    // Only line endings are trimmed: keys do not contain them, but `echo` adds one.
+    let value = value.trim_end_matches(['\r', '\n']).to_string();
+    if value.trim().is_empty() {
+        bail!("the value for key `{name}` is empty: nothing was stored");
+    }
+    Ok(Secret::new(value))
+}
+
+/// Stores a key, for the interactive `service add`.
+pub fn store_new(ctx: &Ctx, store: &dyn SecretStore, name: &str) -> Result<()> {
+    let value = read_value(ctx, name)?;
+    store.set(name, &value)?;
+    eprintln!("stored key `{name}` in {}", store.backend());
+    Ok(())
+}
