@@ -959,7 +959,37 @@ impl Editor {
 
     /// The current text, validated.
     pub fn config(&self) -> Result<Config, ConfigError> {
-        parse(&self.doc.to_string(), &self.path)
+        parse(&self.text(), &self.path)
+    }
+
+    /// The document as it will be written. Tables are rendered in the order of
+    /// their document positions, so they are renumbered to follow the array
+    /// order first (otherwise a moved or added service would be written where
+    /// it used to be, or at the end of the file under the wrong workspace).
+    fn text(&self) -> String {
+        let mut doc = self.doc.clone();
+        let mut pos: isize = 0;
+        let mut next = || {
+            pos += 1;
+            Some(pos)
+        };
+        if let Some(wss) = doc
+            .get_mut("workspaces")
+            .and_then(|i| i.as_array_of_tables_mut())
+        {
+            for ws in wss.iter_mut() {
+                ws.set_position(next());
+                if let Some(svcs) = ws
+                    .get_mut("services")
+                    .and_then(|i| i.as_array_of_tables_mut())
+                {
+                    for svc in svcs.iter_mut() {
+                        svc.set_position(next());
+                    }
+                }
+            }
+        }
+        doc.to_string()
     }
 
     fn workspaces_mut(&mut self) -> Result<&mut toml_edit::ArrayOfTables, ConfigError> {
@@ -1250,7 +1280,7 @@ impl Editor {
 
     /// Validates the whole edited document and writes it atomically (0600).
     pub fn save(&self) -> Result<Config, ConfigError> {
-        let text = self.doc.to_string();
+        let text = self.text();
         let config = parse(&text, &self.path)?;
         write_atomic(&self.path, text.as_bytes())?;
         Ok(config)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Overwatch needs to build, run and test, if any are missing.
+# Uses apt-get as root, or through sudo. Prints nothing when all are there.
+set -euo pipefail
+
+packages=(
+  # build: GTK for the tray (tao/muda), libdbus for the Secret Service client
+  pkg-config libgtk-3-dev libdbus-1-dev
+  # run: the tray backend is dlopen()ed at run time
+  libayatana-appindicator3-1
+  # test session: X server, D-Bus, keyring, notifications, tray watcher
+  xvfb xauth dbus-daemon dbus-bin libglib2.0-bin gnome-keyring libsecret-tools
+  dunst haskell-status-notifier-item-utils
+  # end-to-end checks: icon pixels, screenshots
+  imagemagick x11-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing system packages: ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

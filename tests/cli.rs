@@ -1,0 +1,535 @@
+//! The real `overwatch` binary against temporary config files: workspace and service commands, bad input, untouched broken files.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overwatch").join("config.toml");
+        Env { _dir: dir, path }
+    }
+
+    fn with(text: &str) -> Env {
+        let e = Env::new();
+        std::fs::create_dir_all(e.path.parent().unwrap()).unwrap();
+        std::fs::write(&e.path, text).unwrap();
+        e
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("overwatch").unwrap();
+        c.env("OVERWATCH_CONFIG", &self.path)
+            .env_remove("RUST_LOG")
+            .arg("--no-input");
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self
+            .cmd()
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+}
+
+#[test]
+fn workspaces_are_added_renamed_listed_and_removed() {
+    let e = Env::new();
+    e.cmd()
+        .args(["workspace", "add", "Acme"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("added workspace `Acme`"));
+    e.ok(&["workspace", "add", "Side project"]);
+    e.cmd()
+        .args(["workspace", "add", "acme"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    e.ok(&["workspace", "rename", "Side project", "Hobby"]);
+    let list = e.json(&["workspace", "list", "--json"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme", "Hobby"]);
+    e.ok(&["workspace", "remove", "Hobby"]);
+    assert!(!e.text().contains("Hobby"));
+    e.cmd()
+        .args(["workspace", "remove", "Nope"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no workspace named `Nope`"));
+}
+
+fn add_four(e: &Env) {
+    e.ok(&[
+        "service",
+        "add",
+        "-w",
+        "Acme",
+        "--name",
+        "API",
+        "--provider",
+        "railway",
+        "--project",
+        "3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41",
+        "--key",
+        "acme-railway",
+    ]);
+    e.ok(&[
+        "service",
+        "add",
+        "-w",
+        "Acme",
+        "--name",
+        "Traffic",
+        "--provider",
+        "plausible",
+        "--site",
+        "example.com",
+        "--key",
+        "env:PLAUSIBLE_KEY",
+        "--base-url",
+        "https://plausible.example.org",
+    ]);
+    e.ok(&[
+        "service",
+        "add",
+        "-w",
+        "Acme",
+        "--name",
+        "Web",
+        "--provider",
+        "netlify",
+        "--site",
+        "acme.netlify.app",
+        "--key",
+        "acme-netlify",
+    ]);
+    e.ok(&[
+        "service",
+        "add",
+        "-w",
+        "Acme",
+        "--name",
+        "Errors",
+        "--provider",
+        "sentry",
+        "--org",
+        "acme",
+        "--project",
+        "shop-api",
+        "--key",
+        "acme-sentry",
+    ]);
+}
+
+#[test]
+fn a_workspace_with_one_service_per_provider_is_built_from_the_cli() {
+    let e = Env::new();
+    add_four(&e);
+    let list = e.json(&["service", "list", "--json"]);
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let providers: Vec<&str> = rows
+        .iter()
+        .map(|r| r["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers, ["railway", "plausible", "netlify", "sentry"]);
+    assert_eq!(rows[0]["workspace"], "Acme");
+    assert_eq!(rows[0]["key"], "acme-railway");
+    assert_eq!(rows[0]["id"], "acme/api");
+    assert_eq!(
+        rows[0]["dashboard_url"],
+        "https://railway.com/project/3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41"
+    );
+    assert_eq!(
+        rows[1]["dashboard_url"],
+        "https://plausible.example.org/example.com"
+    );
+    assert_eq!(rows[3]["target"], "acme/shop-api");
+    // The file is valid and private.
+    e.cmd()
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 workspace, 4 services, 4 keys"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&e.path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // No secret value was asked for or written: only references.
+    assert!(e.text().contains("key = \"acme-railway\""));
+}
+
+#[test]
+fn services_are_edited_moved_disabled_and_removed() {
+    let e = Env::new();
+    add_four(&e);
+    e.ok(&[
+        "service",
+        "edit",
+        "API",
+        "--environment",
+        "staging",
+        "--name",
+        "Backend",
+    ]);
+    e.ok(&["service", "disable", "Web"]);
+    e.ok(&["service", "move", "Errors", "--position", "1"]);
+    e.ok(&["workspace", "add", "Other"]);
+    e.ok(&["service", "move", "Traffic", "--to", "Other"]);
+    let rows = e.json(&["service", "list", "--json", "-w", "Acme"]);
+    let rows = rows.as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Errors", "Backend", "Web"]);
+    assert_eq!(rows[1]["id"], "acme/api", "rename keeps the id");
+    assert_eq!(
+        rows[1]["target"],
+        "project 3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41 (staging)"
+    );
+    assert_eq!(rows[2]["enabled"], false);
+    let other = e.json(&["service", "list", "--json", "-w", "Other"]);
+    assert_eq!(other[0]["name"], "Traffic");
+    assert_eq!(other[0]["id"], "acme/traffic", "a move keeps the id");
+    e.ok(&["service", "enable", "Web"]);
+    e.ok(&["service", "remove", "Backend"]);
+    let rows = e.json(&["service", "list", "--json"]);
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["enabled"] == true));
+    // Text listing groups by workspace.
+    e.cmd()
+        .args(["service", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Acme\n").and(predicate::str::contains("Other\n")));
+}
+
+#[test]
+fn cli_edits_keep_the_users_comments() {
+    let e = Env::with(include_str!("../config.example.toml"));
+    e.ok(&["service", "edit", "API", "--environment", "staging"]);
+    e.ok(&["workspace", "add", "Third"]);
+    let text = e.text();
+    for line in include_str!("../config.example.toml")
+        .lines()
+        .filter(|l| l.trim_start().starts_with('#'))
+    {
+        assert!(text.contains(line), "lost comment: {line}");
+    }
+    assert!(text.contains("environment = \"staging\""));
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_exit_code() {
+    let e = Env::new();
+    e.cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "A",
+            "--name",
+            "X",
+            "--provider",
+            "heroku",
+            "--site",
+            "s",
+            "--key",
+            "k",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("unknown provider `heroku`")
+                .and(predicate::str::contains("railway")),
+        );
+    e.cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "A",
+            "--name",
+            "X",
+            "--provider",
+            "sentry",
+            "--org",
+            "o",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("missing --project, --key"));
+    e.cmd()
+        .args(["service", "add", "--name", "X"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("--workspace").and(predicate::str::contains("--provider")),
+        );
+    e.cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "A",
+            "--name",
+            "X",
+            "--provider",
+            "plausible",
+            "--site",
+            "s",
+            "--key",
+            "k",
+            "--base-url",
+            "http://plausible.example.org",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("plain http"));
+    e.cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "A",
+            "--name",
+            "X",
+            "--provider",
+            "netlify",
+            "--site",
+            "s",
+            "--key",
+            "bad key",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a valid key name"));
+    assert!(!e.path.exists(), "failed commands wrote nothing");
+    add_four(&e);
+    e.cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "Acme",
+            "--name",
+            "api",
+            "--provider",
+            "netlify",
+            "--site",
+            "s",
+            "--key",
+            "k",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "already has a service named `api`",
+        ));
+    e.cmd()
+        .args(["service", "edit", "Nope", "--site", "x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no service named `Nope`"));
+    e.cmd()
+        .args(["service", "edit", "Web"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing to change"));
+    e.cmd()
+        .args(["service", "move", "Web", "--position", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("positions start at 1"));
+    e.cmd()
+        .args(["workspace", "remove", "Acme"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("still has 4 services")
+                .and(predicate::str::contains("--force")),
+        );
+    // Usage errors are clap's (exit 2).
+    e.cmd().args(["service", "frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn an_ambiguous_service_name_asks_for_the_workspace() {
+    let e = Env::new();
+    for ws in ["A", "B"] {
+        e.ok(&[
+            "service",
+            "add",
+            "-w",
+            ws,
+            "--name",
+            "Web",
+            "--provider",
+            "netlify",
+            "--site",
+            "s",
+            "--key",
+            "k",
+        ]);
+    }
+    e.cmd()
+        .args(["service", "disable", "Web"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("several workspaces (A, B)")
+                .and(predicate::str::contains("--workspace")),
+        );
+    e.ok(&["service", "disable", "Web", "-w", "B"]);
+}
+
+const BROKEN: &str = "refresh = \"60s\"\n\n[[workspaces]]\nname = \"Acme\"\n\n[[workspaces.services]]\nname = \"API\"\nprovider = \"railwya\"\nproject = \"p\"\nkey = \"k\"\n";
+
+#[test]
+fn a_broken_file_is_reported_with_its_line_and_never_touched() {
+    let e = Env::with(BROKEN);
+    let commands: &[&[&str]] = &[
+        &["config", "check"],
+        &["workspace", "add", "New"],
+        &["workspace", "rename", "Acme", "B"],
+        &["workspace", "remove", "Acme", "--force"],
+        &["workspace", "list"],
+        &["service", "list"],
+        &[
+            "service",
+            "add",
+            "-w",
+            "Acme",
+            "--name",
+            "W",
+            "--provider",
+            "netlify",
+            "--site",
+            "s",
+            "--key",
+            "k",
+        ],
+        &["service", "edit", "API", "--project", "q"],
+        &["service", "remove", "API"],
+        &["service", "disable", "API"],
+        &["service", "move", "API", "--position", "1"],
+        &["config", "init"],
+    ];
+    let loc = format!("{}:8:12:", e.path.display());
+    for args in commands {
+        let out = e.cmd().args(*args).assert().failure().get_output().clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if args[..2] != ["config", "init"] {
+            assert!(err.contains(&loc), "{args:?}: {err}");
+            assert!(
+                err.contains("unknown provider `railwya`"),
+                "{args:?}: {err}"
+            );
+        } else {
+            assert!(err.contains("already exists"), "{err}");
+        }
+        assert_eq!(e.text(), BROKEN, "{args:?} changed the file");
+    }
+    // Unparseable TOML too.
+    let torn = "[[workspaces]\nname = \"x\"\n";
+    let e = Env::with(torn);
+    e.cmd()
+        .args(["workspace", "add", "New"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(":1:").and(predicate::str::contains("not valid TOML")));
+    assert_eq!(e.text(), torn);
+}
+
+#[test]
+fn config_path_init_and_check() {
+    let e = Env::new();
+    e.cmd()
+        .args(["config", "path"])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", e.path.display()));
+    // --config wins over the environment.
+    let other = e.path.with_file_name("other.toml");
+    Command::cargo_bin("overwatch")
+        .unwrap()
+        .env("OVERWATCH_CONFIG", &e.path)
+        .args(["--config", other.to_str().unwrap(), "config", "path"])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", other.display()));
+    e.cmd().args(["config", "check"]).assert().code(1).stderr(
+        predicate::str::contains("no config file")
+            .and(predicate::str::contains("overwatch config init")),
+    );
+    e.ok(&["config", "init"]);
+    assert_eq!(e.text(), include_str!("../config.example.toml"));
+    e.cmd()
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "is valid: 2 workspaces, 5 services",
+        ));
+}
+
+#[test]
+fn the_default_path_is_in_the_platform_config_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("overwatch")
+        .unwrap()
+        .env_remove("OVERWATCH_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("cfg"))
+        .args(["config", "path"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let p = PathBuf::from(String::from_utf8(out).unwrap().trim());
+    assert!(p.ends_with("overwatch/config.toml"), "{}", p.display());
+    #[cfg(target_os = "linux")]
+    assert!(p.starts_with(home.path().join("cfg")), "{}", p.display());
+    // Reading commands never create it.
+    Command::cargo_bin("overwatch")
+        .unwrap()
+        .env_remove("OVERWATCH_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("cfg"))
+        .args(["service", "list"])
+        .assert()
+        .success();
+    assert!(!Path::new(&p).exists());
+}
