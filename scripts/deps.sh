@@ -13,6 +13,8 @@ packages=(
   dunst haskell-status-notifier-item-utils
   # end-to-end checks: icon pixels, screenshots
   imagemagick x11-utils
+  # the interactive CLI test drives a real terminal
+  tmux
 )
 
 missing=()

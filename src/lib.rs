@@ -6,6 +6,7 @@
 //! - [`secrets`]: key references, the never-printing `Secret`, the `SecretStore` trait.
 //! - [`providers`]: one pure adapter per provider and the shared HTTP layer.
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
+//! - [`view`]: card lines shared by the tray menu and `overwatch status`.
 //! - [`desktop`]: OS integrations behind core traits (the keychain).
 //! - [`cli`]: the command line, one file per subcommand.
 
@@ -16,3 +17,4 @@ pub mod model;
 pub mod providers;
 pub mod secrets;
 pub mod sim;
+pub mod view;

@@ -533,3 +533,117 @@ fn the_default_path_is_in_the_platform_config_dir() {
         .success();
     assert!(!Path::new(&p).exists());
 }
+
+/// Drives the binary in a real terminal (tmux) the way a person would.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Tmux {
+        let name = format!("ow-test-{}-{}", std::process::id(), cmd.len());
+        let ok = std::process::Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "160",
+                "-y",
+                "40",
+                cmd,
+            ])
+            .status()
+            .expect("tmux is installed by scripts/deps.sh")
+            .success();
+        assert!(ok, "tmux could not start");
+        Tmux { name }
+    }
+
+    fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Waits until the screen shows `text` (at most ~10 s).
+    fn wait_for(&self, text: &str) {
+        for _ in 0..200 {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("never saw {text:?} on screen:\n{}", self.screen());
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.name.as_str()];
+        args.extend_from_slice(keys);
+        assert!(std::process::Command::new("tmux")
+            .args(&args)
+            .status()
+            .unwrap()
+            .success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn in_a_terminal_service_add_asks_for_what_is_missing() {
+    let e = Env::new();
+    e.ok(&["workspace", "add", "Acme"]);
+    let bin = assert_cmd::cargo::cargo_bin("overwatch");
+    let done = e.path.with_file_name("done");
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' service add --provider sentry; echo exit=$? > '{}'; sleep 5",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("Workspace");
+    t.keys(&["Enter"]); // the first (only) workspace: Acme
+    t.wait_for("Service name");
+    t.keys(&["Errors", "Enter"]);
+    t.wait_for("Sentry organization slug");
+    t.keys(&["acme", "Enter"]);
+    t.wait_for("Sentry project slug");
+    t.keys(&["shop-api", "Enter"]);
+    t.wait_for("base URL");
+    t.keys(&["http://sentry.example.org", "Enter"]); // refused: plain http
+    t.wait_for("unencrypted");
+    t.keys(&["https://de.sentry.io", "Enter"]);
+    t.wait_for("API key for this Sentry service");
+    // The last choice, an environment variable (Up wraps to it from any default).
+    t.keys(&["Up", "Enter"]);
+    t.wait_for("Environment variable name");
+    t.keys(&["Enter"]); // accept the suggested SENTRY_TOKEN
+    for _ in 0..200 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=0",
+        "{}",
+        t.screen()
+    );
+    let rows = e.json(&["service", "list", "--json"]);
+    assert_eq!(rows[0]["name"], "Errors");
+    assert_eq!(rows[0]["workspace"], "Acme");
+    assert_eq!(rows[0]["target"], "acme/shop-api");
+    assert_eq!(rows[0]["key"], "env:SENTRY_TOKEN");
+    assert!(e.text().contains("base_url = \"https://de.sentry.io\""));
+}

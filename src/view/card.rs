@@ -1,0 +1,188 @@
+//! Card lines: the text a card shows, identical in the tray menu and in `overwatch status`.
+
+use time::OffsetDateTime;
+
+use crate::model::{Card, Mode, ReasonKind, Service, Status};
+use crate::providers::ago;
+
+/// The text of one card, line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardLines {
+    /// "✓ API · Railway"
+    pub title: String,
+    /// The summary ("all 3 services running"), or the reason in plain words.
+    pub summary: String,
+    /// "services: 3/3 running"
+    pub metrics: Vec<String>,
+    /// "⟳ deploying api" while a deploy runs.
+    pub activity: Option<String>,
+    /// "updated 2 min ago", "updated 14 min ago — stale"; `None` for link-only services.
+    pub updated: Option<String>,
+}
+
+/// The status a service shows: `None` for link-only services (they colour nothing).
+pub fn shown_status(service: &Service, card: Option<&Card>) -> Option<Status> {
+    if service.mode == Mode::Link {
+        return None;
+    }
+    Some(card.map(|c| c.status).unwrap_or(Status::Loading))
+}
+
+/// Builds the lines of a service's card. `stale` marks data older than it should be.
+pub fn lines(
+    service: &Service,
+    card: Option<&Card>,
+    now: OffsetDateTime,
+    stale: bool,
+) -> CardLines {
+    let provider = service.provider().title();
+    if service.mode == Mode::Link {
+        return CardLines {
+            title: format!("↗ {} · {provider}", service.name),
+            summary: "dashboard link".into(),
+            metrics: Vec::new(),
+            activity: None,
+            updated: None,
+        };
+    }
+    let status = card.map(|c| c.status).unwrap_or(Status::Loading);
+    let summary = match card {
+        None => "checking…".to_string(),
+        Some(c) => match &c.reason {
+            Some(r) if c.status == Status::Unknown => plain_reason(r.kind, &r.message),
+            _ => c.summary.clone(),
+        },
+    };
+    let metrics = card
+        .map(|c| {
+            c.metrics
+                .iter()
+                .map(|m| format!("{}: {}", m.label, m.value))
+                .collect()
+        })
+        .unwrap_or_default();
+    let activity = card.filter(|c| c.in_progress).map(|c| {
+        format!(
+            "⟳ {}",
+            c.activity
+                .clone()
+                .unwrap_or_else(|| "deploy in progress".into())
+        )
+    });
+    let updated = Some(match card.and_then(|c| c.updated_at) {
+        None => "not checked yet".to_string(),
+        Some(t) => {
+            let age = ago(t, now);
+            if stale {
+                format!("updated {age} — stale")
+            } else {
+                format!("updated {age}")
+            }
+        }
+    });
+    CardLines {
+        title: format!("{} {} · {provider}", status.glyph(), service.name),
+        summary,
+        metrics,
+        activity,
+        updated,
+    }
+}
+
+/// Reasons read as a sentence; the adapters' messages already say what to do,
+/// so this only makes sure the kind is visible when the message does not say it.
+fn plain_reason(kind: ReasonKind, message: &str) -> String {
+    let lead = match kind {
+        ReasonKind::Offline => "offline",
+        ReasonKind::Unreachable => "can't reach the API",
+        ReasonKind::Timeout => "no answer",
+        ReasonKind::Auth => "API key rejected",
+        ReasonKind::RateLimited => "rate limited",
+        ReasonKind::Config => "check the settings",
+        ReasonKind::BadResponse => "unexpected answer",
+    };
+    let lower = message.to_lowercase();
+    let lead_words: Vec<&str> = lead.split_whitespace().collect();
+    if lead_words.iter().any(|w| w.len() > 3 && lower.contains(w)) {
+        message.to_string()
+    } else {
+        format!("{lead}: {message}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Metric, Reason, Target};
+    use crate::secrets::KeyRef;
+    use time::macros::datetime;
+
+    fn svc() -> Service {
+        Service::example(
+            "Acme",
+            "API",
+            Target::Railway {
+                project: "p".into(),
+                environment: "production".into(),
+                token_kind: Default::default(),
+            },
+            Some(KeyRef::Keychain("acme-railway".into())),
+        )
+    }
+
+    #[test]
+    fn a_healthy_card_reads_like_the_menu() {
+        let now = datetime!(2026-11-25 18:00 UTC);
+        let card = Card {
+            status: Status::Healthy,
+            reason: None,
+            in_progress: true,
+            activity: Some("deploying api".into()),
+            summary: "all 3 services running".into(),
+            metrics: vec![
+                Metric::new("services", "3/3 running"),
+                Metric::new("last deploy", "2 h ago"),
+            ],
+            dashboard_url: None,
+            updated_at: Some(datetime!(2026-11-25 17:58 UTC)),
+        };
+        let l = lines(&svc(), Some(&card), now, false);
+        assert_eq!(l.title, "✓ API · Railway");
+        assert_eq!(l.summary, "all 3 services running");
+        assert_eq!(l.metrics, ["services: 3/3 running", "last deploy: 2 h ago"]);
+        assert_eq!(l.activity.as_deref(), Some("⟳ deploying api"));
+        assert_eq!(l.updated.as_deref(), Some("updated 2 min ago"));
+        let stale = lines(&svc(), Some(&card), datetime!(2026-11-25 18:12 UTC), true);
+        assert_eq!(stale.updated.as_deref(), Some("updated 14 min ago — stale"));
+    }
+
+    #[test]
+    fn unknown_cards_say_why_in_plain_words() {
+        let card = Card::unknown(Reason::new(ReasonKind::Timeout, "no answer within 15s"));
+        let l = lines(&svc(), Some(&card), datetime!(2026-11-25 18:00 UTC), false);
+        assert_eq!(l.title, "? API · Railway");
+        assert_eq!(l.summary, "no answer within 15s");
+        let card = Card::unknown(Reason::new(
+            ReasonKind::Auth,
+            "HTTP 401 — run `overwatch secret set acme-railway`",
+        ));
+        let l = lines(&svc(), Some(&card), datetime!(2026-11-25 18:00 UTC), false);
+        assert_eq!(
+            l.summary,
+            "API key rejected: HTTP 401 — run `overwatch secret set acme-railway`"
+        );
+    }
+
+    #[test]
+    fn link_services_and_first_polls() {
+        let mut link = svc();
+        link.mode = Mode::Link;
+        let l = lines(&link, None, datetime!(2026-11-25 18:00 UTC), false);
+        assert_eq!(l.title, "↗ API · Railway");
+        assert_eq!(l.updated, None);
+        assert_eq!(shown_status(&link, None), None);
+        let l = lines(&svc(), None, datetime!(2026-11-25 18:00 UTC), false);
+        assert_eq!(l.title, "… API · Railway");
+        assert_eq!(shown_status(&svc(), None), Some(Status::Loading));
+    }
+}
