@@ -6,11 +6,14 @@
 //! `http.rs` sends the requests (timeouts, size cap, redirects, rate-limit
 //! headers) and drives the steps.
 
+mod common;
 pub mod http;
 pub mod netlify;
 pub mod plausible;
 pub mod railway;
 pub mod sentry;
+#[cfg(test)]
+mod testkit;
 
 use std::time::Duration;
 

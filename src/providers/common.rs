@@ -1,0 +1,193 @@
+//! Small helpers the four adapters share: URL building, card finishing and
+//! lenient value access. Private to `providers`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{clip, describe_body, Context, Exchange, Method, Response, Step};
+use crate::model::{Card, Metric, Reason, Status};
+
+/// `base` + path segments (each percent-encoded, so a domain or slug cannot
+/// escape its segment) + query pairs. Keeps any path prefix of `base`
+/// (a self-hosted install under `/sentry`). `None` for a base that cannot
+/// carry a path (`mailto:`-like URLs), which config validation should prevent.
+pub(super) fn endpoint(base: &Url, segments: &[&str], query: &[(&str, &str)]) -> Option<Url> {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    {
+        let mut path = url.path_segments_mut().ok()?;
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    Some(url)
+}
+
+/// Stamps the fields every card carries and wraps it as the final step.
+pub(super) fn finish(ctx: &Context<'_>, mut card: Card) -> Step {
+    card.dashboard_url = Some(ctx.service.dashboard_url());
+    card.updated_at = Some(ctx.now);
+    Step::Done(card)
+}
+
+/// An `unknown` card with what we know about the failed exchange, if any.
+pub(super) fn unknown(ctx: &Context<'_>, reason: Reason, ex: Option<&Exchange>) -> Step {
+    let mut card = Card::unknown(reason);
+    if let Some(ex) = ex {
+        card.metrics = exchange_metrics(ex);
+    }
+    finish(ctx, card)
+}
+
+/// "request: GET /api/v1/sites/x" and "response: HTTP 401, an HTML page":
+/// enough to debug a failure from the tray without opening logs.
+fn exchange_metrics(ex: &Exchange) -> Vec<Metric> {
+    let method = match ex.request.method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    };
+    let mut answer = format!("HTTP {}", ex.response.status);
+    if serde_json::from_slice::<Value>(&ex.response.body).is_err() {
+        answer.push_str(", ");
+        answer.push_str(describe_body(&ex.response.body));
+    }
+    vec![
+        Metric::new("request", format!("{method} {}", ex.request.url.path())),
+        Metric::new("response", answer),
+    ]
+}
+
+/// A card with a colour (not `unknown`): status, summary, metrics.
+pub(super) fn card(status: Status, summary: impl Into<String>, metrics: Vec<Metric>) -> Card {
+    Card {
+        status,
+        reason: None,
+        in_progress: false,
+        activity: None,
+        summary: summary.into(),
+        metrics,
+        dashboard_url: None,
+        updated_at: None,
+    }
+}
+
+/// The most recent exchange for `tag`.
+pub(super) fn find<'a>(done: &'a [Exchange], tag: &str) -> Option<&'a Exchange> {
+    done.iter().rev().find(|e| e.request.tag == tag)
+}
+
+pub(super) fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// `Retry-After` as whole seconds (the HTTP-date form is not used by these APIs).
+pub(super) fn retry_after(resp: &Response) -> Option<Duration> {
+    resp.header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// A short message from a body that is not JSON: the first line of plain
+/// text. HTML pages and empty bodies say nothing useful.
+pub(super) fn text_detail(body: &[u8]) -> Option<String> {
+    if describe_body(body) != "plain text" {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(clip(line, 120))
+}
+
+/// RFC 3339 timestamps as the APIs send them; `None` for anything else.
+pub(super) fn parse_time(s: Option<&str>) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s?.trim(), &Rfc3339).ok()
+}
+
+/// A number that may arrive as a JSON number or a numeric string.
+pub(super) fn number(v: &Value) -> Option<f64> {
+    let n = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }?;
+    n.is_finite().then_some(n)
+}
+
+/// A non-negative count from a lenient number; fractions are truncated and
+/// values beyond `u64` saturate.
+pub(super) fn count(v: &Value) -> Option<u64> {
+    let n = number(v)?;
+    if n < 0.0 {
+        return None;
+    }
+    // `as` saturates for floats, which is what we want for absurd values.
+    Some(n as u64)
+}
+
+/// A string field that is a JSON string; anything else reads as absent.
+pub(super) fn string<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_keep_base_prefix_and_encode_segments() {
+        let base = Url::parse("https://host.example/sentry/").unwrap();
+        let u = endpoint(
+            &base,
+            &["api", "0", "projects", "a/b", ""],
+            &[("q", "is:x")],
+        )
+        .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://host.example/sentry/api/0/projects/a%2Fb/?q=is%3Ax"
+        );
+        let bare = Url::parse("https://api.netlify.com").unwrap();
+        let u = endpoint(&bare, &["api", "v1", "sites", "www.acme.example"], &[]).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://api.netlify.com/api/v1/sites/www.acme.example"
+        );
+        let odd = Url::parse("mailto:x@example.com").unwrap();
+        assert!(endpoint(&odd, &["api"], &[]).is_none());
+    }
+
+    #[test]
+    fn lenient_numbers() {
+        assert_eq!(number(&serde_json::json!("150")), Some(150.0));
+        assert_eq!(number(&serde_json::json!(2.5)), Some(2.5));
+        assert_eq!(number(&serde_json::json!("many")), None);
+        assert_eq!(number(&Value::Null), None);
+        assert_eq!(count(&serde_json::json!(-3)), None);
+        assert_eq!(count(&serde_json::json!(1e300)), Some(u64::MAX));
+    }
+
+    #[test]
+    fn text_details_skip_html_and_empty() {
+        assert_eq!(text_detail(b"\n Not Found \n"), Some("Not Found".into()));
+        assert_eq!(text_detail(b"<html>x</html>"), None);
+        assert_eq!(text_detail(b""), None);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_only() {
+        let r = |v: &str| Response {
+            status: 429,
+            headers: vec![("retry-after".into(), v.into())],
+            body: Vec::new(),
+        };
+        assert_eq!(retry_after(&r("37")), Some(Duration::from_secs(37)));
+        assert_eq!(retry_after(&r("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+}
