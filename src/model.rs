@@ -301,7 +301,11 @@ impl Service {
     /// A service with defaults around `target`, for tests, the demo and benchmarks.
     pub fn example(workspace: &str, name: &str, target: Target, key: Option<KeyRef>) -> Service {
         Service {
-            id: ServiceId(format!("{}/{}", workspace.to_lowercase(), name.to_lowercase())),
+            id: ServiceId(format!(
+                "{}/{}",
+                workspace.to_lowercase(),
+                name.to_lowercase()
+            )),
             workspace: workspace.into(),
             name: name.into(),
             mode: Mode::Api,
@@ -615,6 +619,9 @@ mod tests {
         let p = Target::Plausible {
             site: "example.com".into(),
         };
-        assert_eq!(p.default_dashboard(None), "https://plausible.io/example.com");
+        assert_eq!(
+            p.default_dashboard(None),
+            "https://plausible.io/example.com"
+        );
     }
 }

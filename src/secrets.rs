@@ -52,9 +52,7 @@ impl FromStr for KeyRef {
         let s = s.trim();
         if let Some(var) = s.strip_prefix("env:") {
             if var.is_empty()
-                || !var
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 || var.starts_with(|c: char| c.is_ascii_digit())
             {
                 return Err(format!(
@@ -148,7 +146,9 @@ pub enum SecretError {
     EnvMissing { var: String },
     #[error("the keychain is not available ({detail}); {hint}")]
     Unavailable { detail: String, hint: String },
-    #[error("the keychain refused access to key `{name}` ({detail}): unlock the keychain and try again")]
+    #[error(
+        "the keychain refused access to key `{name}` ({detail}): unlock the keychain and try again"
+    )]
     Denied { name: String, detail: String },
     #[error("{0}")]
     Invalid(String),

@@ -477,8 +477,9 @@ fn build_headers(req: &Request, token: &Secret) -> Result<HeaderMap, Reason> {
         ),
     };
     // Never echo the value: it is the secret.
-    let mut value =
-        HeaderValue::from_str(&value).map_err(|_| bad("it contains characters not allowed in an HTTP header (a stray newline?)"))?;
+    let mut value = HeaderValue::from_str(&value).map_err(|_| {
+        bad("it contains characters not allowed in an HTTP header (a stray newline?)")
+    })?;
     value.set_sensitive(true);
     headers.insert(name, value);
     Ok(headers)
@@ -511,9 +512,9 @@ fn human_duration(d: Duration) -> String {
 fn human_size(n: usize) -> String {
     const KIB: usize = 1024;
     const MIB: usize = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
-    } else if n >= KIB && n % KIB == 0 {
+    } else if n >= KIB && n.is_multiple_of(KIB) {
         format!("{} KiB", n / KIB)
     } else {
         format!("{n} bytes")
@@ -541,7 +542,10 @@ fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'sta
     let mut cur = Some(err);
     while let Some(e) = cur {
         out.push(e);
-        cur = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             Some(inner) => Some(inner as &(dyn StdError + 'static)),
             None => e.source(),
         };
@@ -594,10 +598,7 @@ fn transport_reason(err: &reqwest::Error, host: &str, opts: &HttpOptions) -> Rea
         Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof) => {
             format!("connection to {host} was closed unexpectedly")
         }
-        _ if err.is_connect() => format!(
-            "could not connect to {host}: {}",
-            source_text(err)
-        ),
+        _ if err.is_connect() => format!("could not connect to {host}: {}", source_text(err)),
         _ if err.is_body() || err.is_decode() => format!(
             "connection to {host} broke while reading the answer: {}",
             source_text(err)
@@ -691,9 +692,15 @@ mod tests {
         let now = datetime!(2026-08-22 12:00 UTC);
         let t = now.unix_timestamp();
         let secs = |s| Some(Duration::from_secs(s));
-        assert_eq!(retry_after_from(&resp(&[("retry-after", "37")]), now), secs(37));
         assert_eq!(
-            retry_after_from(&resp(&[("retry-after", "Sat, 22 Aug 2026 12:01:30 GMT")]), now),
+            retry_after_from(&resp(&[("retry-after", "37")]), now),
+            secs(37)
+        );
+        assert_eq!(
+            retry_after_from(
+                &resp(&[("retry-after", "Sat, 22 Aug 2026 12:01:30 GMT")]),
+                now
+            ),
             secs(90)
         );
         let reset = (t + 42).to_string();
@@ -745,7 +752,11 @@ mod tests {
         ] {
             assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
-        for u in ["http://10.0.0.1/", "http://example.invalid/", "http://localhost.example/"] {
+        for u in [
+            "http://10.0.0.1/",
+            "http://example.invalid/",
+            "http://localhost.example/",
+        ] {
             assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
     }
