@@ -545,3 +545,49 @@ async fn check_refuses_plain_http_to_a_remote_base_url() {
     ));
     assert_eq!(r.requests, 0);
 }
+
+#[tokio::test]
+async fn fixtures_and_scenarios_flow_through_the_sim_and_the_http_layer() {
+    use overwatch::sim::{self, Canned, Scenario, SimConfig, TargetKey};
+    let fixture = std::fs::read("tests/fixtures/netlify/error_429.json").unwrap();
+    let reset = (OffsetDateTime::now_utc().unix_timestamp() + 90).to_string();
+    let config = SimConfig::default()
+        .with_target(
+            TargetKey::railway("p1"),
+            Scenario::RateLimited {
+                reset_in: Duration::from_secs(37),
+            },
+        )
+        .with_canned(
+            Canned::new("GET", "/api/v1/sites/s1", 429, fixture.clone())
+                .header("x-ratelimit-reset", &reset),
+        );
+    let sim = sim::start(config).await.unwrap();
+    let sim_token = Secret::new(sim::DEFAULT_TOKEN);
+    let url = sim.base_url().join("/api/v1/sites/s1").unwrap();
+    let r = http()
+        .send(&get(url.as_str(), Auth::Bearer), &sim_token)
+        .await
+        .unwrap();
+    assert_eq!((r.status, &r.body), (429, &fixture));
+    let w = rate_limit_wait(&r, OffsetDateTime::now_utc())
+        .unwrap()
+        .as_secs();
+    assert!((88..=91).contains(&w), "{w}");
+
+    let mut req = get(
+        sim.base_url().join("/graphql/v2").unwrap().as_str(),
+        Auth::Bearer,
+    );
+    req.method = Method::Post;
+    req.body = Some(
+        serde_json::json!({"query": "query { project(id: $projectId) { id } }", "variables": {"projectId": "p1"}}),
+    );
+    let r = http().send(&req, &sim_token).await.unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        rate_limit_wait(&r, OffsetDateTime::now_utc()),
+        Some(Duration::from_secs(37))
+    );
+    assert_eq!(sim.request_count(), 2);
+}

@@ -45,7 +45,9 @@ fn errors_at(hours_ago: i64, scenario: &Scenario) -> i64 {
 
 /// "24h", "14d", "30m" → duration; Sentry's statsPeriod syntax.
 fn period(s: &str) -> Option<TimeDelta> {
-    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    // Split at a char boundary: the text comes from a request and may be anything.
+    let (cut, _) = s.char_indices().last()?;
+    let (n, unit) = s.split_at(cut);
     let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
     Some(match unit {
         "m" => TimeDelta::minutes(n),
