@@ -1,1 +1,772 @@
-//! The shared HTTP layer (to be written).
+//! The one HTTP loop: sends the requests adapters describe, with timeouts, a body cap, a same-origin redirect policy and rate-limit parsing, and turns every transport failure into a [`Reason`].
+//!
+//! Adapters stay pure (see `providers/mod.rs`); this module owns the client,
+//! the clock-free retry hints and the rule that the API key only ever goes to
+//! the host the service is configured for.
+
+use std::error::Error as StdError;
+use std::net::IpAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
+use thiserror::Error;
+use time::format_description::well_known::Rfc2822;
+use time::OffsetDateTime;
+use url::Url;
+
+use super::{
+    http_error_reason, plan, Auth, Context, Exchange, Method, PollResult, Request, Response, Step,
+    MAX_ROUNDS,
+};
+use crate::model::{Card, Mode, Provider, Reason, ReasonKind, Service};
+use crate::secrets::{self, Secret, SecretError, SecretStore};
+
+/// The most redirects one request follows (same origin only).
+pub const MAX_REDIRECTS: usize = 3;
+/// The longest wait a rate-limit header may ask for; longer values are treated as nonsense.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// The wait after a 429 that carried no usable header.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Limits and identity of the shared client.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Time allowed to open the TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for the whole exchange, body included.
+    pub total_timeout: Duration,
+    /// Largest response body accepted, in bytes.
+    pub max_body: usize,
+    pub user_agent: String,
+    /// Extra trusted roots (PEM), merged with the platform's; for tests and private CAs.
+    pub extra_root_certs: Vec<Vec<u8>>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(15),
+            max_body: 4 * 1024 * 1024,
+            user_agent: format!("overwatch/{}", env!("CARGO_PKG_VERSION")),
+            extra_root_certs: Vec::new(),
+        }
+    }
+}
+
+/// Why the client could not be built.
+#[derive(Debug, Error)]
+pub enum HttpError {
+    #[error("an extra root certificate is not valid PEM: {0}")]
+    Certificate(String),
+    #[error("could not set up the HTTP client: {0}")]
+    Build(String),
+}
+
+/// Installs the ring crypto provider as rustls' process default. Safe to call
+/// any number of times: "already installed" is the expected outcome after the first.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The shared HTTP client. Cheap to clone (the connection pool is shared).
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    opts: HttpOptions,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http").field("opts", &self.opts).finish()
+    }
+}
+
+impl Http {
+    pub fn new(opts: HttpOptions) -> Result<Http, HttpError> {
+        install_crypto();
+        let mut roots = Vec::new();
+        for pem in &opts.extra_root_certs {
+            roots.push(
+                reqwest::Certificate::from_pem(pem)
+                    .map_err(|e| HttpError::Certificate(source_text(&e)))?,
+            );
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.total_timeout)
+            .user_agent(opts.user_agent.clone())
+            .redirect(same_origin_redirects())
+            // The Referer would only repeat our own API URL to the same host.
+            .referer(false)
+            .tls_certs_merge(roots)
+            .build()
+            .map_err(|e| HttpError::Build(source_text(&e)))?;
+        Ok(Http { client, opts })
+    }
+
+    pub fn options(&self) -> &HttpOptions {
+        &self.opts
+    }
+
+    /// Sends one request with the token attached per `req.auth`. Refuses plain
+    /// `http://` to anything but loopback (use [`Http::send_with`] to allow it).
+    pub async fn send(&self, req: &Request, token: &Secret) -> Result<Response, Reason> {
+        self.send_with(req, token, false).await
+    }
+
+    /// Like [`Http::send`]; `allow_insecure` permits `http://` to any host.
+    pub async fn send_with(
+        &self,
+        req: &Request,
+        token: &Secret,
+        allow_insecure: bool,
+    ) -> Result<Response, Reason> {
+        check_scheme(&req.url, allow_insecure)?;
+        let headers = build_headers(req, token)?;
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut builder = self
+            .client
+            .request(method, req.url.clone())
+            .headers(headers);
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        let host = host_port(&req.url);
+        let max = self.opts.max_body;
+        let exchange = async {
+            let mut resp = builder
+                .send()
+                .await
+                .map_err(|e| transport_reason(&e, &host, &self.opts))?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            if resp.content_length().is_some_and(|n| n > max as u64) {
+                return Err(too_large(max));
+            }
+            let mut body = Vec::new();
+            // Chunk by chunk, so an endless or huge body costs at most `max` bytes.
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| transport_reason(&e, &host, &self.opts))?
+            {
+                if body.len() + chunk.len() > max {
+                    return Err(too_large(max));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        };
+        // reqwest's own timeout covers the body too; this outer one is the
+        // guarantee, whatever the client's internals do.
+        match tokio::time::timeout(self.opts.total_timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(timeout_reason(&host, self.opts.total_timeout)),
+        }
+    }
+
+    /// Checks one service: resolves its key, drives its adapter round by round
+    /// and returns the card. Never fails: every problem is a reason on the card.
+    pub async fn check(
+        &self,
+        service: &Service,
+        store: &dyn SecretStore,
+        now: OffsetDateTime,
+    ) -> PollResult {
+        let mut result = self.check_inner(service, store, now).await;
+        let card = &mut result.card;
+        if card.dashboard_url.is_none() {
+            card.dashboard_url = Some(service.dashboard_url());
+        }
+        if card.updated_at.is_none() {
+            card.updated_at = Some(now);
+        }
+        result
+    }
+
+    async fn check_inner(
+        &self,
+        service: &Service,
+        store: &dyn SecretStore,
+        now: OffsetDateTime,
+    ) -> PollResult {
+        let unknown = |kind, msg: String| PollResult {
+            card: Card::unknown(Reason::new(kind, msg)),
+            retry_after: None,
+            requests: 0,
+        };
+        if service.mode == Mode::Link {
+            return unknown(
+                ReasonKind::Config,
+                format!(
+                    "`{}` is a link-only service; set mode = \"api\" and a key to check it",
+                    service.name
+                ),
+            );
+        }
+        let Some(key) = &service.key else {
+            return unknown(
+                ReasonKind::Config,
+                format!(
+                    "`{}` has no API key: set `key` to a keychain name or `env:VAR`",
+                    service.name
+                ),
+            );
+        };
+        // Refuse before touching the keychain: no point unlocking it for a
+        // request we will not send.
+        if let Err(r) = check_scheme(&service.api_base(), service.allow_insecure) {
+            return PollResult {
+                card: Card::unknown(r),
+                retry_after: None,
+                requests: 0,
+            };
+        }
+        let token = match secrets::resolve(key, store) {
+            Ok(t) => t,
+            Err(e) => {
+                let kind = match e {
+                    SecretError::Denied { .. } => ReasonKind::Auth,
+                    _ => ReasonKind::Config,
+                };
+                return unknown(kind, e.to_string());
+            }
+        };
+
+        let ctx = Context { service, now };
+        let mut done: Vec<Exchange> = Vec::new();
+        let mut requests = 0u32;
+        let mut retry_after: Option<Duration> = None;
+        let mut rounds = 0usize;
+        loop {
+            let step = match catch_unwind(AssertUnwindSafe(|| plan(&ctx, &done))) {
+                Ok(step) => step,
+                Err(payload) => {
+                    return PollResult {
+                        card: Card::unknown(adapter_panic(service.provider(), &payload)),
+                        retry_after,
+                        requests,
+                    }
+                }
+            };
+            let reqs = match step {
+                Step::Done(mut card) => {
+                    if let (Some(wait), Some(reason)) = (retry_after, card.reason.as_mut()) {
+                        if reason.kind == ReasonKind::RateLimited {
+                            // The adapter cannot know the parsed delay; say it here.
+                            reason.message =
+                                http_error_reason(service, 429, None, Some(wait)).message;
+                            card.summary = reason.message.clone();
+                        }
+                    }
+                    return PollResult {
+                        card,
+                        retry_after,
+                        requests,
+                    };
+                }
+                Step::Fetch(reqs) => reqs,
+            };
+            if reqs.is_empty() || rounds >= MAX_ROUNDS {
+                let why = if reqs.is_empty() {
+                    "asked for nothing".to_string()
+                } else {
+                    format!("needed more than {MAX_ROUNDS} request rounds")
+                };
+                return PollResult {
+                    card: Card::unknown(Reason::new(
+                        ReasonKind::BadResponse,
+                        format!(
+                            "internal error in the {} adapter: it {why}",
+                            service.provider().title()
+                        ),
+                    )),
+                    retry_after,
+                    requests,
+                };
+            }
+            rounds += 1;
+            if let Some(r) = reqs.iter().find_map(|r| foreign_host(service, &r.url)) {
+                return PollResult {
+                    card: Card::unknown(r),
+                    retry_after,
+                    requests,
+                };
+            }
+            requests += reqs.len() as u32;
+            let answers = self.send_all(&reqs, &token, service.allow_insecure).await;
+            for (request, answer) in reqs.into_iter().zip(answers) {
+                match answer {
+                    Ok(response) => {
+                        if let Some(wait) = rate_limit_wait(&response, OffsetDateTime::now_utc()) {
+                            retry_after = Some(retry_after.map_or(wait, |w| w.max(wait)));
+                        }
+                        done.push(Exchange { request, response });
+                    }
+                    Err(reason) => {
+                        return PollResult {
+                            card: Card::unknown(reason),
+                            retry_after,
+                            requests,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a round concurrently; answers come back in request order.
+    async fn send_all(
+        &self,
+        reqs: &[Request],
+        token: &Secret,
+        allow_insecure: bool,
+    ) -> Vec<Result<Response, Reason>> {
+        if let [one] = reqs {
+            return vec![self.send_with(one, token, allow_insecure).await];
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for (i, req) in reqs.iter().enumerate() {
+            let (http, req, token) = (self.clone(), req.clone(), token.clone());
+            set.spawn(async move { (i, http.send_with(&req, &token, allow_insecure).await) });
+        }
+        let mut out: Vec<Option<Result<Response, Reason>>> = vec![None; reqs.len()];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, r)) = joined {
+                out[i] = Some(r);
+            }
+        }
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Reason::new(
+                        ReasonKind::BadResponse,
+                        "internal error in the HTTP layer: a request task failed",
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// The redirect rule: at most [`MAX_REDIRECTS`], and only within the origin
+/// of the first request. Anything else stops and hands back the 3xx itself.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        // `previous` holds the original URL plus every redirect followed so far.
+        if attempt.previous().len() > MAX_REDIRECTS || !same_origin(first, attempt.url()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Whether a URL's host is loopback (127.0.0.0/8, ::1, localhost).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    }
+}
+
+fn check_scheme(url: &Url, allow_insecure: bool) -> Result<(), Reason> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure || is_loopback(url) => Ok(()),
+        "http" => Err(Reason::new(
+            ReasonKind::Config,
+            format!(
+                "refusing to send the API key over plain http to host {}; use https or set allow_insecure = true",
+                url.host_str().unwrap_or("(none)")
+            ),
+        )),
+        other => Err(Reason::new(
+            ReasonKind::Config,
+            format!("unsupported URL scheme `{other}`: use https"),
+        )),
+    }
+}
+
+/// A reason when a request would carry the key away from the configured
+/// host. Sentry SaaS is the one exception: `sentry.io` hands out regional
+/// hosts (`de.sentry.io`), which are still Sentry's.
+fn foreign_host(service: &Service, url: &Url) -> Option<Reason> {
+    let base = service.api_base();
+    if same_origin(&base, url) {
+        return None;
+    }
+    let sentry_saas = |u: &Url| {
+        u.scheme() == "https"
+            && u.host_str()
+                .is_some_and(|h| h == "sentry.io" || h.ends_with(".sentry.io"))
+    };
+    if service.provider() == Provider::Sentry && sentry_saas(&base) && sentry_saas(url) {
+        return None;
+    }
+    Some(Reason::new(
+        ReasonKind::Config,
+        format!(
+            "refusing to send the API key to {} (the service is configured for {}); check `base_url`",
+            host_port(url),
+            host_port(&base)
+        ),
+    ))
+}
+
+fn build_headers(req: &Request, token: &Secret) -> Result<HeaderMap, Reason> {
+    let bad = |what: &str| {
+        Reason::new(
+            ReasonKind::Config,
+            format!("the API key cannot be sent: {what}"),
+        )
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    for (k, v) in &req.headers {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) else {
+            return Err(Reason::new(
+                ReasonKind::BadResponse,
+                format!("internal error: the adapter built an invalid header `{k}`"),
+            ));
+        };
+        headers.insert(name, value);
+    }
+    let (name, value) = match req.auth {
+        Auth::Bearer => (AUTHORIZATION, format!("Bearer {}", token.expose())),
+        Auth::Header(name) => (
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("invalid header name"))?,
+            token.expose().to_string(),
+        ),
+    };
+    // Never echo the value: it is the secret.
+    let mut value = HeaderValue::from_str(&value).map_err(|_| {
+        bad("it contains characters not allowed in an HTTP header (a stray newline?)")
+    })?;
+    value.set_sensitive(true);
+    headers.insert(name, value);
+    Ok(headers)
+}
+
+fn host_port(url: &Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        Some(h) => h.to_string(),
+        None => "(no host)".into(),
+    };
+    match url.port_or_known_default() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    }
+}
+
+/// "15 s", "300 ms".
+fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// "4 MiB", "512 KiB", "100 bytes".
+fn human_size(n: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * 1024;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB && n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn too_large(max: usize) -> Reason {
+    Reason::new(
+        ReasonKind::BadResponse,
+        format!("response larger than {}", human_size(max)),
+    )
+}
+
+fn timeout_reason(host: &str, d: Duration) -> Reason {
+    Reason::new(
+        ReasonKind::Timeout,
+        format!("no answer within {} from {host}", human_duration(d)),
+    )
+}
+
+/// The chain of causes under an error, innermost last. `io::Error` hides its
+/// payload from `source()`, so it is unwrapped by hand.
+fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut out = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        out.push(e);
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    out
+}
+
+/// The innermost cause's text: the useful part, and never reqwest's
+/// "error sending request for url (...)" wrapper with its URL.
+fn source_text(err: &(dyn StdError + 'static)) -> String {
+    causes(err)
+        .last()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+/// Maps a transport error to a reason a person can act on.
+fn transport_reason(err: &reqwest::Error, host: &str, opts: &HttpOptions) -> Reason {
+    let chain = causes(err);
+    if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+        let msg = match tls {
+            rustls::Error::InvalidCertificate(c) => {
+                format!("TLS certificate problem with {host}: {c:?}")
+            }
+            other => format!("TLS handshake with {host} failed: {other}"),
+        };
+        return Reason::new(ReasonKind::Unreachable, msg);
+    }
+    if err.is_timeout() {
+        let limit = if err.is_connect() {
+            opts.connect_timeout
+        } else {
+            opts.total_timeout
+        };
+        return timeout_reason(host, limit);
+    }
+    let io_kind = chain
+        .iter()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(|e| e.kind());
+    let text: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
+    let any = |needle: &str| text.iter().any(|t| t.to_ascii_lowercase().contains(needle));
+    use std::io::ErrorKind as K;
+    let msg = match io_kind {
+        Some(K::ConnectionRefused) => format!("could not connect to {host}: connection refused"),
+        Some(K::TimedOut) => return timeout_reason(host, opts.connect_timeout),
+        _ if any("dns error") || any("failed to lookup address") || any("name or service") => {
+            format!("could not resolve {host}: DNS lookup failed")
+        }
+        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof) => {
+            format!("connection to {host} was closed unexpectedly")
+        }
+        _ if err.is_connect() => format!("could not connect to {host}: {}", source_text(err)),
+        _ if err.is_body() || err.is_decode() => format!(
+            "connection to {host} broke while reading the answer: {}",
+            source_text(err)
+        ),
+        _ => format!("request to {host} failed: {}", source_text(err)),
+    };
+    Reason::new(ReasonKind::Unreachable, msg)
+}
+
+fn adapter_panic(provider: Provider, payload: &(dyn std::any::Any + Send)) -> Reason {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned());
+    let mut msg = format!("internal error in the {} adapter", provider.title());
+    if let Some(d) = detail {
+        msg.push_str(&format!(" ({})", super::clip(&d, 120)));
+    }
+    Reason::new(ReasonKind::BadResponse, msg)
+}
+
+/// The wait before the next request after this response: `None` unless it
+/// is a 429, then the header's wait or [`DEFAULT_RETRY_AFTER`].
+pub fn rate_limit_wait(resp: &Response, now: OffsetDateTime) -> Option<Duration> {
+    (resp.status == 429).then(|| retry_after_from(resp, now).unwrap_or(DEFAULT_RETRY_AFTER))
+}
+
+/// The wait a response asks for, from `Retry-After` (seconds or an HTTP
+/// date), `X-Sentry-Rate-Limit-Reset` or `X-RateLimit-Reset` (epoch seconds;
+/// a small number is taken as seconds from now, since Railway's format is
+/// unconfirmed). Values in the past, beyond [`MAX_RETRY_AFTER`], negative or
+/// unreadable are ignored: a broken header must not silence a service for years.
+pub fn retry_after_from(resp: &Response, now: OffsetDateTime) -> Option<Duration> {
+    if let Some(v) = resp.header("retry-after") {
+        let v = v.trim();
+        let wait = match v.parse::<u64>() {
+            Ok(secs) => Some(Duration::from_secs(secs)),
+            Err(_) => OffsetDateTime::parse(v, &Rfc2822)
+                .ok()
+                .and_then(|at| until(at.unix_timestamp() as f64, now)),
+        };
+        if let Some(w) = wait.filter(|w| *w <= MAX_RETRY_AFTER) {
+            return Some(w);
+        }
+    }
+    ["x-sentry-rate-limit-reset", "x-ratelimit-reset"]
+        .iter()
+        .filter_map(|name| resp.header(name))
+        .find_map(|v| reset_header(v, now))
+}
+
+/// Epoch seconds, or (below a day's worth) seconds from now.
+fn reset_header(v: &str, now: OffsetDateTime) -> Option<Duration> {
+    let n: f64 = v.trim().parse().ok().filter(|n: &f64| n.is_finite())?;
+    if n < 0.0 {
+        return None;
+    }
+    let wait = if n <= MAX_RETRY_AFTER.as_secs() as f64 {
+        Some(Duration::from_secs_f64(n))
+    } else {
+        until(n, now)
+    }?;
+    (wait <= MAX_RETRY_AFTER).then_some(wait)
+}
+
+/// Time from `now` to the epoch instant `at`; `None` when it has passed.
+fn until(at: f64, now: OffsetDateTime) -> Option<Duration> {
+    let now = now.unix_timestamp() as f64 + f64::from(now.nanosecond()) / 1e9;
+    let d = at - now;
+    (d > 0.0).then(|| Duration::from_secs(d.ceil() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn resp(headers: &[(&str, &str)]) -> Response {
+        Response {
+            status: 429,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_epochs() {
+        let now = datetime!(2026-08-22 12:00 UTC);
+        let t = now.unix_timestamp();
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            retry_after_from(&resp(&[("retry-after", "37")]), now),
+            secs(37)
+        );
+        assert_eq!(
+            retry_after_from(
+                &resp(&[("retry-after", "Sat, 22 Aug 2026 12:01:30 GMT")]),
+                now
+            ),
+            secs(90)
+        );
+        let reset = (t + 42).to_string();
+        assert_eq!(
+            retry_after_from(&resp(&[("x-ratelimit-reset", &reset)]), now),
+            secs(42)
+        );
+        assert_eq!(
+            retry_after_from(&resp(&[("x-sentry-rate-limit-reset", &reset)]), now),
+            secs(42)
+        );
+        // Railway's unconfirmed format: a small number means seconds from now.
+        assert_eq!(
+            retry_after_from(&resp(&[("x-ratelimit-reset", "120")]), now),
+            secs(120)
+        );
+        let past = (t - 10).to_string();
+        let far = (t + 10 * 365 * 86400).to_string();
+        for bad in [past.as_str(), far.as_str(), "-5", "soon", "", "NaN", "inf"] {
+            assert_eq!(
+                retry_after_from(&resp(&[("x-ratelimit-reset", bad)]), now),
+                None,
+                "{bad}"
+            );
+            assert_eq!(retry_after_from(&resp(&[("retry-after", bad)]), now), None);
+        }
+        assert_eq!(
+            retry_after_from(&resp(&[("retry-after", "999999999")]), now),
+            None
+        );
+        // A bad Retry-After falls through to a good reset header.
+        assert_eq!(
+            retry_after_from(
+                &resp(&[("retry-after", "soon"), ("x-ratelimit-reset", &reset)]),
+                now
+            ),
+            secs(42)
+        );
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://127.0.0.1:8080/",
+            "http://127.5.0.1/",
+            "http://[::1]:9/",
+            "http://localhost/",
+            "http://LOCALHOST.:80/",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://10.0.0.1/",
+            "http://example.invalid/",
+            "http://localhost.example/",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_durations_read_naturally() {
+        assert_eq!(human_size(4 * 1024 * 1024), "4 MiB");
+        assert_eq!(human_size(64 * 1024), "64 KiB");
+        assert_eq!(human_size(100), "100 bytes");
+        assert_eq!(human_duration(Duration::from_secs(15)), "15 s");
+        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
+    }
+}
