@@ -13,8 +13,6 @@
 pub mod cli;
 pub mod config;
 pub mod desktop;
-// model.rs is frozen for this branch; its `% n == 0` checks predate this lint.
-#[allow(clippy::manual_is_multiple_of)]
 pub mod model;
 pub mod providers;
 pub mod secrets;
