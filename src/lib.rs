@@ -5,6 +5,7 @@
 //! - [`config`]: the TOML file: parse, validate (with file:line:column), edit keeping comments.
 //! - [`secrets`]: key references, the never-printing `Secret`, the `SecretStore` trait.
 //! - [`providers`]: one pure adapter per provider and the shared HTTP layer.
+//! - [`engine`]: background polling, budgets, transitions and notifications.
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
 //! - [`view`]: card lines shared by the tray menu and `overwatch status`.
 //! - [`desktop`]: OS integrations behind core traits (the keychain).
@@ -13,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod desktop;
+pub mod engine;
 pub mod model;
 pub mod providers;
 pub mod secrets;

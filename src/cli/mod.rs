@@ -4,6 +4,9 @@ mod config_cmd;
 mod prompt;
 mod secret;
 mod service;
+mod sim;
+mod status;
+mod watch;
 mod workspace;
 
 use std::io::IsTerminal;
@@ -51,6 +54,12 @@ pub enum Command {
     /// Show, create or check the config file.
     #[command(subcommand)]
     Config(config_cmd::ConfigCmd),
+    /// Check every service once and print its card (exit 0 healthy, 1 degraded, 2 down, 3 unknown).
+    Status(status::StatusArgs),
+    /// Run the engine in the terminal: print status changes as they happen and notify.
+    Watch(watch::WatchArgs),
+    /// Run the loopback simulator of the four providers' APIs (for trying Overwatch out).
+    Sim(sim::SimArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -112,6 +121,9 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Service(c)) => service::run(&ctx, c),
         Some(Command::Secret(c)) => secret::run(&ctx, c),
         Some(Command::Config(c)) => config_cmd::run(&ctx, c),
+        Some(Command::Status(a)) => status::run(&ctx, a),
+        Some(Command::Watch(a)) => watch::run(&ctx, a),
+        Some(Command::Sim(a)) => sim::run(&ctx, a),
         None => {
             eprintln!(
                 "The tray is not built yet. Meanwhile: `overwatch service list`, `overwatch config check`; `overwatch --help` lists everything."

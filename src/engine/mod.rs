@@ -1,0 +1,1 @@
+//! The background polling engine (being written).
