@@ -40,6 +40,8 @@ pub struct Config {
     /// Auto-refresh interval; `None` when the user turned it off.
     pub refresh: Option<Duration>,
     pub notifications: bool,
+    /// Total time one request may take before the card says "timeout".
+    pub timeout: Duration,
     pub workspaces: Vec<Workspace>,
 }
 
@@ -48,6 +50,7 @@ impl Default for Config {
         Config {
             refresh: Some(DEFAULT_REFRESH),
             notifications: true,
+            timeout: DEFAULT_TIMEOUT,
             workspaces: Vec::new(),
         }
     }
@@ -247,7 +250,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-const TOP_KEYS: &[&str] = &["refresh", "notifications", "workspaces"];
+const TOP_KEYS: &[&str] = &["refresh", "notifications", "timeout", "workspaces"];
+
+/// How long one check may take by default (connect is capped at 5 s on top).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 const WORKSPACE_KEYS: &[&str] = &["name", "services"];
 const COMMON_SERVICE_KEYS: &[&str] = &[
     "id",
@@ -419,6 +425,29 @@ impl Validator<'_> {
         }
     }
 
+    /// The request timeout: a duration from 1 s to 5 min.
+    fn timeout(&mut self, t: &dyn TableLike) -> Option<Duration> {
+        let item = t.get("timeout")?;
+        let parsed = match (item.as_str(), item.as_integer()) {
+            (Some(s), _) => parse_duration(s),
+            (None, Some(i)) => u64::try_from(i)
+                .map(Duration::from_secs)
+                .map_err(|_| "a timeout cannot be negative".to_string()),
+            _ => Err("`timeout` must be a duration like \"15s\"".to_string()),
+        };
+        match parsed {
+            Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(300) => Some(d),
+            Ok(_) => {
+                self.at(item.span(), "`timeout` must be between 1s and 5m");
+                None
+            }
+            Err(e) => {
+                self.at(item.span(), format!("`timeout`: {e}"));
+                None
+            }
+        }
+    }
+
     fn url(&mut self, t: &dyn TableLike, key: &str, span: Option<Range<usize>>) -> Option<Url> {
         let s = self.string(t, key, span.clone())?;
         let here = t.get(key).and_then(|i| i.span()).or(span);
@@ -445,6 +474,7 @@ impl Validator<'_> {
         self.unknown_keys(root, TOP_KEYS, "the top level can", None);
         let refresh = self.refresh(root, None).unwrap_or(Some(DEFAULT_REFRESH));
         let notifications = self.boolean(root, "notifications", None).unwrap_or(true);
+        let timeout = self.timeout(root).unwrap_or(DEFAULT_TIMEOUT);
         let mut workspaces = Vec::new();
         let mut names: HashMap<String, ()> = HashMap::new();
         let mut ids: HashSet<String> = HashSet::new();
@@ -466,6 +496,7 @@ impl Validator<'_> {
         Config {
             refresh,
             notifications,
+            timeout,
             workspaces,
         }
     }

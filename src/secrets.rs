@@ -32,7 +32,9 @@ impl KeyRef {
     pub fn how_to_set(&self) -> String {
         match self {
             KeyRef::Keychain(name) => format!("run `overwatch secret set {name}`"),
-            KeyRef::Env(var) => format!("export {var}=… in the environment Overwatch runs in"),
+            KeyRef::Env(var) => {
+                format!("set {var} to a valid key in the environment Overwatch runs in")
+            }
         }
     }
 }

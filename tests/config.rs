@@ -510,3 +510,15 @@ fn saved_files_are_private_and_written_through_symlinks() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 2);
 }
+
+#[test]
+fn the_request_timeout_is_read_and_bounded() {
+    let c = config::parse("timeout = \"5s\"\n", Path::new("x")).unwrap();
+    assert_eq!(c.timeout, Duration::from_secs(5));
+    assert_eq!(
+        config::parse("", Path::new("x")).unwrap().timeout,
+        config::DEFAULT_TIMEOUT
+    );
+    one_problem("timeout = \"10m\"\n", 1, &["between 1s and 5m"]);
+    one_problem("timeout = true\n", 1, &["`timeout`"]);
+}

@@ -1,17 +1,59 @@
-//! `overwatch sim` (being written).
+//! `overwatch sim`: run the loopback simulator of the four providers, to try Overwatch without accounts.
 
-use anyhow::Result;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::Ctx;
+use crate::config;
+use crate::sim::{self, Scenario, SimConfig};
+
+/// The environment variable the demo config reads the simulator's token from.
+pub const DEMO_TOKEN_ENV: &str = "OVERWATCH_DEMO_TOKEN";
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Port on 127.0.0.1 (default: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Also write a config that watches the simulated services to this file.
+    #[arg(long, value_name = "PATH")]
+    pub write_config: Option<PathBuf>,
+    /// Serve every target with this scenario instead of the demo timeline
+    /// (healthy, deploy-failing, crash, deploying, error-spike, fatal,
+    /// traffic-collapse, auth-failure, rate-limited, slow, garbage, server-error, story).
+    #[arg(long)]
+    pub scenario: Option<String>,
 }
 
-pub fn run(_ctx: &Ctx, _args: SimArgs) -> Result<i32> {
+pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
+    let mut cfg = SimConfig::demo();
+    if let Some(name) = &args.scenario {
+        let scenario: Scenario = name.parse().map_err(anyhow::Error::msg)?;
+        for (_, s) in cfg.targets.iter_mut() {
+            *s = scenario.clone();
+        }
+    }
+    let write = args.write_config.clone();
+    sim::serve_forever(args.port, cfg, move |base| {
+        println!(
+            "simulator listening on {base} (token: {})",
+            sim::DEFAULT_TOKEN
+        );
+        if let Some(path) = &write {
+            let text = sim::demo_config_toml(base, &format!("env:{DEMO_TOKEN_ENV}"), "10s");
+            match config::write_atomic(path, text.as_bytes()).context("writing the demo config") {
+                Ok(()) => println!(
+                    "wrote {}; try: {DEMO_TOKEN_ENV}={} overwatch --config {} status",
+                    path.display(),
+                    sim::DEFAULT_TOKEN,
+                    path.display()
+                ),
+                Err(e) => eprintln!("error: {e:#}"),
+            }
+        }
+        println!("press Ctrl-C to stop");
+    })?;
     Ok(0)
 }

@@ -1,13 +1,29 @@
-//! `overwatch status` (being written).
+//! `overwatch status`: check every enabled service once, concurrently, and print the cards (text or JSON) with a monitoring-plugin exit code.
+
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 
-use super::Ctx;
+use super::{print_json, Ctx};
+use crate::config;
+use crate::model::{Card, Reason, ReasonKind, Service};
+use crate::providers::http::{Http, HttpOptions};
+use crate::secrets::{KeyRef, NoStore, SecretStore};
+use crate::view::report::Report;
+
+/// Exit code for anything that stops the check itself (config error, no services).
+const UNKNOWN: i32 = 3;
+
+/// At most this many checks in flight, so a large config does not open
+/// hundreds of connections at once.
+const CONCURRENCY: usize = 16;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Print JSON for scripts.
+    /// Print JSON for scripts (schema in the README).
     #[arg(long)]
     pub json: bool,
     /// Only this workspace.
@@ -15,6 +31,117 @@ pub struct StatusArgs {
     pub workspace: Option<String>,
 }
 
-pub fn run(_ctx: &Ctx, _args: StatusArgs) -> Result<i32> {
-    Ok(3)
+pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32> {
+    let config = match ctx.config_path().and_then(|p| config::load(&p)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(UNKNOWN);
+        }
+    };
+    let workspaces: Vec<_> = match &args.workspace {
+        Some(name) => match config.workspace(name) {
+            Some(w) => vec![w.clone()],
+            None => {
+                eprintln!("error: no workspace named `{name}`: see `overwatch workspace list`");
+                return Ok(UNKNOWN);
+            }
+        },
+        None => config.workspaces.clone(),
+    };
+    let services: Vec<Service> = workspaces
+        .iter()
+        .flat_map(|w| w.services.iter())
+        .filter(|s| s.polled())
+        .cloned()
+        .collect();
+    if workspaces.iter().all(|w| w.services.is_empty()) {
+        eprintln!("no services to check: add one with `overwatch service add`");
+        return Ok(UNKNOWN);
+    }
+    let store: Arc<dyn SecretStore> = if services
+        .iter()
+        .any(|s| matches!(s.key, Some(KeyRef::Keychain(_))))
+    {
+        Arc::from(ctx.store())
+    } else {
+        // Only env: keys: do not touch the keychain (headless machines, CI).
+        Arc::new(NoStore {
+            why: "no service uses the keychain".into(),
+        })
+    };
+    let http = match Http::new(HttpOptions {
+        total_timeout: config.timeout,
+        ..HttpOptions::default()
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(UNKNOWN);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let cards = rt.block_on(check_all(http, store, services));
+    let now = OffsetDateTime::now_utc();
+    let report = Report::build(
+        workspaces.iter(),
+        |s| {
+            cards
+                .iter()
+                .find(|(id, _)| *id == s.id.0)
+                .map(|(_, c)| c.clone())
+        },
+        now,
+    );
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let all: Vec<&Service> = workspaces.iter().flat_map(|w| w.services.iter()).collect();
+        print!("{}", report.render_text(&all));
+    }
+    Ok(report.exit_code())
+}
+
+/// Checks every service concurrently (at most [`CONCURRENCY`] at once).
+async fn check_all(
+    http: Http,
+    store: Arc<dyn SecretStore>,
+    services: Vec<Service>,
+) -> Vec<(String, Card)> {
+    let limit = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    let ids: Vec<String> = services.iter().map(|s| s.id.0.clone()).collect();
+    for svc in services {
+        let (http, store, limit) = (http.clone(), store.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let result = http
+                .check(&svc, store.as_ref(), OffsetDateTime::now_utc())
+                .await;
+            (svc.id.0.clone(), result.card)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        // A check never fails; a task can only end early if it panicked
+        // outside the adapter (which `check` already guards), so skip it.
+        if let Ok(pair) = joined {
+            out.push(pair);
+        }
+    }
+    for id in ids {
+        if !out.iter().any(|(i, _)| *i == id) {
+            out.push((
+                id,
+                Card::unknown(Reason::new(
+                    ReasonKind::BadResponse,
+                    "internal error while checking this service (see the log)",
+                )),
+            ));
+        }
+    }
+    out
 }

@@ -755,3 +755,39 @@ impl Drop for SimHandle {
 
 #[cfg(test)]
 mod tests;
+
+/// A config for the [`SimConfig::demo`] targets served at `base`: one workspace
+/// per provider. Keys are read from `key` (e.g. `env:OVERWATCH_DEMO_TOKEN`),
+/// which must hold [`DEFAULT_TOKEN`].
+pub fn demo_config_toml(base: &Url, key: &str, refresh: &str) -> String {
+    let base = base.as_str().trim_end_matches('/');
+    let svc = |name: &str, provider: &str, target: &str| {
+        format!(
+            "\n[[workspaces.services]]\nname = \"{name}\"\nprovider = \"{provider}\"\n{target}\nkey = \"{key}\"\nbase_url = \"{base}\"\n"
+        )
+    };
+    let mut out = format!(
+        "# Demo: every service below is served by Overwatch's built-in simulator at {base}.\nrefresh = \"{refresh}\"\nnotifications = true\n"
+    );
+    out.push_str("\n[[workspaces]]\nname = \"Deploys\"\n");
+    out.push_str(&svc("Shop", "railway", "project = \"acme-shop\""));
+    out.push_str(&svc("Jobs", "railway", "project = \"acme-jobs\""));
+    out.push_str("\n[[workspaces]]\nname = \"Traffic\"\n");
+    out.push_str(&svc("Site", "plausible", "site = \"acme.example\""));
+    out.push_str(&svc("Blog", "plausible", "site = \"blog.acme.example\""));
+    out.push_str("\n[[workspaces]]\nname = \"Sites\"\n");
+    out.push_str(&svc("Marketing", "netlify", "site = \"acme-marketing\""));
+    out.push_str(&svc("Docs", "netlify", "site = \"acme-docs\""));
+    out.push_str("\n[[workspaces]]\nname = \"Errors\"\n");
+    out.push_str(&svc(
+        "Shop API",
+        "sentry",
+        "org = \"acme-web\"\nproject = \"shop-api\"",
+    ));
+    out.push_str(&svc(
+        "Frontend",
+        "sentry",
+        "org = \"acme-web\"\nproject = \"frontend\"",
+    ));
+    out
+}
