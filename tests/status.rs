@@ -14,7 +14,10 @@ struct World {
 }
 
 /// Each workspace holds services whose simulated targets play one scenario.
-const WORKSPACES: &[(&str, &[(&str, &str, &str)])] = &[
+/// (service name, provider, target fields as TOML)
+type Svc = (&'static str, &'static str, &'static str);
+
+const WORKSPACES: &[(&str, &[Svc])] = &[
     // (workspace, [(name, provider, target fields)])
     (
         "Healthy",
