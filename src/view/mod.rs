@@ -1,6 +1,7 @@
 //! What people see, as plain data: card lines shared by the menu and the terminal, worst-of summaries, and the `status` report.
 
 pub mod card;
+pub mod icon;
 pub mod report;
 
 use crate::model::Status;
