@@ -2,6 +2,7 @@
 
 pub mod card;
 pub mod icon;
+pub mod menu;
 pub mod report;
 
 use crate::model::Status;
