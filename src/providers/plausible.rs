@@ -5,9 +5,19 @@
 //! `traffic_drop` (percent fall vs the previous period, `None` = off) and
 //! `traffic_min_baseline` (previous-period visitors needed for the rule).
 //!
-//! One round, two concurrent requests, `Authorization: Bearer`:
+//! Round one, two concurrent requests, `Authorization: Bearer`:
 //! - `GET /api/v1/stats/aggregate?site_id=…&period=day&metrics=visitors,pageviews&compare=previous_period`
 //! - `GET /api/v1/stats/realtime/visitors?site_id=…` (a bare JSON number)
+//!
+//! The previous period's visitors are normally derived from today's value and
+//! Plausible's percent `change`. That fails exactly when traffic collapsed to
+//! nothing (today 0, change −100 %, or no change reported at all), so then —
+//! and only when the drop rule is on — a second round asks for one past day:
+//! - `GET /api/v1/stats/aggregate?site_id=…&period=day&date=YYYY-MM-DD&metrics=visitors`
+//!
+//! Plausible reads `date` in the site's timezone, which the adapter does not
+//! know, so the day asked for is the latest one that has ended in every
+//! timezone (UTC−12 … UTC+14): yesterday or the day before, never today.
 //!
 //! Status: Plausible measures traffic, not uptime, so a reachable site is
 //! `healthy`, `degraded` only when today's visitors fell by at least
@@ -18,6 +28,7 @@
 //! No pagination is involved.
 
 use serde_json::Value;
+use time::{Date, Duration as TimeDelta, OffsetDateTime, UtcOffset};
 
 use super::common::{self, card, find, is_success, number};
 use super::{
@@ -28,6 +39,7 @@ use crate::model::{Metric, Reason, ReasonKind, Status, Target};
 
 const AGGREGATE: &str = "aggregate";
 const REALTIME: &str = "realtime";
+const BASELINE: &str = "baseline";
 
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     let site = match &ctx.service.target {
@@ -45,7 +57,7 @@ pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     };
     let (aggregate, realtime) = (find(done, AGGREGATE), find(done, REALTIME));
     match (aggregate, realtime) {
-        (Some(a), Some(r)) => evaluate(ctx, site, a, r),
+        (Some(a), Some(r)) => evaluate(ctx, site, a, r, find(done, BASELINE)),
         _ => match requests(ctx, site) {
             Some(reqs) => Step::Fetch(reqs),
             None => common::unknown(ctx, bad_base(ctx), None),
@@ -80,15 +92,45 @@ fn requests(ctx: &Context<'_>, site: &str) -> Option<Vec<Request>> {
         &["api", "v1", "stats", "realtime", "visitors"],
         &[("site_id", site)],
     )?;
-    let get = |tag, url| Request {
+    Some(vec![get(AGGREGATE, aggregate), get(REALTIME, realtime)])
+}
+
+fn get(tag: &'static str, url: url::Url) -> Request {
+    Request {
         tag,
         method: Method::Get,
         url,
         auth: Auth::Bearer,
         headers: Vec::new(),
         body: None,
-    };
-    Some(vec![get(AGGREGATE, aggregate), get(REALTIME, realtime)])
+    }
+}
+
+/// The latest day that has ended in every timezone: Plausible interprets
+/// `date` in the site's timezone (UTC−12 to UTC+14), so anything later could
+/// still be "today" somewhere — and today is the zero we are judging.
+fn baseline_date(now: OffsetDateTime) -> Date {
+    let earliest_local_today = (now.to_offset(UtcOffset::UTC) - TimeDelta::hours(12)).date();
+    earliest_local_today
+        .previous_day()
+        .unwrap_or(earliest_local_today)
+}
+
+/// Round two: one past day's visitors, to stand in for a baseline the change
+/// cannot give.
+fn baseline_request(ctx: &Context<'_>, site: &str, day: Date) -> Option<Request> {
+    let day = day.to_string();
+    let url = common::endpoint(
+        &ctx.service.api_base(),
+        &["api", "v1", "stats", "aggregate"],
+        &[
+            ("site_id", site),
+            ("period", "day"),
+            ("date", day.as_str()),
+            ("metrics", "visitors"),
+        ],
+    )?;
+    Some(get(BASELINE, url))
 }
 
 /// The reason a failed exchange gives, with Plausible's own wording.
@@ -157,7 +199,24 @@ fn v2_row(body: &Value) -> Option<std::collections::HashMap<String, f64>> {
     )
 }
 
-fn evaluate(ctx: &Context<'_>, site: &str, agg: &Exchange, rt: &Exchange) -> Step {
+/// Visitors from an aggregate answer, v1 (`results.visitors`) or v2 shape.
+fn visitors_of(body: &Value) -> Option<Figure> {
+    match v2_row(body) {
+        Some(row) => row.get("visitors").map(|&value| Figure {
+            value,
+            change: None,
+        }),
+        None => figure(body.get("results").unwrap_or(&Value::Null), "visitors"),
+    }
+}
+
+fn evaluate(
+    ctx: &Context<'_>,
+    site: &str,
+    agg: &Exchange,
+    rt: &Exchange,
+    baseline: Option<&Exchange>,
+) -> Step {
     for ex in [agg, rt] {
         if !is_success(ex.response.status) {
             return common::unknown(ctx, failure(ctx, site, ex), Some(ex));
@@ -223,8 +282,53 @@ fn evaluate(ctx: &Context<'_>, site: &str, agg: &Exchange, rt: &Exchange) -> Ste
     ));
 
     let th = &ctx.service.thresholds;
-    let drop = visitors.change.filter(|c| *c < 0.0).map(|c| -c);
-    let previous = previous_visitors(&visitors);
+    let derived = previous_visitors(&visitors);
+    // The change cannot give a baseline when traffic fell to (about) nothing:
+    // ask for a past day's visitors instead, but only if the rule could fire.
+    let underivable = visitors.value <= 0.0 || visitors.change.is_some_and(|c| c <= -100.0);
+    let day = baseline_date(ctx.now);
+    let fetched = if th.traffic_drop.is_some() && derived.is_none() && underivable {
+        let Some(ex) = baseline else {
+            return match baseline_request(ctx, site, day) {
+                Some(req) => Step::Fetch(vec![req]),
+                None => common::unknown(ctx, bad_base(ctx), None),
+            };
+        };
+        if !is_success(ex.response.status) {
+            return common::unknown(ctx, failure(ctx, site, ex), Some(ex));
+        }
+        let value = match serde_json::from_slice::<Value>(&ex.response.body) {
+            Ok(v) => visitors_of(&v).map(|f| f.value),
+            Err(e) => return unreadable(ctx, ex, "baseline day's stats", e),
+        };
+        let Some(value) = value else {
+            return common::unknown(
+                ctx,
+                bad_body(
+                    ctx.service,
+                    "baseline day's stats",
+                    "no visitor count in the answer",
+                ),
+                Some(ex),
+            );
+        };
+        metrics.push(Metric::new(
+            "baseline",
+            format!("{} visitors on {day}", fmt_count(value)),
+        ));
+        Some(value)
+    } else {
+        None
+    };
+    let drop = match (visitors.change, fetched) {
+        (Some(c), _) if c < 0.0 => Some(-c),
+        // No change reported: measure the fall against the fetched day.
+        (None, Some(prev)) if prev > 0.0 => {
+            Some(((prev - visitors.value) / prev * 100.0).clamp(0.0, 100.0))
+        }
+        _ => None,
+    };
+    let previous = derived.or(fetched);
     let collapsed = match (th.traffic_drop, drop, previous) {
         (Some(limit), Some(fall), Some(prev)) => {
             fall >= limit && prev >= th.traffic_min_baseline as f64
@@ -233,12 +337,20 @@ fn evaluate(ctx: &Context<'_>, site: &str, agg: &Exchange, rt: &Exchange) -> Ste
     };
     let today = fmt_count(visitors.value);
     let (status, summary) = if collapsed {
+        let before = match fetched {
+            Some(prev) => format!("{} on {day}", fmt_count(prev)),
+            None => format!("about {} before", fmt_count(previous.unwrap_or(0.0))),
+        };
+        let versus = if visitors.change.is_some() {
+            " vs yesterday"
+        } else {
+            ""
+        };
         (
             Status::Degraded,
             format!(
-                "traffic down {} % vs yesterday ({today} visitors today, about {} before)",
+                "traffic down {} %{versus} ({today} visitors today, {before})",
                 fmt_count(drop.unwrap_or(0.0)),
-                fmt_count(previous.unwrap_or(0.0))
             ),
         )
     } else {
@@ -264,7 +376,8 @@ fn unreadable(ctx: &Context<'_>, ex: &Exchange, what: &str, e: serde_json::Error
 
 /// The previous period's visitors, derived from today's and the percent change.
 /// `None` when it cannot be known: no change reported, or a change of −100 %
-/// (today is zero, so any previous value fits).
+/// (today is zero, so any previous value fits; the caller then fetches a
+/// baseline day).
 fn previous_visitors(f: &Figure) -> Option<f64> {
     let change = f.change?;
     if change <= -100.0 {
@@ -322,7 +435,8 @@ mod tests {
         )
     }
 
-    /// Answers the aggregate and realtime requests with the given responses.
+    /// Answers the aggregate and realtime requests with the given responses
+    /// (a baseline request fails the test).
     fn run(service: &Service, agg: Response, rt: Response) -> Run {
         drive(service, |r| match r.tag {
             AGGREGATE => agg.clone(),
@@ -330,6 +444,27 @@ mod tests {
             other => panic!("unexpected request {other}"),
         })
     }
+
+    /// Like [`run`], answering a baseline-day request too.
+    fn run_with_baseline(service: &Service, agg: &[u8], rt: &[u8], base: Response) -> Run {
+        drive(service, |r| match r.tag {
+            AGGREGATE => json(200, agg),
+            REALTIME => json(200, rt),
+            BASELINE => base.clone(),
+            other => panic!("unexpected request {other}"),
+        })
+    }
+
+    /// A v1 aggregate answer with just visitors (and a change, if given).
+    fn visitors(value: u64, change: Option<i64>) -> Vec<u8> {
+        let mut entry = serde_json::json!({ "value": value });
+        if let Some(c) = change {
+            entry["change"] = c.into();
+        }
+        serde_json::to_vec(&serde_json::json!({ "results": { "visitors": entry } })).unwrap()
+    }
+
+    const FELL_TO_ZERO: &[u8] = br#"{"results":{"visitors":{"value":0,"change":-100},"pageviews":{"value":0,"change":-100}}}"#;
 
     #[test]
     fn first_round_asks_for_aggregate_and_realtime() {
@@ -422,21 +557,177 @@ mod tests {
     }
 
     #[test]
-    fn zero_traffic_without_comparison_is_healthy_never_down() {
-        let run = run(&service(), json(200, ZERO), json(200, RT_ZERO));
-        assert_eq!(run.card.status, Status::Healthy);
-        assert_eq!(run.metric("visitors now"), "0");
-        assert_eq!(run.metric("visitors today"), "0");
+    fn zero_traffic_is_never_down() {
+        // However busy the baseline day was, zero traffic is at most degraded.
+        for base in [0, 20_000] {
+            let run =
+                run_with_baseline(&service(), ZERO, RT_ZERO, json(200, &visitors(base, None)));
+            assert_ne!(run.card.status, Status::Down);
+            assert_eq!(run.metric("visitors now"), "0");
+            assert_eq!(run.metric("visitors today"), "0");
+        }
     }
 
     #[test]
-    fn fall_to_zero_cannot_derive_a_baseline_and_does_not_panic() {
-        let body = br#"{"results":{"visitors":{"value":0,"change":-100},"pageviews":{"value":0,"change":-100}}}"#;
+    fn fall_to_zero_with_a_busy_baseline_day_is_degraded() {
+        // 500 visitors on the baseline day, 0 today: the change (−100 %) cannot
+        // give the baseline, so a second round asks for that day.
+        let run = run_with_baseline(
+            &service(),
+            FELL_TO_ZERO,
+            RT_ZERO,
+            json(200, &visitors(500, None)),
+        );
+        assert_eq!(run.rounds.len(), 2);
+        let [req] = run.rounds[1].as_slice() else {
+            panic!("one baseline request expected: {:?}", run.rounds[1]);
+        };
+        assert_eq!(req.tag, BASELINE);
+        assert_eq!((req.method, req.auth), (Method::Get, Auth::Bearer));
+        assert_eq!(
+            req.url.as_str(),
+            "https://plausible.io/api/v1/stats/aggregate?site_id=example.com&period=day&date=2026-08-21&metrics=visitors"
+        );
+        assert_eq!(run.card.status, Status::Degraded);
+        assert!(run.card.reason.is_none());
+        assert_eq!(
+            run.card.summary,
+            "traffic down 100 % vs yesterday (0 visitors today, 500 on 2026-08-21)"
+        );
+        assert_eq!(run.metric("visitors today"), "0 (−100 % vs yesterday)");
+        assert_eq!(run.metric("baseline"), "500 visitors on 2026-08-21");
+    }
+
+    #[test]
+    fn fall_to_zero_from_a_quiet_baseline_day_stays_healthy() {
+        // 10 visitors is below the default traffic_min_baseline of 50.
+        let run = run_with_baseline(
+            &service(),
+            FELL_TO_ZERO,
+            RT_ZERO,
+            json(200, &visitors(10, None)),
+        );
+        assert_eq!(run.rounds.len(), 2);
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.card.summary, "0 visitors today, 0 now");
+        assert_eq!(run.metric("baseline"), "10 visitors on 2026-08-21");
+        // The threshold is inclusive: exactly 50 is busy enough.
+        let run = run_with_baseline(
+            &service(),
+            FELL_TO_ZERO,
+            RT_ZERO,
+            json(200, &visitors(50, None)),
+        );
+        assert_eq!(run.card.status, Status::Degraded);
+    }
+
+    #[test]
+    fn rule_off_never_degrades_nor_asks_for_a_baseline() {
+        let mut s = service();
+        s.thresholds.traffic_drop = None;
+        s.thresholds.traffic_min_baseline = 0;
+        // `run` fails on any baseline request.
+        for (agg, rt) in [(FELL_TO_ZERO, RT_ZERO), (ZERO, RT_ZERO), (COMPARE, RT)] {
+            let out = run(&s, json(200, agg), json(200, rt));
+            assert_eq!(out.rounds.len(), 1);
+            assert_eq!(out.card.status, Status::Healthy);
+        }
+    }
+
+    #[test]
+    fn zero_traffic_fixture_without_change_uses_the_baseline_day() {
+        // The README: degraded if the baseline says the site is normally busy, else healthy.
+        let busy = run_with_baseline(&service(), ZERO, RT_ZERO, json(200, HEALTHY));
+        assert_eq!(busy.card.status, Status::Degraded);
+        assert_eq!(
+            busy.card.summary,
+            "traffic down 100 % (0 visitors today, 1,934 on 2026-08-21)"
+        );
+        let quiet = run_with_baseline(&service(), ZERO, RT_ZERO, json(200, &visitors(3, None)));
+        assert_eq!(quiet.card.status, Status::Healthy);
+        // A site that was empty on the baseline day too has not fallen at all.
         let mut s = service();
         s.thresholds.traffic_min_baseline = 0;
-        let run = run(&s, json(200, body), json(200, RT_ZERO));
-        assert_eq!(run.card.status, Status::Healthy);
-        assert_eq!(run.metric("visitors today"), "0 (−100 % vs yesterday)");
+        let empty = run_with_baseline(&s, ZERO, RT_ZERO, json(200, &visitors(0, None)));
+        assert_eq!(empty.card.status, Status::Healthy);
+    }
+
+    #[test]
+    fn a_rounded_minus_100_with_a_few_visitors_left_fetches_a_baseline() {
+        // 3 of 1000 visitors left is −99.7 %, which Plausible rounds to −100.
+        let run = run_with_baseline(
+            &service(),
+            &visitors(3, Some(-100)),
+            RT,
+            json(200, &visitors(1000, None)),
+        );
+        assert_eq!(run.rounds.len(), 2);
+        assert_eq!(run.card.status, Status::Degraded);
+        assert!(
+            run.card.summary.contains("1,000 on"),
+            "{}",
+            run.card.summary
+        );
+    }
+
+    #[test]
+    fn derivable_baselines_need_no_second_round() {
+        // Zero today and zero yesterday: change 0, previous derives as 0.
+        let out = run(
+            &service(),
+            json(200, &visitors(0, Some(0))),
+            json(200, RT_ZERO),
+        );
+        assert_eq!(out.rounds.len(), 1);
+        assert_eq!(out.card.status, Status::Healthy);
+        // Traffic present, no change reported (a v2 answer): nothing to fetch.
+        let out = run(&service(), json(200, HEALTHY), json(200, RT));
+        assert_eq!(out.rounds.len(), 1);
+    }
+
+    #[test]
+    fn baseline_failures_make_the_card_unknown() {
+        let limited = include_bytes!("../../tests/fixtures/plausible/error_429_hourly_limit.json");
+        let cases: [(Response, ReasonKind); 4] = [
+            (json(429, limited), ReasonKind::RateLimited),
+            (
+                json(502, b"<html>Bad gateway</html>"),
+                ReasonKind::Unreachable,
+            ),
+            (json(200, b""), ReasonKind::BadResponse),
+            (json(200, br#"{"results":{}}"#), ReasonKind::BadResponse),
+        ];
+        for (resp, kind) in cases {
+            let run = run_with_baseline(&service(), FELL_TO_ZERO, RT_ZERO, resp);
+            assert_eq!(run.card.status, Status::Unknown);
+            assert_eq!(run.reason_kind(), Some(kind), "{}", run.reason_text());
+            assert_eq!(run.metric("request"), "GET /api/v1/stats/aggregate");
+        }
+    }
+
+    #[test]
+    fn baseline_day_has_ended_in_every_timezone() {
+        use time::macros::{date, datetime};
+        assert_eq!(baseline_date(testkit::NOW), date!(2026 - 08 - 21));
+        assert_eq!(
+            baseline_date(datetime!(2026-08-22 12:00 UTC)),
+            date!(2026 - 08 - 21)
+        );
+        assert_eq!(
+            baseline_date(datetime!(2026-08-22 11:59 UTC)),
+            date!(2026 - 08 - 20)
+        );
+        // Whatever the hour and the site's zone, the day is over there.
+        let start = datetime!(2026-08-22 0:00 UTC);
+        for minutes in (0..24 * 60).step_by(17) {
+            let now = start + TimeDelta::minutes(minutes);
+            let day = baseline_date(now);
+            for offset_h in -12..=14 {
+                let local = now.to_offset(UtcOffset::from_hms(offset_h, 0, 0).unwrap());
+                assert!(day < local.date(), "{now} at UTC{offset_h:+}: {day}");
+            }
+            assert!(now.date() - day <= TimeDelta::days(2));
+        }
     }
 
     #[test]

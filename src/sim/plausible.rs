@@ -136,14 +136,14 @@ pub(super) fn handle(sim: &Shared, req: &SeenRequest, now: OffsetDateTime) -> Re
                 Reply::json(200, &json!(if collapsed { 0 } else { 23 }))
             }
             "/api/v1/stats/timeseries" => timeseries_v1(req, collapsed, now),
-            _ => aggregate_v1(req, collapsed),
+            _ => aggregate_v1(req, collapsed, now),
         },
     };
     reply.delay = delay;
     reply
 }
 
-fn aggregate_v1(req: &SeenRequest, collapsed: bool) -> Reply {
+fn aggregate_v1(req: &SeenRequest, collapsed: bool, now: OffsetDateTime) -> Reply {
     let period = req.param("period").unwrap_or_else(|| "30d".into());
     if !PERIODS.contains(&period.as_str()) {
         return error(
@@ -151,6 +151,14 @@ fn aggregate_v1(req: &SeenRequest, collapsed: bool) -> Reply {
             &format!("Error parsing `period` parameter: invalid period `{period}`. Please find accepted values in our docs: https://plausible.io/docs/stats-api#time-periods"),
         );
     }
+    // A collapse is today's: a past `date=` (one day with `period=day`) shows
+    // the site as it was, busy.
+    let past_day = period == "day"
+        && req
+            .param("date")
+            .and_then(|d| parse_when(&d))
+            .is_some_and(|d| d.date() < now.date());
+    let collapsed = collapsed && !past_day;
     let compare = req.param("compare").as_deref() == Some("previous_period");
     let metrics = req.param("metrics").unwrap_or_else(|| "visitors".into());
     let mut results = serde_json::Map::new();

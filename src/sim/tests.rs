@@ -367,6 +367,15 @@ async fn plausible_scenarios() {
     let v = get(&sim, agg).await.json();
     assert_eq!(v["results"]["visitors"]["change"], -92);
     assert!(v["results"]["visitors"]["value"].as_i64().unwrap() < 200);
+    // A past day (`date=`) is from before the collapse.
+    let yesterday = (time::OffsetDateTime::now_utc() - time::Duration::days(1)).date();
+    let past = format!(
+        "/api/v1/stats/aggregate?site_id=example.com&period=day&date={yesterday}&metrics=visitors"
+    );
+    assert_eq!(
+        get(&sim, &past).await.json(),
+        json!({"results": {"visitors": {"value": 1934}}})
+    );
     assert_eq!(
         get(&sim, "/api/v1/stats/realtime/visitors?site_id=example.com")
             .await
