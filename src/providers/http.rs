@@ -199,6 +199,13 @@ impl Http {
         if card.updated_at.is_none() {
             card.updated_at = Some(now);
         }
+        // A "slow down" that came without a 429 (Railway's Cloudflare page)
+        // still asks the scheduler to wait.
+        if result.retry_after.is_none()
+            && card.reason.as_ref().map(|r| r.kind) == Some(ReasonKind::RateLimited)
+        {
+            result.retry_after = Some(DEFAULT_RETRY_AFTER);
+        }
         result
     }
 
