@@ -48,7 +48,17 @@ pub fn set(enabled: bool, exe: &Path) -> Result<(), String> {
     {
         let quoted = format!("\"{}\"", exe.display());
         let args: Vec<&str> = if enabled {
-            vec!["add", RUN_KEY, "/v", "Overwatch", "/t", "REG_SZ", "/d", &quoted, "/f"]
+            vec![
+                "add",
+                RUN_KEY,
+                "/v",
+                "Overwatch",
+                "/t",
+                "REG_SZ",
+                "/d",
+                &quoted,
+                "/f",
+            ]
         } else {
             vec!["delete", RUN_KEY, "/v", "Overwatch", "/f"]
         };
@@ -57,7 +67,11 @@ pub fn set(enabled: bool, exe: &Path) -> Result<(), String> {
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false);
-        return if ok || !enabled { Ok(()) } else { Err("could not write the Run key".into()) };
+        return if ok || !enabled {
+            Ok(())
+        } else {
+            Err("could not write the Run key".into())
+        };
     }
     #[cfg(not(windows))]
     {
@@ -70,9 +84,11 @@ pub fn set(enabled: bool, exe: &Path) -> Result<(), String> {
             };
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        std::fs::write(&path, entry_text(exe)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        std::fs::write(&path, entry_text(exe))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }
 
@@ -100,7 +116,9 @@ pub fn entry_text(exe: &Path) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(all(test, target_os = "linux"))]

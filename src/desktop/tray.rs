@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use tao::event::{Event, StartCause};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
-use tray_icon::menu::{CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tray_icon::menu::{
+    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
+};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::view::icon::{self, IconSpec};
@@ -86,7 +88,11 @@ fn render(nodes: &[Node]) -> Rendered {
     }
 }
 
-fn make(n: &Node, handles: &mut HashMap<String, Handle>, actions: &mut HashMap<String, Action>) -> Box<dyn IsMenuItem> {
+fn make(
+    n: &Node,
+    handles: &mut HashMap<String, Handle>,
+    actions: &mut HashMap<String, Action>,
+) -> Box<dyn IsMenuItem> {
     if let Some(a) = &n.action {
         actions.insert(n.id.clone(), a.clone());
     }
@@ -252,7 +258,10 @@ pub fn run(
                 }
                 #[cfg(target_os = "macos")]
                 {
-                    builder = builder.with_icon_as_template(first.icon.monochrome_when_healthy && first.icon.look == icon::Look::Healthy);
+                    builder = builder.with_icon_as_template(
+                        first.icon.monochrome_when_healthy
+                            && first.icon.look == icon::Look::Healthy,
+                    );
                 }
                 match builder.build() {
                     Ok(t) => tray = Some(t),
@@ -275,7 +284,9 @@ pub fn run(
                         tracing::warn!("set_icon: {e}");
                     }
                     #[cfg(target_os = "macos")]
-                    t.set_icon_as_template(u.icon.monochrome_when_healthy && u.icon.look == icon::Look::Healthy);
+                    t.set_icon_as_template(
+                        u.icon.monochrome_when_healthy && u.icon.look == icon::Look::Healthy,
+                    );
                     shown_icon = Some(u.icon);
                 }
                 let _ = t.set_tooltip(Some(&u.tooltip));

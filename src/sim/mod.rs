@@ -506,6 +506,55 @@ impl Shared {
             .collect()
     }
 
+    /// The remote control, for end-to-end tests and demos driven from a shell:
+    /// `POST /_sim/scenario?target=railway:ID&scenario=crash` (targets are
+    /// `railway:PROJECT`, `plausible:SITE`, `netlify:SITE`, `sentry:ORG/PROJECT`)
+    /// and `GET /_sim/stats` (`{"requests": N}`, control calls not counted).
+    fn control(&self, req: &SeenRequest) -> Reply {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/_sim/stats") => Reply::json(
+                200,
+                &serde_json::json!({ "requests": self.count.load(Ordering::Relaxed) }),
+            ),
+            ("POST", "/_sim/scenario") => {
+                let (Some(target), Some(name)) = (req.param("target"), req.param("scenario"))
+                else {
+                    return Reply::raw(400, "text/plain", "need ?target=…&scenario=…");
+                };
+                let key = match target.split_once(':') {
+                    Some(("railway", id)) => TargetKey::railway(id),
+                    Some(("plausible", id)) => TargetKey::plausible(id),
+                    Some(("netlify", id)) => TargetKey::netlify(id),
+                    Some(("sentry", id)) => match id.split_once('/') {
+                        Some((org, project)) => TargetKey::sentry(org, project),
+                        None => {
+                            return Reply::raw(
+                                400,
+                                "text/plain",
+                                "sentry targets are sentry:ORG/PROJECT",
+                            )
+                        }
+                    },
+                    _ => return Reply::raw(400, "text/plain", "target is PROVIDER:ID"),
+                };
+                match name.parse::<Scenario>() {
+                    Ok(scenario) => {
+                        lock(&self.targets).insert(
+                            key,
+                            TargetState {
+                                scenario,
+                                since: Instant::now(),
+                            },
+                        );
+                        Reply::raw(200, "text/plain", "ok")
+                    }
+                    Err(e) => Reply::raw(400, "text/plain", e),
+                }
+            }
+            _ => Reply::not_found(),
+        }
+    }
+
     fn dispatch(&self, req: &SeenRequest) -> Reply {
         if let Some(c) = lock(&self.canned).iter().rev().find(|c| c.matches(req)) {
             return Reply {
@@ -561,9 +610,14 @@ async fn serve_request(
             .collect(),
         body: body.to_vec(),
     };
-    shared.count.fetch_add(1, Ordering::Relaxed);
-    let reply = shared.dispatch(&req);
-    {
+    let control = req.path.starts_with("/_sim/");
+    let reply = if control {
+        shared.control(&req)
+    } else {
+        shared.count.fetch_add(1, Ordering::Relaxed);
+        shared.dispatch(&req)
+    };
+    if !control {
         let mut log = lock(&shared.log);
         if log.len() == LOG_CAP {
             log.pop_front();

@@ -740,3 +740,46 @@ async fn accept_any_target_serves_unregistered_targets_healthy() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_remote_control_switches_scenarios_and_counts_requests() {
+    let sim = start(SimConfig::default().with_target(TargetKey::netlify("s1"), Scenario::Healthy))
+        .await
+        .unwrap();
+    assert_eq!(get(&sim, "/api/v1/sites/s1").await.status, 200);
+    let set = call(
+        &sim,
+        "POST",
+        "/_sim/scenario?target=netlify:s1&scenario=auth-failure",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(set.status, 200);
+    assert_eq!(get(&sim, "/api/v1/sites/s1").await.status, 401);
+    let stats = call(&sim, "GET", "/_sim/stats", &[], None).await.json();
+    assert_eq!(stats["requests"], 2, "control calls are not counted");
+    let bad = call(
+        &sim,
+        "POST",
+        "/_sim/scenario?target=netlify:s1&scenario=nope",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(&bad.body).contains("unknown scenario"));
+    let sentry = call(
+        &sim,
+        "POST",
+        "/_sim/scenario?target=sentry:o/p&scenario=fatal",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(sentry.status, 200);
+    assert_eq!(
+        sim.scenario(TargetKey::sentry("o", "p")),
+        Some(Scenario::Fatal)
+    );
+}
