@@ -17,8 +17,8 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use url::Url;
 
 use crate::model::{
-    format_duration, parse_duration, Mode, Provider, Service, ServiceId, Target, Thresholds,
-    TokenKind, Workspace,
+    format_duration, parse_duration, AlertRules, Mode, Provider, Service, ServiceId, Target,
+    Thresholds, TokenKind, Workspace,
 };
 use crate::secrets::KeyRef;
 
@@ -266,6 +266,9 @@ const COMMON_SERVICE_KEYS: &[&str] = &[
     "allow_insecure",
     "enabled",
     "refresh",
+    "confirm",
+    "confirm_recovery",
+    "unreachable_alert_after",
 ];
 
 /// Keys only some providers take.
@@ -780,6 +783,7 @@ impl Validator<'_> {
         if let Some(n) = self.number(t, "traffic_min_baseline", span.clone()) {
             thresholds.traffic_min_baseline = n as u64;
         }
+        let alerts = self.alerts(t, span.clone());
         let id = match self.string(t, "id", span.clone()) {
             Some(id) if !id.trim().is_empty() => ServiceId(id.trim().to_string()),
             Some(_) => {
@@ -805,7 +809,51 @@ impl Validator<'_> {
             order: 0,
             refresh,
             thresholds,
+            alerts,
         })
+    }
+
+    /// `confirm`, `confirm_recovery` (whole numbers of observations) and
+    /// `unreachable_alert_after` (a duration).
+    fn alerts(&mut self, t: &dyn TableLike, span: Option<Range<usize>>) -> AlertRules {
+        let mut rules = AlertRules::default();
+        for key in ["confirm", "confirm_recovery"] {
+            let Some(item) = t.get(key) else { continue };
+            match item.as_integer() {
+                Some(n) if (1..=i64::from(AlertRules::MAX_CONFIRM)).contains(&n) => {
+                    let n = n as u32;
+                    if key == "confirm" {
+                        rules.confirm = n;
+                    } else {
+                        rules.confirm_recovery = n;
+                    }
+                }
+                _ => self.at(
+                    item.span().or(span.clone()),
+                    format!(
+                        "`{key}` must be a whole number of checks from 1 to {}, like {key} = 2",
+                        AlertRules::MAX_CONFIRM
+                    ),
+                ),
+            }
+        }
+        if let Some(item) = t.get("unreachable_alert_after") {
+            let here = item.span().or(span);
+            let parsed = if let Some(s) = item.as_str() {
+                parse_duration(s)
+            } else if let Some(i) = item.as_integer() {
+                u64::try_from(i)
+                    .map(Duration::from_secs)
+                    .map_err(|_| "it cannot be negative".to_string())
+            } else {
+                Err("write it as a duration like \"15m\" or \"1h\"".to_string())
+            };
+            match parsed {
+                Ok(d) => rules.unreachable_alert_after = d,
+                Err(e) => self.at(here, format!("`unreachable_alert_after`: {e}")),
+            }
+        }
+        rules
     }
 }
 

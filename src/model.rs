@@ -269,6 +269,34 @@ pub struct Service {
     /// Per-service refresh interval; `None` uses the global one.
     pub refresh: Option<Duration>,
     pub thresholds: Thresholds,
+    /// When a change becomes a notification (hysteresis, long blindness).
+    pub alerts: AlertRules,
+}
+
+/// Per-service rules that decide when a change is worth a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRules {
+    /// Consecutive observations needed to enter a worse status (degraded, down).
+    pub confirm: u32,
+    /// Consecutive observations needed to move to a better status (recover).
+    pub confirm_recovery: u32,
+    /// How long "unreachable", "timeout" or "rate limited" must last before it notifies.
+    pub unreachable_alert_after: Duration,
+}
+
+impl AlertRules {
+    /// The most observations a rule may ask for (a larger count would hide real outages).
+    pub const MAX_CONFIRM: u32 = 10;
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        AlertRules {
+            confirm: 2,
+            confirm_recovery: 2,
+            unreachable_alert_after: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 impl Service {
@@ -318,6 +346,7 @@ impl Service {
             order: 0,
             refresh: None,
             thresholds: Thresholds::default(),
+            alerts: AlertRules::default(),
         }
     }
 }
