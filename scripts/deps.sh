@@ -12,7 +12,7 @@ packages=(
   xvfb xauth dbus-daemon dbus-bin libglib2.0-bin gnome-keyring libsecret-tools
   dunst haskell-status-notifier-item-utils
   # end-to-end checks: icon pixels, screenshots
-  imagemagick x11-utils
+  imagemagick x11-utils python3-gi gir1.2-glib-2.0 curl
   # the interactive CLI test drives a real terminal
   tmux
 )

@@ -42,6 +42,8 @@ pub struct Config {
     pub notifications: bool,
     /// Total time one request may take before the card says "timeout".
     pub timeout: Duration,
+    /// `icon_colour = "problems"`: a monochrome icon while all is healthy.
+    pub icon_problems_only: bool,
     pub workspaces: Vec<Workspace>,
 }
 
@@ -51,6 +53,7 @@ impl Default for Config {
             refresh: Some(DEFAULT_REFRESH),
             notifications: true,
             timeout: DEFAULT_TIMEOUT,
+            icon_problems_only: false,
             workspaces: Vec::new(),
         }
     }
@@ -250,7 +253,13 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-const TOP_KEYS: &[&str] = &["refresh", "notifications", "timeout", "workspaces"];
+const TOP_KEYS: &[&str] = &[
+    "refresh",
+    "notifications",
+    "timeout",
+    "icon_colour",
+    "workspaces",
+];
 
 /// How long one check may take by default (connect is capped at 5 s on top).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -478,6 +487,17 @@ impl Validator<'_> {
         let refresh = self.refresh(root, None).unwrap_or(Some(DEFAULT_REFRESH));
         let notifications = self.boolean(root, "notifications", None).unwrap_or(true);
         let timeout = self.timeout(root).unwrap_or(DEFAULT_TIMEOUT);
+        let icon_problems_only = match self.string(root, "icon_colour", None).as_deref() {
+            None | Some("always") => false,
+            Some("problems") => true,
+            Some(other) => {
+                self.at(
+                    root.get("icon_colour").and_then(|i| i.span()),
+                    format!("`icon_colour` is \"always\" or \"problems\" (colour only when something is wrong), not `{other}`"),
+                );
+                false
+            }
+        };
         let mut workspaces = Vec::new();
         let mut names: HashMap<String, ()> = HashMap::new();
         let mut ids: HashSet<String> = HashSet::new();
@@ -500,6 +520,7 @@ impl Validator<'_> {
             refresh,
             notifications,
             timeout,
+            icon_problems_only,
             workspaces,
         }
     }

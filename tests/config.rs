@@ -522,3 +522,22 @@ fn the_request_timeout_is_read_and_bounded() {
     one_problem("timeout = \"10m\"\n", 1, &["between 1s and 5m"]);
     one_problem("timeout = true\n", 1, &["`timeout`"]);
 }
+
+#[test]
+fn the_icon_colour_option() {
+    assert!(
+        !config::parse("", Path::new("x"))
+            .unwrap()
+            .icon_problems_only
+    );
+    assert!(
+        config::parse("icon_colour = \"problems\"\n", Path::new("x"))
+            .unwrap()
+            .icon_problems_only
+    );
+    one_problem(
+        "icon_colour = \"sometimes\"\n",
+        1,
+        &["\"always\" or \"problems\""],
+    );
+}

@@ -60,6 +60,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// Run the loopback simulator of the four providers' APIs (for trying Overwatch out).
     Sim(sim::SimArgs),
+    /// Start the tray with built-in demo data (a simulator with a scripted timeline).
+    Demo,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -71,7 +73,9 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
-    init_logging(cli.verbose);
+    // The tray logs its start-up (backends, paths) by default; commands stay quiet.
+    let tray_mode = matches!(cli.command, None | Some(Command::Demo));
+    init_logging(cli.verbose + u8::from(tray_mode));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -97,7 +101,7 @@ fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn",
-        1 => "info",
+        1 => "warn,overwatch=info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
@@ -124,13 +128,19 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Status(a)) => status::run(&ctx, a),
         Some(Command::Watch(a)) => watch::run(&ctx, a),
         Some(Command::Sim(a)) => sim::run(&ctx, a),
-        None => {
-            eprintln!(
-                "The tray is not built yet. Meanwhile: `overwatch service list`, `overwatch config check`; `overwatch --help` lists everything."
-            );
-            Ok(0)
-        }
+        Some(Command::Demo) => tray(&ctx, true),
+        None => tray(&ctx, false),
     }
+}
+
+/// Starts the tray (the demo when asked, or when there is no config yet).
+fn tray(ctx: &Ctx, demo: bool) -> Result<i32> {
+    let config_path = ctx.config_path()?;
+    crate::desktop::app::run(crate::desktop::app::AppOptions {
+        config_path,
+        demo,
+        notifier: crate::desktop::notifier(),
+    })
 }
 
 /// What every subcommand needs from the command line.

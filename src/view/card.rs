@@ -89,6 +89,23 @@ pub fn lines(
     }
 }
 
+/// How long until the "updated … ago" label of a card updated at `then`
+/// changes (the rounding of [`ago`]: just now < 45 s, minutes, hours, days).
+pub fn next_age_change(then: OffsetDateTime, now: OffsetDateTime) -> std::time::Duration {
+    let secs = (now - then).whole_seconds().max(0);
+    let next = if secs < 45 {
+        45
+    } else if secs < 3570 {
+        // minutes = (secs + 30) / 60 steps at 60k + 30
+        ((secs + 30) / 60 + 1) * 60 - 30
+    } else if secs < 48 * 3600 - 1800 {
+        ((secs + 1800) / 3600 + 1) * 3600 - 1800
+    } else {
+        ((secs + 43200) / 86400 + 1) * 86400 - 43200
+    };
+    std::time::Duration::from_secs((next - secs).max(1) as u64)
+}
+
 /// Reasons read as a sentence; the adapters' messages already say what to do,
 /// so this only makes sure the kind is visible when the message does not say it.
 fn plain_reason(kind: ReasonKind, message: &str) -> String {
@@ -171,6 +188,30 @@ mod tests {
             l.summary,
             "API key rejected: HTTP 401 — run `overwatch secret set acme-railway`"
         );
+    }
+
+    #[test]
+    fn age_labels_change_exactly_when_predicted() {
+        let then = datetime!(2026-11-25 18:00 UTC);
+        for start in [
+            0i64, 10, 44, 45, 89, 90, 600, 3500, 3569, 3570, 7000, 200_000,
+        ] {
+            let now = then + time::Duration::seconds(start);
+            let wait = next_age_change(then, now).as_secs() as i64;
+            let label = ago(then, now);
+            let before = then + time::Duration::seconds(start + wait - 1);
+            let after = then + time::Duration::seconds(start + wait);
+            assert_eq!(
+                ago(then, before),
+                label,
+                "no change before the predicted time (from {start}s)"
+            );
+            assert_ne!(
+                ago(then, after),
+                label,
+                "a change at the predicted time (from {start}s)"
+            );
+        }
     }
 
     #[test]

@@ -487,6 +487,13 @@ fn flatten<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
     }
 }
 
+/// Whether a submenu's own label can change in place. On Linux muda draws a
+/// submenu entry as a box holding an image and a label, and its `set_text`
+/// does not reach that label (nor, so, the exported dbusmenu), so a relabelled
+/// submenu is rebuilt there. Submenu labels change only with a workspace's
+/// status or a mute, which is rare; card lines, which change often, are items.
+pub const SUBMENU_RELABEL_IN_PLACE: bool = !cfg!(target_os = "linux");
+
 /// Compares two menus.
 pub fn diff(old: &[Node], new: &[Node]) -> Update {
     let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -503,6 +510,9 @@ pub fn diff(old: &[Node], new: &[Node]) -> Update {
         if o.action != n.action && o.kind != Kind::Separator {
             // A different action behind the same id (e.g. a new dashboard URL):
             // the tray maps ids to actions, so it must learn the new one.
+            return Update::Rebuild;
+        }
+        if n.kind == Kind::Submenu && o.label != n.label && !SUBMENU_RELABEL_IN_PLACE {
             return Update::Rebuild;
         }
         let c = Change {
@@ -782,6 +792,12 @@ mod tests {
         assert!(find(&m, "svc:acme/s0:mute:off").unwrap().enabled);
         let plain = build(&state(1));
         assert!(!find(&plain, "svc:acme/s0:mute:off").unwrap().enabled);
-        assert!(matches!(diff(&plain, &m), Update::InPlace(_)));
+        // The "Mute" submenu's own label changes too.
+        let expected_in_place = SUBMENU_RELABEL_IN_PLACE;
+        assert_eq!(
+            matches!(diff(&plain, &m), Update::InPlace(_)),
+            expected_in_place
+        );
+        assert_eq!(diff(&plain, &m) == Update::Rebuild, !expected_in_place);
     }
 }

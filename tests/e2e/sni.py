@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Reads and drives a StatusNotifierItem and its dbusmenu over the session bus, from outside the process.
 
 Used by tests/e2e/tray.sh. Commands:

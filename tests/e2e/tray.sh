@@ -7,7 +7,7 @@
 set -u
 BIN=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
-SNI="python3 $HERE/sni.py"
+SNI="/usr/bin/python3 $HERE/sni.py"
 OUT=$(mktemp -d -t overwatch-e2e.XXXXXX)
 PASS=0
 FAIL=0

@@ -1,0 +1,601 @@
+//! The tray process: one instance, the engine on a background runtime, the config watched live, snapshots rendered into the tray, clicks turned into engine commands.
+//!
+//! Threads: the main thread belongs to tao (the tray); a two-worker tokio
+//! runtime runs the engine, the render loop, the action handler and the
+//! config watcher's debounce. The tray only ever receives finished
+//! [`TrayUpdate`]s; all decisions are made here or in the engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, Notify as Wake};
+
+use super::autostart;
+use super::tray::{self, TrayProxy, TrayUpdate};
+use crate::config::{self, Config, ConfigError, Editor};
+use crate::engine::state::{Mute, MuteTarget, MuteUntil};
+use crate::engine::{Engine, EngineHandle, EngineOptions, Notifier, Scope, Snapshot};
+use crate::providers::http::{Http, HttpOptions};
+use crate::secrets::{KeyRef, NoStore, SecretStore};
+use crate::sim::{self, SimConfig, SimHandle};
+use crate::view::card;
+use crate::view::icon::{IconSpec, Look};
+use crate::view::menu::{self, Action, MenuState, MuteFor, Notify, ServiceView, WorkspaceView};
+
+/// The environment variable the demo config reads the simulator's token from.
+pub const DEMO_TOKEN_ENV: &str = "OVERWATCH_DEMO_TOKEN";
+
+/// How the tray was asked to start.
+pub struct AppOptions {
+    pub config_path: PathBuf,
+    /// Run against the built-in simulator (also when no config exists).
+    pub demo: bool,
+    pub notifier: Option<Arc<dyn Notifier>>,
+}
+
+/// What the render loop needs besides the engine's snapshot.
+struct Shared {
+    /// The last config that validated (or the demo's).
+    config: Config,
+    config_error: Option<String>,
+    demo: bool,
+    autostart: bool,
+    config_path: PathBuf,
+}
+
+/// Holds the single-instance lock for the life of the process.
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+/// Takes the single-instance lock; `Ok(None)` when another Overwatch holds it.
+pub fn single_instance(dir: &Path) -> Result<Option<InstanceLock>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("overwatch.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(InstanceLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Runs the tray until Quit. Returns the process exit code.
+pub fn run(opts: AppOptions) -> Result<i32> {
+    let state_path = crate::engine::state::default_path().ok();
+    let lock_dir = state_path
+        .as_ref()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(std::env::temp_dir);
+    let Some(_lock) = single_instance(&lock_dir)? else {
+        eprintln!("Overwatch is already running (look for its icon in the tray).");
+        return Ok(0);
+    };
+    tray::preflight()?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("overwatch-engine")
+        .enable_all()
+        .build()?;
+
+    // The config, or the demo when there is none (or when asked).
+    let mut demo = opts.demo || !opts.config_path.exists();
+    let mut config_error = None;
+    let mut sim_handle: Option<SimHandle> = None;
+    let config = if demo {
+        let (c, h) = rt.block_on(start_demo())?;
+        sim_handle = Some(h);
+        c
+    } else {
+        match config::load(&opts.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                // Show the error in the menu and run the demo meanwhile, so the
+                // tray is never a dead icon; a fixed file replaces it live.
+                config_error = Some(e.to_string());
+                demo = true;
+                let (c, h) = rt.block_on(start_demo())?;
+                sim_handle = Some(h);
+                c
+            }
+        }
+    };
+    tracing::info!(demo, path = %opts.config_path.display(), "starting the tray");
+
+    let engine = {
+        let _guard = rt.enter();
+        start_engine(
+            &config,
+            opts.notifier.clone(),
+            if demo { None } else { state_path.clone() },
+        )?
+    };
+    let shared = Arc::new(Mutex::new(Shared {
+        config,
+        config_error,
+        demo,
+        autostart: autostart::is_enabled(),
+        config_path: opts.config_path.clone(),
+    }));
+    let wake = Arc::new(Wake::new());
+    let (act_tx, act_rx) = mpsc::unbounded_channel::<Action>();
+
+    let first = compute(
+        &shared.lock().expect("not poisoned"),
+        &engine.subscribe().borrow(),
+        OffsetDateTime::now_utc(),
+    );
+    let handle = rt.handle().clone();
+    let ready = {
+        let (engine, shared, wake) = (engine.clone(), shared.clone(), wake.clone());
+        move |proxy: TrayProxy| {
+            handle.spawn(render_loop(
+                engine.clone(),
+                shared.clone(),
+                wake.clone(),
+                proxy.clone(),
+            ));
+            handle.spawn(actions(
+                act_rx,
+                engine.clone(),
+                shared.clone(),
+                wake.clone(),
+                proxy,
+                sim_handle,
+            ));
+            let watcher = watch_config(&handle, shared, engine, wake);
+            // The watcher lives as long as the process.
+            std::mem::forget(watcher);
+        }
+    };
+    tray::run(first, ready, move |a| {
+        let _ = act_tx.send(a);
+    })?;
+    Ok(0)
+}
+
+/// Starts the simulator and builds the demo config that watches it.
+async fn start_demo() -> Result<(Config, SimHandle)> {
+    let handle = sim::start(SimConfig::demo())
+        .await
+        .context("starting the demo simulator")?;
+    let text = sim::demo_config_toml(&handle.base_url(), &format!("env:{DEMO_TOKEN_ENV}"), "5s");
+    // The demo's key is the simulator's token, not a secret.
+    std::env::set_var(DEMO_TOKEN_ENV, sim::DEFAULT_TOKEN);
+    let config = config::parse(&text, Path::new("(demo)")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((config, handle))
+}
+
+fn store_for(config: &Config) -> Arc<dyn SecretStore> {
+    if config
+        .services()
+        .any(|s| matches!(s.key, Some(KeyRef::Keychain(_))))
+    {
+        match super::keychain::Keychain::open() {
+            Ok(k) => {
+                tracing::info!(backend = %k.backend(), "keychain");
+                return Arc::new(k);
+            }
+            Err(e) => tracing::warn!("keychain unavailable: {e}"),
+        }
+    }
+    Arc::new(NoStore {
+        why: "no keychain in use".into(),
+    })
+}
+
+fn start_engine(
+    config: &Config,
+    notifier: Option<Arc<dyn Notifier>>,
+    state_path: Option<PathBuf>,
+) -> Result<EngineHandle> {
+    let http = Http::new(HttpOptions {
+        total_timeout: config.timeout,
+        ..HttpOptions::default()
+    })?;
+    let mut eo = EngineOptions::new(http, store_for(config));
+    eo.notifier = notifier;
+    eo.state_path = state_path;
+    Ok(Engine::start(config.clone(), eo))
+}
+
+/// Builds what the tray shows from the engine's snapshot and the app's state.
+fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate {
+    let mute_label = |m: &MuteUntil| match m {
+        MuteUntil::Time(t) => format!("muted until {:02}:{:02}", t.hour(), t.minute()),
+        MuteUntil::Recovered => "muted until it recovers".to_string(),
+    };
+    let workspaces = shared
+        .config
+        .workspaces
+        .iter()
+        .map(|ws| WorkspaceView {
+            name: ws.name.clone(),
+            muted: snap
+                .mutes
+                .iter()
+                .find(|m| matches!(&m.target, MuteTarget::Workspace(n) if n.eq_ignore_ascii_case(&ws.name)))
+                .map(|m| mute_label(&m.until)),
+            services: ws
+                .services
+                .iter()
+                .map(|s| {
+                    let v = snap.service(&s.id);
+                    // Show the confirmed status (after hysteresis), so the colour
+                    // changes when a notification would, not on one odd answer.
+                    let card = v.and_then(|v| {
+                        v.card.clone().map(|mut c| {
+                            if let Some(st) = v.status {
+                                c.status = st;
+                            }
+                            c
+                        })
+                    });
+                    ServiceView {
+                        service: s.clone(),
+                        card,
+                        stale: v.is_some_and(|v| v.stale),
+                        muted: v.and_then(|v| v.muted.as_ref()).map(mute_label),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let state = MenuState {
+        workspaces,
+        offline: snap.offline(),
+        demo: shared.demo,
+        config_error: shared.config_error.clone(),
+        refresh: if snap.paused {
+            None
+        } else {
+            shared.config.refresh
+        },
+        notify: match (shared.config.notifications, snap.notifications_paused_until) {
+            (false, _) => Notify::Off,
+            (true, Some(t)) if t > now => Notify::PausedUntil(t),
+            _ => Notify::On,
+        },
+        autostart: shared.autostart,
+        now,
+    };
+    let look = if state.offline {
+        Look::Offline
+    } else {
+        match menu::worst(&state) {
+            Some(s) => Look::from_status(s),
+            None if state.workspaces.iter().all(|w| w.services.is_empty()) => Look::Unknown,
+            None => Look::Healthy,
+        }
+    };
+    TrayUpdate {
+        icon: IconSpec {
+            look,
+            monochrome_when_healthy: shared.config.icon_problems_only,
+            badge: menu::any_in_progress(&state),
+        },
+        tooltip: menu::tooltip(&state),
+        menu: menu::build(&state),
+    }
+}
+
+/// When the next "updated N min ago" label changes, so relative times stay
+/// current without polling the network or ticking every second.
+fn next_label_change(snap: &Snapshot, now: OffsetDateTime) -> Duration {
+    snap.services
+        .iter()
+        .filter_map(|v| v.card.as_ref().and_then(|c| c.updated_at))
+        .map(|t| card::next_age_change(t, now))
+        .min()
+        .unwrap_or(Duration::from_secs(3600))
+        .clamp(Duration::from_secs(1), Duration::from_secs(3600))
+}
+
+async fn render_loop(
+    engine: EngineHandle,
+    shared: Arc<Mutex<Shared>>,
+    wake: Arc<Wake>,
+    proxy: TrayProxy,
+) {
+    let mut rx = engine.subscribe();
+    let mut last: Option<TrayUpdate> = None;
+    loop {
+        let now = OffsetDateTime::now_utc();
+        let snap = rx.borrow_and_update().clone();
+        let (update, next) = {
+            let s = shared.lock().expect("not poisoned");
+            (compute(&s, &snap, now), next_label_change(&snap, now))
+        };
+        if last.as_ref() != Some(&update) {
+            if !proxy.update(update.clone()) {
+                return;
+            }
+            last = Some(update);
+        }
+        tokio::select! {
+            r = rx.changed() => if r.is_err() { return },
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(next) => {}
+        }
+    }
+}
+
+/// Carries out menu clicks.
+async fn actions(
+    mut rx: mpsc::UnboundedReceiver<Action>,
+    engine: EngineHandle,
+    shared: Arc<Mutex<Shared>>,
+    wake: Arc<Wake>,
+    proxy: TrayProxy,
+    mut sim_handle: Option<SimHandle>,
+) {
+    let hour = || OffsetDateTime::now_utc() + time::Duration::hours(1);
+    while let Some(a) = rx.recv().await {
+        tracing::debug!(?a, "menu action");
+        let r = match a {
+            Action::RefreshAll => engine.refresh(Scope::All).await.map(|_| ()),
+            Action::RefreshWorkspace(w) => engine.refresh(Scope::Workspace(w)).await.map(|_| ()),
+            Action::RefreshService(id) => engine.refresh(Scope::Service(id)).await.map(|_| ()),
+            Action::OpenDashboard(url) => {
+                open_detached(url);
+                Ok(())
+            }
+            Action::MuteService(id, f) => {
+                engine
+                    .mute(Mute {
+                        target: MuteTarget::Service(id),
+                        until: until(f, hour()),
+                    })
+                    .await
+            }
+            Action::UnmuteService(id) => engine.unmute(MuteTarget::Service(id)).await,
+            Action::MuteWorkspace(w, f) => {
+                engine
+                    .mute(Mute {
+                        target: MuteTarget::Workspace(w),
+                        until: until(f, hour()),
+                    })
+                    .await
+            }
+            Action::UnmuteWorkspace(w) => engine.unmute(MuteTarget::Workspace(w)).await,
+            Action::SetRefresh(d) => {
+                set_refresh(&shared, &engine, d).await;
+                Ok(())
+            }
+            Action::NotificationsOn => {
+                set_notifications(&shared, &engine, true).await;
+                engine.pause_notifications(None).await
+            }
+            Action::NotificationsPauseHour => engine.pause_notifications(Some(hour())).await,
+            Action::NotificationsOff => {
+                set_notifications(&shared, &engine, false).await;
+                Ok(())
+            }
+            Action::OpenConfig => {
+                let path = shared.lock().expect("not poisoned").config_path.clone();
+                if !path.exists() {
+                    // Give people the commented example to start from.
+                    if let Err(e) = config::write_atomic(&path, config::EXAMPLE.as_bytes()) {
+                        tracing::warn!("{e}");
+                    }
+                }
+                open_detached(path.display().to_string());
+                Ok(())
+            }
+            Action::ToggleAutostart => {
+                let on = !autostart::is_enabled();
+                let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("overwatch"));
+                match autostart::set(on, &exe) {
+                    Ok(()) => shared.lock().expect("not poisoned").autostart = on,
+                    Err(e) => tracing::warn!("launch at login: {e}"),
+                }
+                Ok(())
+            }
+            Action::StartDemo => {
+                if sim_handle.is_none() {
+                    match start_demo().await {
+                        Ok((c, h)) => {
+                            sim_handle = Some(h);
+                            {
+                                let mut s = shared.lock().expect("not poisoned");
+                                s.demo = true;
+                                s.config = c.clone();
+                            }
+                            let _ = engine.apply_config(c).await;
+                        }
+                        Err(e) => tracing::warn!("demo: {e:#}"),
+                    }
+                }
+                Ok(())
+            }
+            Action::Quit => {
+                // Persist state before the process goes.
+                let _ = engine.shutdown().await;
+                proxy.quit();
+                return;
+            }
+        };
+        if r.is_err() {
+            tracing::warn!("the engine has stopped");
+        }
+        wake.notify_one();
+    }
+}
+
+fn until(f: MuteFor, hour: OffsetDateTime) -> MuteUntil {
+    match f {
+        MuteFor::Hour => MuteUntil::Time(hour),
+        MuteFor::UntilRecovered => MuteUntil::Recovered,
+    }
+}
+
+/// Opens a URL or file with the desktop's handler, off the async threads.
+fn open_detached(target: String) {
+    std::thread::spawn(move || {
+        if let Err(e) = open::that_detached(&target) {
+            tracing::warn!("cannot open {target}: {e}");
+        }
+    });
+}
+
+/// Saves a top-level setting to the config file, keeping comments; in the
+/// demo, or when the file is broken, the change applies to this run only.
+fn save_top(shared: &Arc<Mutex<Shared>>, key: &str, value: toml_edit::Value) {
+    let (path, demo) = {
+        let s = shared.lock().expect("not poisoned");
+        (s.config_path.clone(), s.demo)
+    };
+    if demo {
+        return;
+    }
+    let result = Editor::open(&path).and_then(|mut ed| {
+        ed.set_top(key, value);
+        ed.save()
+    });
+    if let Err(e) = result {
+        tracing::warn!("not saved to the config ({e}); applied to this run only");
+    }
+}
+
+async fn set_refresh(shared: &Arc<Mutex<Shared>>, engine: &EngineHandle, d: Option<Duration>) {
+    save_top(shared, "refresh", config::refresh_value(d).into());
+    let c = {
+        let mut s = shared.lock().expect("not poisoned");
+        s.config.refresh = d;
+        s.config.clone()
+    };
+    let _ = engine.apply_config(c).await;
+    let _ = if d.is_some() {
+        engine.resume().await
+    } else {
+        engine.pause().await
+    };
+}
+
+async fn set_notifications(shared: &Arc<Mutex<Shared>>, engine: &EngineHandle, on: bool) {
+    save_top(shared, "notifications", on.into());
+    let c = {
+        let mut s = shared.lock().expect("not poisoned");
+        s.config.notifications = on;
+        s.config.clone()
+    };
+    let _ = engine.apply_config(c).await;
+}
+
+/// Watches the config file (inotify/FSEvents, no polling) and applies a new
+/// valid config, or shows why it is not valid while the last good one runs.
+fn watch_config(
+    rt: &tokio::runtime::Handle,
+    shared: Arc<Mutex<Shared>>,
+    engine: EngineHandle,
+    wake: Arc<Wake>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let path = shared.lock().expect("not poisoned").config_path.clone();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if std::fs::create_dir_all(&dir).is_err() {
+        return None;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let name = path.file_name().map(|n| n.to_os_string());
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            // Editors save by renaming a temp file over the target: watch the
+            // directory and pick the events that touch our file.
+            if ev
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!("cannot watch the config: {e}"))
+    .ok()?;
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
+        tracing::warn!("cannot watch {}: {e}", dir.display());
+        return None;
+    }
+    rt.spawn(async move {
+        while rx.recv().await.is_some() {
+            // Let a burst of writes settle.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            while rx.try_recv().is_ok() {}
+            let outcome = config::load(&path);
+            let apply = {
+                let mut s = shared.lock().expect("not poisoned");
+                match outcome {
+                    Ok(c) => {
+                        let changed = c != s.config || s.config_error.is_some() || s.demo;
+                        s.config_error = None;
+                        if changed {
+                            s.demo = false;
+                            s.config = c.clone();
+                            Some(c)
+                        } else {
+                            None
+                        }
+                    }
+                    Err(ConfigError::NotFound { .. }) => None,
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        s.config_error = Some(e.to_string());
+                        None
+                    }
+                }
+            };
+            if let Some(c) = apply {
+                tracing::info!("config reloaded");
+                let _ = engine.apply_config(c).await;
+            }
+            wake.notify_one();
+        }
+    });
+    Some(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_one_instance_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = single_instance(dir.path()).unwrap();
+        assert!(first.is_some());
+        assert!(single_instance(dir.path()).unwrap().is_none());
+        drop(first);
+        assert!(single_instance(dir.path()).unwrap().is_some());
+    }
+
+    #[test]
+    fn the_icon_follows_the_worst_confirmed_status() {
+        let c = config::parse(config::EXAMPLE, Path::new("x")).unwrap();
+        let shared = Shared {
+            config: c,
+            config_error: None,
+            demo: false,
+            autostart: false,
+            config_path: PathBuf::from("x"),
+        };
+        let u = compute(&shared, &Snapshot::default(), OffsetDateTime::now_utc());
+        assert_eq!(u.icon.look, Look::Loading, "nothing answered yet");
+        assert!(u.tooltip.starts_with("Overwatch — "));
+    }
+}
