@@ -71,6 +71,9 @@ pub struct EngineOptions {
     pub flap_quiet: Duration,
     /// Seed for jitter; `None` seeds from the clock.
     pub seed: Option<u64>,
+    /// Budget loopback hosts too (tests of the budgets against the simulator);
+    /// normally only real provider hosts are budgeted.
+    pub budget_loopback: bool,
 }
 
 impl EngineOptions {
@@ -90,6 +93,7 @@ impl EngineOptions {
             flap_window: rules.flap_window,
             flap_quiet: rules.flap_quiet,
             seed: None,
+            budget_loopback: false,
         }
     }
 }
@@ -448,7 +452,7 @@ impl Core {
                     let interval_changed = s.service.refresh != service.refresh
                         || s.service.polled() != service.polled();
                     s.service = service.clone();
-                    s.budget = BudgetKey::of(service);
+                    s.budget = self.budget_key(service);
                     if interval_changed || s.due.is_none() {
                         s.due = Some(now);
                     }
@@ -477,7 +481,7 @@ impl Core {
                         hold_until: None,
                         connect_failed: false,
                         has_result: false,
-                        budget: BudgetKey::of(service),
+                        budget: self.budget_key(service),
                     }
                 }
             };
@@ -489,6 +493,14 @@ impl Core {
         }
         self.config = config;
         self.dirty = true;
+    }
+
+    fn budget_key(&self, s: &Service) -> Option<BudgetKey> {
+        if self.opts.budget_loopback {
+            Some(BudgetKey::of_any(s))
+        } else {
+            BudgetKey::of(s)
+        }
     }
 
     /// The configured interval of a service; `None` when it is not auto-refreshed.
@@ -1005,6 +1017,21 @@ impl Core {
                 Some(now),
                 notify::flapping_text(&service, changes, window, now),
             ),
+            Transition::Settled { from, to, since } => {
+                if to == Status::Healthy {
+                    self.lift_recovery_mutes(&service);
+                }
+                (
+                    if to == Status::Healthy {
+                        EventKind::Recovered
+                    } else {
+                        EventKind::Changed
+                    },
+                    from,
+                    Some(to),
+                    notify::settled_text(&service, card.as_ref(), to, since, at, offset),
+                )
+            }
             Transition::CantCheck {
                 reason,
                 since,
