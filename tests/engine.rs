@@ -721,6 +721,7 @@ async fn a_rejected_key_is_told_once_as_cant_check_never_as_down() {
         "{}",
         ev[0].body
     );
+    eprintln!("{}", ev[0].body);
     assert!(!ev[0].body.contains("down"));
     assert_eq!(ev[0].to, Some(Status::Unknown));
     assert_eq!(r.status(&a), Some(Status::Healthy), "can't see is not down");
