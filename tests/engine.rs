@@ -377,6 +377,41 @@ async fn services_poll_at_their_interval_with_bounded_jitter() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_engine_sleeps_between_polls_even_with_link_and_disabled_services() {
+    let a = railway("Acme", "API", "idle-a");
+    let mut link = netlify("Acme", "Status", "idle-link");
+    link.mode = overwatch::model::Mode::Link;
+    link.key = None;
+    let mut off = netlify("Acme", "Old", "idle-off");
+    off.enabled = false;
+    let r = rig(
+        &[
+            (a, Scenario::Healthy),
+            (link, Scenario::Healthy),
+            (off, Scenario::Healthy),
+        ],
+        10,
+        |_| {},
+    )
+    .await;
+    // Step the clock by hand: a loop that never idles would still let this
+    // task run (tokio's cooperative budget), and would show in the count.
+    for _ in 0..100 {
+        tokio::time::advance(Duration::from_secs(1)).await;
+        tokio::task::yield_now().await;
+    }
+    let polls = r.store.polls("idle-a").len();
+    assert!((9..=12).contains(&polls), "{polls}");
+    assert!(r.store.polls("idle-off").is_empty() && r.store.polls("idle-link").is_empty());
+    // About two wake-ups per poll (start, answer) plus a few for display changes.
+    let wakeups = r.handle.wakeups();
+    assert!(
+        wakeups <= 3 * polls as u64 + 5,
+        "{wakeups} wake-ups for {polls} polls"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_cycle_runs_concurrently_with_a_bounded_number_in_flight() {
     let services: Vec<(Service, Scenario)> = (0..6)
         .map(|i| {
@@ -608,6 +643,34 @@ async fn offline_is_one_quiet_state_and_recovery_refreshes_everything() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_service_held_by_a_rate_limit_does_not_keep_the_engine_from_going_offline() {
+    let a = railway("Acme", "API", "ol-a");
+    let b = netlify("Acme", "Web", "ol-b");
+    let mut r = rig(
+        &[
+            (
+                a.clone(),
+                Scenario::RateLimited {
+                    reset_in: Duration::from_secs(3600),
+                },
+            ),
+            (b.clone(), Scenario::Healthy),
+        ],
+        5,
+        |_| {},
+    )
+    .await;
+    r.run(12.0).await;
+    r.cut_network().await;
+    let ev = r.run(30.0 * 60.0).await;
+    assert_eq!(kinds(&ev), [EventKind::Offline], "{ev:?}");
+    assert!(
+        ev[0].at - r.clock_now() < time::Duration::minutes(-29),
+        "offline at once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_sleep_jump_waits_out_the_grace_then_refreshes_without_stale_alerts() {
     let a = railway("Acme", "API", "sa");
     let b = netlify("Acme", "Web", "sb");
@@ -721,7 +784,6 @@ async fn a_rejected_key_is_told_once_as_cant_check_never_as_down() {
         "{}",
         ev[0].body
     );
-    eprintln!("{}", ev[0].body);
     assert!(!ev[0].body.contains("down"));
     assert_eq!(ev[0].to, Some(Status::Unknown));
     assert_eq!(r.status(&a), Some(Status::Healthy), "can't see is not down");

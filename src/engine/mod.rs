@@ -27,6 +27,7 @@ pub mod transitions;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -183,6 +184,7 @@ pub struct EngineHandle {
     snapshot: watch::Receiver<Arc<Snapshot>>,
     events: broadcast::Sender<Event>,
     first_events: Arc<std::sync::Mutex<Option<broadcast::Receiver<Event>>>>,
+    wakeups: Arc<AtomicU64>,
 }
 
 /// The engine has stopped; the command was not carried out.
@@ -248,6 +250,12 @@ impl EngineHandle {
         self.ask(|tx| Command::PauseNotifications(until, tx)).await
     }
 
+    /// How many times the engine's loop has woken up (for tests and
+    /// benchmarks: it should track polls, commands and display changes only).
+    pub fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::Relaxed)
+    }
+
     /// Saves the state and stops the engine.
     pub async fn shutdown(&self) -> Result<(), Stopped> {
         self.ask(Command::Shutdown).await
@@ -262,13 +270,15 @@ impl Engine {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
         let (ev_tx, ev_rx) = broadcast::channel(1024);
+        let wakeups = Arc::new(AtomicU64::new(0));
         let core = Core::new(config, opts, snap_tx, ev_tx.clone());
-        tokio::spawn(core.run(cmd_rx));
+        tokio::spawn(core.run(cmd_rx, wakeups.clone()));
         EngineHandle {
             cmd: cmd_tx,
             snapshot: snap_rx,
             events: ev_tx,
             first_events: Arc::new(std::sync::Mutex::new(Some(ev_rx))),
+            wakeups,
         }
     }
 }
@@ -400,7 +410,7 @@ impl Core {
         core
     }
 
-    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>, wakeups: Arc<AtomicU64>) {
         let mut done_rx = self.done_rx.take().expect("receiver taken once");
         self.tick();
         self.publish();
@@ -424,6 +434,7 @@ impl Core {
                 }
                 _ = sleep_until(wake.unwrap_or(far)), if wake.is_some() => {}
             }
+            wakeups.fetch_add(1, Ordering::Relaxed);
             self.check_clock();
             self.tick();
             if self.dirty {
@@ -555,7 +566,16 @@ impl Core {
                 let _ = reply.send(());
             }
             Command::Apply(config, reply) => {
-                self.install(*config, None, Instant::now());
+                let now = Instant::now();
+                self.install(*config, None, now);
+                // A shorter interval takes effect now, not after the old one.
+                for i in 0..self.slots.len() {
+                    if let (Some(iv), Some(due)) = (self.interval(i), self.slots[i].due) {
+                        if due > now + iv {
+                            self.slots[i].due = Some(now + jittered(iv, &mut self.rng));
+                        }
+                    }
+                }
                 let _ = reply.send(());
             }
             Command::Mute(m, reply) => {
@@ -621,7 +641,7 @@ impl Core {
             at(g);
         } else {
             for s in &self.slots {
-                if s.in_flight {
+                if s.in_flight || !s.service.polled() {
                     continue;
                 }
                 let due = match (s.forced, self.paused) {
@@ -821,10 +841,19 @@ impl Core {
             let was_failing = self.slots[i].connect_failed;
             self.slots[i].connect_failed = true;
             self.slots[i].has_result = true;
+            // Services whose latest answer is old news (held by a provider's
+            // rate-limit reset, or not polled automatically) cannot vouch for
+            // the network either way.
+            let paused = self.paused;
             let all_failing = self
                 .slots
                 .iter()
-                .filter(|s| s.has_result)
+                .filter(|s| s.has_result && s.service.polled())
+                .filter(|s| {
+                    s.connect_failed
+                        || (s.hold_until.is_none_or(|h| h <= now)
+                            && (paused || s.in_flight || s.due.is_some()))
+                })
                 .all(|s| s.connect_failed);
             if all_failing {
                 self.go_offline(at);
