@@ -671,6 +671,44 @@ async fn a_service_held_by_a_rate_limit_does_not_keep_the_engine_from_going_offl
 }
 
 #[tokio::test(start_paused = true)]
+async fn when_the_os_reports_no_network_the_first_connect_failure_is_offline() {
+    let a = railway("Acme", "API", "os-a");
+    let b = netlify("Acme", "Web", "os-b");
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let probe = up.clone();
+    let mut r = rig(
+        &[
+            (a.clone(), Scenario::Healthy),
+            (b.clone(), Scenario::Healthy),
+        ],
+        // A long interval: without the OS's word, the second service would only
+        // confirm it much later.
+        600,
+        move |o| {
+            o.network_probe = Some(Arc::new(move || {
+                probe.load(std::sync::atomic::Ordering::SeqCst)
+            }))
+        },
+    )
+    .await;
+    r.run(1.0).await;
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    r.cut_network().await;
+    let polls = r.store.total();
+    r.handle
+        .refresh(Scope::Service(a.id.clone()))
+        .await
+        .unwrap();
+    let ev = r.run(1.0).await;
+    assert_eq!(kinds(&ev), [EventKind::Offline], "{ev:?}");
+    assert_eq!(
+        r.store.total(),
+        polls + 1,
+        "no other service had to be asked"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_sleep_jump_waits_out_the_grace_then_refreshes_without_stale_alerts() {
     let a = railway("Acme", "API", "sa");
     let b = netlify("Acme", "Web", "sb");

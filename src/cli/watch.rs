@@ -61,6 +61,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
         opts.clock = clock.clone();
         opts.notifier = notifier;
         opts.state_path = state_path;
+        opts.network_probe = Some(Arc::new(crate::engine::os_has_default_route));
         let handle = Engine::start(config, opts);
         let mut events = handle.events();
         eprintln!(

@@ -72,6 +72,10 @@ pub struct EngineOptions {
     pub flap_quiet: Duration,
     /// Seed for jitter; `None` seeds from the clock.
     pub seed: Option<u64>,
+    /// Asks the OS whether there is a network at all; consulted after a
+    /// connect failure, so "no route" means offline at once. `None` relies on
+    /// every check failing.
+    pub network_probe: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
     /// Budget loopback hosts too (tests of the budgets against the simulator);
     /// normally only real provider hosts are budgeted.
     pub budget_loopback: bool,
@@ -94,6 +98,7 @@ impl EngineOptions {
             flap_window: rules.flap_window,
             flap_quiet: rules.flap_quiet,
             seed: None,
+            network_probe: None,
             budget_loopback: false,
         }
     }
@@ -855,7 +860,8 @@ impl Core {
                             && (paused || s.in_flight || s.due.is_some()))
                 })
                 .all(|s| s.connect_failed);
-            if all_failing {
+            let os_offline = self.opts.network_probe.as_ref().is_some_and(|up| !up());
+            if all_failing || os_offline {
                 self.go_offline(at);
                 let next = self.nominal_interval(i);
                 let d = jittered(next, &mut self.rng);
@@ -1294,6 +1300,45 @@ impl Core {
     }
 }
 
+/// Whether the OS has a route to anywhere: a default route on an interface
+/// other than loopback (Linux: `/proc/net/route`, `/proc/net/ipv6_route`).
+/// Elsewhere, or when those files cannot be read, it says yes and leaves
+/// the verdict to the checks themselves.
+pub fn os_has_default_route() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let v4 = std::fs::read_to_string("/proc/net/route").ok();
+        let v6 = std::fs::read_to_string("/proc/net/ipv6_route").ok();
+        default_route_in(v4.as_deref(), v6.as_deref())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// Reads Linux's route tables (the text of `/proc/net/route` and
+/// `/proc/net/ipv6_route`); `true` when neither could be read.
+pub fn default_route_in(v4: Option<&str>, v6: Option<&str>) -> bool {
+    if v4.is_none() && v6.is_none() {
+        return true;
+    }
+    let v4_default = v4.unwrap_or_default().lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 1 && f[1] == "00000000" && f[0] != "lo"
+    });
+    // RTF_REJECT (0x0200) marks the kernel's "unreachable" placeholder.
+    let v6_default = v6.unwrap_or_default().lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 10
+            && f[0].bytes().all(|b| b == b'0')
+            && f[1] == "00"
+            && f[9] != "lo"
+            && u32::from_str_radix(f[8], 16).is_ok_and(|flags| flags & 0x0200 == 0)
+    });
+    v4_default || v6_default
+}
+
 /// Runs the notifier on its own thread: it may block on D-Bus, the engine must not.
 fn spawn_notifier(n: Arc<dyn Notifier>) -> std::sync::mpsc::Sender<Notification> {
     let (tx, rx) = std::sync::mpsc::channel::<Notification>();
@@ -1310,4 +1355,30 @@ fn spawn_notifier(n: Arc<dyn Notifier>) -> std::sync::mpsc::Sender<Notification>
         tracing::warn!("cannot start the notification thread ({e}); notifications are off");
     }
     tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_route_in;
+
+    const V4_HEAD: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+    const V6_UNREACHABLE: &str = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+
+    #[test]
+    fn a_default_route_means_a_network() {
+        let v4 = format!("{V4_HEAD}eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+        assert!(default_route_in(Some(&v4), Some(V6_UNREACHABLE)));
+        let v6 = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 wlan0\n";
+        assert!(default_route_in(Some(V4_HEAD), Some(v6)));
+    }
+
+    #[test]
+    fn only_local_routes_mean_no_network() {
+        let v4 = format!("{V4_HEAD}eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n");
+        assert!(!default_route_in(Some(&v4), Some(V6_UNREACHABLE)));
+        assert!(!default_route_in(Some(V4_HEAD), None));
+        // Unreadable tables decide nothing.
+        assert!(default_route_in(None, None));
+    }
 }
