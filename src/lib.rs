@@ -8,7 +8,7 @@
 //! - [`engine`]: background polling, budgets, transitions and notifications.
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
 //! - [`view`]: card lines shared by the tray menu and `overwatch status`.
-//! - [`desktop`]: OS integrations behind core traits (the keychain).
+//! - [`desktop`]: OS integrations behind core traits (the keychain, desktop notifications).
 //! - [`cli`]: the command line, one file per subcommand.
 
 pub mod cli;

@@ -541,3 +541,63 @@ fn the_icon_colour_option() {
         &["\"always\" or \"problems\""],
     );
 }
+
+#[test]
+fn alert_rules_default_and_are_read_per_service() {
+    let base = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"W\"\nprovider = \"netlify\"\nsite = \"a\"\nkey = \"k\"\n";
+    let c = config::parse(base, Path::new("x")).unwrap();
+    let rules = c.workspaces[0].services[0].alerts;
+    assert_eq!(rules, overwatch::model::AlertRules::default());
+    assert_eq!((rules.confirm, rules.confirm_recovery), (2, 2));
+    assert_eq!(rules.unreachable_alert_after, Duration::from_secs(15 * 60));
+    let c = config::parse(
+        &format!("{base}confirm = 3\nconfirm_recovery = 1\nunreachable_alert_after = \"1h\"\n"),
+        Path::new("x"),
+    )
+    .unwrap();
+    let rules = c.workspaces[0].services[0].alerts;
+    assert_eq!((rules.confirm, rules.confirm_recovery), (3, 1));
+    assert_eq!(rules.unreachable_alert_after, Duration::from_secs(3600));
+    // Seconds as a plain number, like `refresh`.
+    let c = config::parse(
+        &format!("{base}unreachable_alert_after = 90\n"),
+        Path::new("x"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.workspaces[0].services[0].alerts.unreachable_alert_after,
+        Duration::from_secs(90)
+    );
+}
+
+#[test]
+fn alert_rules_are_checked_where_they_are_written() {
+    let base = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"W\"\nprovider = \"netlify\"\nsite = \"a\"\nkey = \"k\"\n";
+    one_problem(
+        &format!("{base}confirm = 0\n"),
+        8,
+        &["`confirm`", "from 1 to 10"],
+    );
+    one_problem(&format!("{base}confirm = 11\n"), 8, &["from 1 to 10"]);
+    one_problem(&format!("{base}confirm = \"2\"\n"), 8, &["whole number"]);
+    one_problem(
+        &format!("{base}confirm_recovery = 2.5\n"),
+        8,
+        &["`confirm_recovery`"],
+    );
+    one_problem(
+        &format!("{base}unreachable_alert_after = \"soon\"\n"),
+        8,
+        &["`unreachable_alert_after`", "not a duration"],
+    );
+    one_problem(
+        &format!("{base}unreachable_alert_after = -5\n"),
+        8,
+        &["cannot be negative"],
+    );
+    one_problem(
+        &format!("{base}confrim = 2\n"),
+        8,
+        &["did you mean `confirm`"],
+    );
+}

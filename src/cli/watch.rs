@@ -1,13 +1,21 @@
-//! `overwatch watch`: the engine without a tray (being written).
+//! `overwatch watch`: the engine without a tray — prints every notification-worthy event as a line (or a JSON object) as it happens, and sends it as a desktop notification unless `--no-notify`.
 
-use anyhow::Result;
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
 use clap::Args;
+use tokio::sync::broadcast::error::RecvError;
 
 use super::Ctx;
+use crate::desktop::notifier::DesktopNotifier;
+use crate::engine::{state, Clock, Engine, EngineOptions, Notifier, SystemClock};
+use crate::providers::http::{Http, HttpOptions};
+use crate::secrets::SecretStore;
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// One JSON object per event line.
+    /// One JSON object per event line (at, workspace, service, provider, from, to, kind, title, body).
     #[arg(long)]
     pub json: bool,
     /// Print events only; send no desktop notifications.
@@ -15,6 +23,105 @@ pub struct WatchArgs {
     pub no_notify: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: WatchArgs) -> Result<i32> {
-    anyhow::bail!("`overwatch watch` is not built yet")
+pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
+    let (path, config) = ctx.load_config()?;
+    let polled = config.services().filter(|s| s.polled()).count();
+    if polled == 0 {
+        anyhow::bail!(
+            "{} has no enabled API services to watch: add one with `overwatch service add`",
+            path.display()
+        );
+    }
+    // Read the local offset while the process has one thread (see SystemClock::new).
+    let clock = Arc::new(SystemClock::new());
+    let store: Arc<dyn SecretStore> = Arc::from(ctx.store());
+    let notifier: Option<Arc<dyn Notifier>> = if args.no_notify {
+        None
+    } else if !config.notifications {
+        tracing::info!("notifications = false in the config: printing events only");
+        None
+    } else {
+        Some(Arc::new(DesktopNotifier::new()))
+    };
+    let state_path = match state::default_path() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!("{e}; state will not persist across restarts");
+            None
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let http = Http::new(HttpOptions::default())?;
+        let mut opts = EngineOptions::new(http, store);
+        opts.clock = clock.clone();
+        opts.notifier = notifier;
+        opts.state_path = state_path;
+        opts.network_probe = Some(Arc::new(crate::engine::os_has_default_route));
+        let handle = Engine::start(config, opts);
+        let mut events = handle.events();
+        eprintln!(
+            "watching {} from {} (Ctrl-C to stop)",
+            super::plural(polled, "service"),
+            path.display()
+        );
+        let offset = clock.local_offset();
+        let mut out = std::io::stdout();
+        let stop = stop_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(ev) => {
+                        // Muted and paused events are for the tray's history, not this stream.
+                        if ev.silenced.is_some() {
+                            continue;
+                        }
+                        let line = if args.json {
+                            ev.json_line().to_string()
+                        } else {
+                            ev.text_line(offset)
+                        };
+                        // A closed pipe (`overwatch watch | head`) ends the watch quietly.
+                        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                            break;
+                        }
+                    }
+                    Err(RecvError::Lagged(n)) => tracing::warn!("{n} events were dropped (output too slow)"),
+                    Err(RecvError::Closed) => break,
+                },
+                _ = &mut stop => break,
+            }
+        }
+        let _ = handle.shutdown().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(0)
+}
+
+/// Resolves on Ctrl-C (and, on Unix, SIGTERM), so the state is saved on the way out.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

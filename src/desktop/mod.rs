@@ -1,11 +1,12 @@
-//! OS integrations behind small traits the core defines: the keychain behind `SecretStore`.
+//! OS integrations behind small traits the core defines: the keychain behind `SecretStore`, desktop notifications behind `Notifier`, the tray, launch at login.
 
 pub mod app;
 pub mod autostart;
 pub mod keychain;
+pub mod notifier;
 pub mod tray;
 
-/// The desktop notifier, when this build has one.
+/// The desktop notifier (notify-rust).
 pub fn notifier() -> Option<std::sync::Arc<dyn crate::engine::Notifier>> {
-    None
+    Some(std::sync::Arc::new(notifier::DesktopNotifier::new()))
 }

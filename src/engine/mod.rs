@@ -27,6 +27,7 @@ pub mod transitions;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +72,13 @@ pub struct EngineOptions {
     pub flap_quiet: Duration,
     /// Seed for jitter; `None` seeds from the clock.
     pub seed: Option<u64>,
+    /// Asks the OS whether there is a network at all; consulted after a
+    /// connect failure, so "no route" means offline at once. `None` relies on
+    /// every check failing.
+    pub network_probe: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+    /// Budget loopback hosts too (tests of the budgets against the simulator);
+    /// normally only real provider hosts are budgeted.
+    pub budget_loopback: bool,
 }
 
 impl EngineOptions {
@@ -90,6 +98,8 @@ impl EngineOptions {
             flap_window: rules.flap_window,
             flap_quiet: rules.flap_quiet,
             seed: None,
+            network_probe: None,
+            budget_loopback: false,
         }
     }
 }
@@ -179,6 +189,7 @@ pub struct EngineHandle {
     snapshot: watch::Receiver<Arc<Snapshot>>,
     events: broadcast::Sender<Event>,
     first_events: Arc<std::sync::Mutex<Option<broadcast::Receiver<Event>>>>,
+    wakeups: Arc<AtomicU64>,
 }
 
 /// The engine has stopped; the command was not carried out.
@@ -244,6 +255,12 @@ impl EngineHandle {
         self.ask(|tx| Command::PauseNotifications(until, tx)).await
     }
 
+    /// How many times the engine's loop has woken up (for tests and
+    /// benchmarks: it should track polls, commands and display changes only).
+    pub fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::Relaxed)
+    }
+
     /// Saves the state and stops the engine.
     pub async fn shutdown(&self) -> Result<(), Stopped> {
         self.ask(Command::Shutdown).await
@@ -258,13 +275,15 @@ impl Engine {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
         let (ev_tx, ev_rx) = broadcast::channel(1024);
+        let wakeups = Arc::new(AtomicU64::new(0));
         let core = Core::new(config, opts, snap_tx, ev_tx.clone());
-        tokio::spawn(core.run(cmd_rx));
+        tokio::spawn(core.run(cmd_rx, wakeups.clone()));
         EngineHandle {
             cmd: cmd_tx,
             snapshot: snap_rx,
             events: ev_tx,
             first_events: Arc::new(std::sync::Mutex::new(Some(ev_rx))),
+            wakeups,
         }
     }
 }
@@ -396,7 +415,7 @@ impl Core {
         core
     }
 
-    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>, wakeups: Arc<AtomicU64>) {
         let mut done_rx = self.done_rx.take().expect("receiver taken once");
         self.tick();
         self.publish();
@@ -420,6 +439,7 @@ impl Core {
                 }
                 _ = sleep_until(wake.unwrap_or(far)), if wake.is_some() => {}
             }
+            wakeups.fetch_add(1, Ordering::Relaxed);
             self.check_clock();
             self.tick();
             if self.dirty {
@@ -448,7 +468,7 @@ impl Core {
                     let interval_changed = s.service.refresh != service.refresh
                         || s.service.polled() != service.polled();
                     s.service = service.clone();
-                    s.budget = BudgetKey::of(service);
+                    s.budget = self.budget_key(service);
                     if interval_changed || s.due.is_none() {
                         s.due = Some(now);
                     }
@@ -477,7 +497,7 @@ impl Core {
                         hold_until: None,
                         connect_failed: false,
                         has_result: false,
-                        budget: BudgetKey::of(service),
+                        budget: self.budget_key(service),
                     }
                 }
             };
@@ -489,6 +509,14 @@ impl Core {
         }
         self.config = config;
         self.dirty = true;
+    }
+
+    fn budget_key(&self, s: &Service) -> Option<BudgetKey> {
+        if self.opts.budget_loopback {
+            Some(BudgetKey::of_any(s))
+        } else {
+            BudgetKey::of(s)
+        }
     }
 
     /// The configured interval of a service; `None` when it is not auto-refreshed.
@@ -543,7 +571,16 @@ impl Core {
                 let _ = reply.send(());
             }
             Command::Apply(config, reply) => {
-                self.install(*config, None, Instant::now());
+                let now = Instant::now();
+                self.install(*config, None, now);
+                // A shorter interval takes effect now, not after the old one.
+                for i in 0..self.slots.len() {
+                    if let (Some(iv), Some(due)) = (self.interval(i), self.slots[i].due) {
+                        if due > now + iv {
+                            self.slots[i].due = Some(now + jittered(iv, &mut self.rng));
+                        }
+                    }
+                }
                 let _ = reply.send(());
             }
             Command::Mute(m, reply) => {
@@ -609,7 +646,7 @@ impl Core {
             at(g);
         } else {
             for s in &self.slots {
-                if s.in_flight {
+                if s.in_flight || !s.service.polled() {
                     continue;
                 }
                 let due = match (s.forced, self.paused) {
@@ -809,12 +846,22 @@ impl Core {
             let was_failing = self.slots[i].connect_failed;
             self.slots[i].connect_failed = true;
             self.slots[i].has_result = true;
+            // Services whose latest answer is old news (held by a provider's
+            // rate-limit reset, or not polled automatically) cannot vouch for
+            // the network either way.
+            let paused = self.paused;
             let all_failing = self
                 .slots
                 .iter()
-                .filter(|s| s.has_result)
+                .filter(|s| s.has_result && s.service.polled())
+                .filter(|s| {
+                    s.connect_failed
+                        || (s.hold_until.is_none_or(|h| h <= now)
+                            && (paused || s.in_flight || s.due.is_some()))
+                })
                 .all(|s| s.connect_failed);
-            if all_failing {
+            let os_offline = self.opts.network_probe.as_ref().is_some_and(|up| !up());
+            if all_failing || os_offline {
                 self.go_offline(at);
                 let next = self.nominal_interval(i);
                 let d = jittered(next, &mut self.rng);
@@ -1005,6 +1052,21 @@ impl Core {
                 Some(now),
                 notify::flapping_text(&service, changes, window, now),
             ),
+            Transition::Settled { from, to, since } => {
+                if to == Status::Healthy {
+                    self.lift_recovery_mutes(&service);
+                }
+                (
+                    if to == Status::Healthy {
+                        EventKind::Recovered
+                    } else {
+                        EventKind::Changed
+                    },
+                    from,
+                    Some(to),
+                    notify::settled_text(&service, card.as_ref(), to, since, at, offset),
+                )
+            }
             Transition::CantCheck {
                 reason,
                 since,
@@ -1238,6 +1300,45 @@ impl Core {
     }
 }
 
+/// Whether the OS has a route to anywhere: a default route on an interface
+/// other than loopback (Linux: `/proc/net/route`, `/proc/net/ipv6_route`).
+/// Elsewhere, or when those files cannot be read, it says yes and leaves
+/// the verdict to the checks themselves.
+pub fn os_has_default_route() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let v4 = std::fs::read_to_string("/proc/net/route").ok();
+        let v6 = std::fs::read_to_string("/proc/net/ipv6_route").ok();
+        default_route_in(v4.as_deref(), v6.as_deref())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// Reads Linux's route tables (the text of `/proc/net/route` and
+/// `/proc/net/ipv6_route`); `true` when neither could be read.
+pub fn default_route_in(v4: Option<&str>, v6: Option<&str>) -> bool {
+    if v4.is_none() && v6.is_none() {
+        return true;
+    }
+    let v4_default = v4.unwrap_or_default().lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 1 && f[1] == "00000000" && f[0] != "lo"
+    });
+    // RTF_REJECT (0x0200) marks the kernel's "unreachable" placeholder.
+    let v6_default = v6.unwrap_or_default().lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 10
+            && f[0].bytes().all(|b| b == b'0')
+            && f[1] == "00"
+            && f[9] != "lo"
+            && u32::from_str_radix(f[8], 16).is_ok_and(|flags| flags & 0x0200 == 0)
+    });
+    v4_default || v6_default
+}
+
 /// Runs the notifier on its own thread: it may block on D-Bus, the engine must not.
 fn spawn_notifier(n: Arc<dyn Notifier>) -> std::sync::mpsc::Sender<Notification> {
     let (tx, rx) = std::sync::mpsc::channel::<Notification>();
@@ -1254,4 +1355,30 @@ fn spawn_notifier(n: Arc<dyn Notifier>) -> std::sync::mpsc::Sender<Notification>
         tracing::warn!("cannot start the notification thread ({e}); notifications are off");
     }
     tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_route_in;
+
+    const V4_HEAD: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+    const V6_UNREACHABLE: &str = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+
+    #[test]
+    fn a_default_route_means_a_network() {
+        let v4 = format!("{V4_HEAD}eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+        assert!(default_route_in(Some(&v4), Some(V6_UNREACHABLE)));
+        let v6 = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 wlan0\n";
+        assert!(default_route_in(Some(V4_HEAD), Some(v6)));
+    }
+
+    #[test]
+    fn only_local_routes_mean_no_network() {
+        let v4 = format!("{V4_HEAD}eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n");
+        assert!(!default_route_in(Some(&v4), Some(V6_UNREACHABLE)));
+        assert!(!default_route_in(Some(V4_HEAD), None));
+        // Unreadable tables decide nothing.
+        assert!(default_route_in(None, None));
+    }
 }

@@ -215,7 +215,7 @@ pub fn clock_time(t: OffsetDateTime, offset: UtcOffset, seconds: bool) -> String
 
 /// "45 s", "14 min", "2 h 5 min", "3 d".
 pub fn span(d: Duration) -> String {
-    let s = d.as_secs();
+    let s = (d.as_millis() as u64).div_ceil(1000).max(1);
     if s < 60 {
         format!("{s} s")
     } else if s < 3600 {
@@ -276,6 +276,29 @@ pub fn recovered_text(
         _ => String::new(),
     };
     let body = format!("{} recovered{after}; {}", s.name, summary_of(card));
+    (title, body)
+}
+
+/// Title and body when a flapping service has settled.
+pub fn settled_text(
+    s: &Service,
+    card: Option<&Card>,
+    to: Status,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+    offset: UtcOffset,
+) -> (String, String) {
+    let title = if to == Status::Healthy {
+        format!("{} recovered", label(s))
+    } else {
+        format!("{} is {to}", label(s))
+    };
+    let body = format!(
+        "{} settled after flapping: {to} {}; {}",
+        s.name,
+        since_phrase(since, now, offset),
+        summary_of(card)
+    );
     (title, body)
 }
 

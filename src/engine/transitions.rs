@@ -91,6 +91,14 @@ pub enum Transition {
         window: Duration,
         now: Status,
     },
+    /// A flapping service held one status for the quiet period, and it is not
+    /// the one the user last heard about.
+    Settled {
+        from: Option<Status>,
+        to: Status,
+        /// When the status it settled on began.
+        since: OffsetDateTime,
+    },
     /// The service cannot be checked: announced once per spell.
     CantCheck {
         reason: Reason,
@@ -367,12 +375,15 @@ impl Tracker {
         self.flapping = false;
         self.changes.clear();
         if let Some(now) = self.confirmed {
-            let since = self.since.unwrap_or(at);
-            // A recovery after flapping is measured from the flapping spell's trouble.
-            let trouble = self.history.iter().rev().find_map(|c| {
-                (c.from == Some(Status::Healthy) || c.from.is_none()).then_some(c.at)
-            });
-            self.announce(now, trouble, since, out);
+            if self.announced != Some(now) {
+                let from = self.announced;
+                self.announced = Some(now);
+                out.push(Transition::Settled {
+                    from,
+                    to: now,
+                    since: self.since.unwrap_or(at),
+                });
+            }
         }
     }
 
@@ -607,9 +618,13 @@ mod tests {
         assert!(feed(&mut t, 17, &vec![card(Healthy); 10], &r).is_empty());
         // 15 minutes after the last change it has settled: tell the outcome.
         let ev = feed(&mut t, 31, &[card(Healthy)], &r);
-        assert!(
-            matches!(ev.as_slice(), [Transition::Recovered { from: Down, .. }]),
-            "{ev:?}"
+        assert_eq!(
+            ev,
+            [Transition::Settled {
+                from: Some(Down),
+                to: Healthy,
+                since: at(15)
+            }]
         );
         assert!(!t.flapping);
     }

@@ -1,0 +1,85 @@
+//! Desktop notifications through notify-rust (the freedesktop D-Bus service on Linux, Notification Center on macOS, toasts on Windows), implementing the engine's `Notifier`.
+//!
+//! Clicking a notification opens the service's dashboard where the platform
+//! reports clicks (an XDG "default" action): a short-lived thread waits for
+//! the click, so the notifier never blocks for longer than the D-Bus call.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::engine::{Notification, Notifier};
+
+/// The application name notifications are sent under.
+pub const APP_NAME: &str = "Overwatch";
+
+/// At most this many notifications wait for a click at once; later ones are
+/// shown without the click-to-open action rather than piling up threads.
+const MAX_WAITING: usize = 8;
+
+/// Sends notifications to the desktop's notification service.
+#[derive(Debug, Clone)]
+pub struct DesktopNotifier {
+    /// Offer "open the dashboard" on click.
+    actions: bool,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Default for DesktopNotifier {
+    fn default() -> Self {
+        DesktopNotifier::new()
+    }
+}
+
+impl DesktopNotifier {
+    pub fn new() -> DesktopNotifier {
+        DesktopNotifier {
+            actions: true,
+            waiting: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Without the click-to-open action (headless use, tests).
+    pub fn without_actions() -> DesktopNotifier {
+        DesktopNotifier {
+            actions: false,
+            ..DesktopNotifier::new()
+        }
+    }
+}
+
+impl Notifier for DesktopNotifier {
+    fn notify(&self, n: &Notification) -> Result<(), String> {
+        let mut note = notify_rust::Notification::new();
+        note.appname(APP_NAME).summary(&n.title).body(&n.body);
+        let url = n.dashboard_url.clone().filter(|_| self.actions);
+        let wait = url.is_some() && self.waiting.load(Ordering::SeqCst) < MAX_WAITING;
+        if wait {
+            // "default" is what a click on the notification itself sends.
+            note.action("default", "Open dashboard");
+        }
+        let handle = note.show().map_err(|e| {
+            format!("the desktop notification service did not take it ({e}); is a notification daemon running?")
+        })?;
+        if let (true, Some(url)) = (wait, url) {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let waiting = self.waiting.clone();
+            let spawned = std::thread::Builder::new()
+                .name("overwatch-notification-click".into())
+                .spawn(move || {
+                    // Returns when the notification is clicked, dismissed or expires.
+                    handle.wait_for_action(|action| {
+                        if action == "default" {
+                            if let Err(e) = open::that_detached(&url) {
+                                tracing::warn!("cannot open {url}: {e}");
+                            }
+                        }
+                    });
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+}
