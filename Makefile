@@ -26,3 +26,4 @@ test: lint
 	scripts/session.sh $(CARGO) test --all-targets
 	$(CARGO) build --release
 	scripts/session.sh tests/e2e/tray.sh $(TARGET_DIR)/release/overwatch
+	scripts/session.sh tests/e2e/screenshot.sh $(TARGET_DIR)/release/overwatch $(TARGET_DIR)/tray-menu.png

@@ -11,6 +11,8 @@ packages=(
   # test session: X server, D-Bus, keyring, notifications, tray watcher
   xvfb xauth dbus-daemon dbus-bin libglib2.0-bin gnome-keyring libsecret-tools
   dunst haskell-status-notifier-item-utils
+  # the screenshot of the open menu: a visible SNI host and a pointer
+  haskell-gtk-sni-tray-utils xdotool
   # end-to-end checks: icon pixels, screenshots
   imagemagick x11-utils python3-gi gir1.2-glib-2.0 curl
   # the interactive CLI test drives a real terminal

@@ -302,22 +302,33 @@ impl SimConfig {
     /// A ready-made set for the demo: two targets per provider, one of them
     /// telling a story on its own.
     pub fn demo() -> Self {
-        let step = Duration::from_secs(45);
+        // Fast enough that a newcomer sees colours change and notifications
+        // arrive within the first minute (the demo polls every 5 s and confirms
+        // a change on the second answer).
+        let step = Duration::from_secs(12);
         SimConfig {
             accept_any_target: true,
             ..SimConfig::default()
         }
         .with_target(
             TargetKey::railway("acme-shop"),
+            // deploying at 12 s, failed (previous deploy serving) at 24 s,
+            // redeploying at 48 s, healthy at 60 s
             Scenario::deploy_fails_and_recovers(step),
         )
-        .with_target(TargetKey::railway("acme-jobs"), Scenario::Healthy)
+        .with_target(
+            TargetKey::railway("acme-jobs"),
+            Scenario::Timeline(vec![
+                (step * 8, Scenario::Crash),
+                (step * 11, Scenario::Healthy),
+            ]),
+        )
         .with_target(TargetKey::plausible("acme.example"), Scenario::Healthy)
         .with_target(
             TargetKey::plausible("blog.acme.example"),
             Scenario::Timeline(vec![
-                (step * 3, Scenario::TrafficCollapse),
-                (step * 6, Scenario::Healthy),
+                (step * 5, Scenario::TrafficCollapse),
+                (step * 10, Scenario::Healthy),
             ]),
         )
         .with_target(TargetKey::netlify("acme-marketing"), Scenario::Healthy)
@@ -325,8 +336,8 @@ impl SimConfig {
         .with_target(
             TargetKey::sentry("acme-web", "shop-api"),
             Scenario::Timeline(vec![
-                (step * 2, Scenario::ErrorSpike),
-                (step * 5, Scenario::Healthy),
+                (step * 3, Scenario::ErrorSpike),
+                (step * 7, Scenario::Healthy),
             ]),
         )
         .with_target(TargetKey::sentry("acme-web", "frontend"), Scenario::Healthy)

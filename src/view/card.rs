@@ -53,11 +53,13 @@ pub fn lines(
             _ => c.summary.clone(),
         },
     };
+    // A metric that only repeats the summary line is left out.
     let metrics = card
         .map(|c| {
             c.metrics
                 .iter()
                 .map(|m| format!("{}: {}", m.label, m.value))
+                .filter(|line| *line != summary)
                 .collect()
         })
         .unwrap_or_default();

@@ -118,3 +118,6 @@ if __name__ == "__main__":
     except (GLib.Error, TypeError) as e:
         print(f"sni.py: {e}", file=sys.stderr)
         sys.exit(1)
+    except BrokenPipeError:
+        # Output piped into `head`: not an error.
+        sys.exit(0)
