@@ -412,18 +412,13 @@ impl Validator<'_> {
     ) -> Option<Option<Duration>> {
         let item = t.get("refresh")?;
         let here = item.span().or(span);
-        let parsed = if let Some(s) = item.as_str() {
-            if s.trim().eq_ignore_ascii_case("off") {
-                return Some(None);
-            }
-            parse_duration(s)
-        } else if let Some(i) = item.as_integer() {
-            u64::try_from(i)
-                .map(Duration::from_secs)
-                .map_err(|_| "a refresh interval cannot be negative".to_string())
-        } else {
-            Err("`refresh` must be a duration like \"60s\", \"5m\" or \"off\"".to_string())
-        };
+        if item
+            .as_str()
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("off"))
+        {
+            return Some(None);
+        }
+        let parsed = duration_value(item, "\"60s\", \"5m\" or \"off\"");
         match parsed {
             Ok(d) if d < MIN_REFRESH => {
                 self.at(here, "`refresh` must be at least 1s (or \"off\")");
@@ -440,13 +435,7 @@ impl Validator<'_> {
     /// The request timeout: a duration from 1 s to 5 min.
     fn timeout(&mut self, t: &dyn TableLike) -> Option<Duration> {
         let item = t.get("timeout")?;
-        let parsed = match (item.as_str(), item.as_integer()) {
-            (Some(s), _) => parse_duration(s),
-            (None, Some(i)) => u64::try_from(i)
-                .map(Duration::from_secs)
-                .map_err(|_| "a timeout cannot be negative".to_string()),
-            _ => Err("`timeout` must be a duration like \"15s\"".to_string()),
-        };
+        let parsed = duration_value(item, "\"15s\"");
         match parsed {
             Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(300) => Some(d),
             Ok(_) => {
@@ -860,21 +849,26 @@ impl Validator<'_> {
         }
         if let Some(item) = t.get("unreachable_alert_after") {
             let here = item.span().or(span);
-            let parsed = if let Some(s) = item.as_str() {
-                parse_duration(s)
-            } else if let Some(i) = item.as_integer() {
-                u64::try_from(i)
-                    .map(Duration::from_secs)
-                    .map_err(|_| "it cannot be negative".to_string())
-            } else {
-                Err("write it as a duration like \"15m\" or \"1h\"".to_string())
-            };
+            let parsed = duration_value(item, "\"15m\" or \"1h\"");
             match parsed {
                 Ok(d) => rules.unreachable_alert_after = d,
                 Err(e) => self.at(here, format!("`unreachable_alert_after`: {e}")),
             }
         }
         rules
+    }
+}
+
+/// A duration written as a string ("90s", "5m") or a whole number of seconds.
+fn duration_value(item: &Item, example: &str) -> Result<Duration, String> {
+    if let Some(s) = item.as_str() {
+        parse_duration(s)
+    } else if let Some(i) = item.as_integer() {
+        u64::try_from(i)
+            .map(Duration::from_secs)
+            .map_err(|_| "a duration cannot be negative".to_string())
+    } else {
+        Err(format!("write a duration like {example}"))
     }
 }
 

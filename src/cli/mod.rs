@@ -16,7 +16,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
-use crate::secrets::{NoStore, SecretStore};
+use crate::secrets::SecretStore;
 
 /// Watch Railway, Plausible, Netlify and Sentry services from one tray icon.
 #[derive(Debug, Parser)]
@@ -166,17 +166,8 @@ impl Ctx {
     }
 
     /// The OS keychain, or a store that explains why there is none.
-    pub fn store(&self) -> Box<dyn SecretStore> {
-        match crate::desktop::keychain::Keychain::open() {
-            Ok(k) => {
-                tracing::info!(backend = %k.backend(), "keychain");
-                Box::new(k)
-            }
-            Err(e) => {
-                tracing::warn!("keychain unavailable: {e}");
-                Box::new(NoStore { why: e.to_string() })
-            }
-        }
+    pub fn store(&self) -> std::sync::Arc<dyn SecretStore> {
+        crate::desktop::keychain::open_store()
     }
 }
 

@@ -438,7 +438,8 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
     if disabled {
         f.enabled = Some(false);
     }
-    let store_cell: std::cell::OnceCell<Box<dyn SecretStore>> = std::cell::OnceCell::new();
+    let store_cell: std::cell::OnceCell<std::sync::Arc<dyn SecretStore>> =
+        std::cell::OnceCell::new();
     let store = || store_cell.get_or_init(|| ctx.store());
 
     let workspace = match workspace {

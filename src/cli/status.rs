@@ -11,7 +11,7 @@ use super::{print_json, Ctx};
 use crate::config;
 use crate::model::{Card, Reason, ReasonKind, Service};
 use crate::providers::http::{Http, HttpOptions};
-use crate::secrets::{KeyRef, NoStore, SecretStore};
+use crate::secrets::SecretStore;
 use crate::view::report::Report;
 
 /// Exit code for anything that stops the check itself (config error, no services).
@@ -59,17 +59,7 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32> {
         eprintln!("no services to check: add one with `overwatch service add`");
         return Ok(UNKNOWN);
     }
-    let store: Arc<dyn SecretStore> = if services
-        .iter()
-        .any(|s| matches!(s.key, Some(KeyRef::Keychain(_))))
-    {
-        Arc::from(ctx.store())
-    } else {
-        // Only env: keys: do not touch the keychain (headless machines, CI).
-        Arc::new(NoStore {
-            why: "no service uses the keychain".into(),
-        })
-    };
+    let store = crate::desktop::keychain::store_for(&services);
     let http = match Http::new(HttpOptions {
         total_timeout: config.timeout,
         ..HttpOptions::default()

@@ -11,7 +11,6 @@ use super::Ctx;
 use crate::desktop::notifier::DesktopNotifier;
 use crate::engine::{state, Clock, Engine, EngineOptions, Notifier, SystemClock};
 use crate::providers::http::{Http, HttpOptions};
-use crate::secrets::SecretStore;
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
@@ -34,7 +33,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
     }
     // Read the local offset while the process has one thread (see SystemClock::new).
     let clock = Arc::new(SystemClock::new());
-    let store: Arc<dyn SecretStore> = Arc::from(ctx.store());
+    let store = crate::desktop::keychain::store_for(config.services());
     let notifier: Option<Arc<dyn Notifier>> = if args.no_notify {
         None
     } else if !config.notifications {

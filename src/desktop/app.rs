@@ -19,7 +19,6 @@ use crate::config::{self, Config, ConfigError, Editor};
 use crate::engine::state::{Mute, MuteTarget, MuteUntil};
 use crate::engine::{Engine, EngineHandle, EngineOptions, Notifier, Scope, Snapshot};
 use crate::providers::http::{Http, HttpOptions};
-use crate::secrets::{KeyRef, NoStore, SecretStore};
 use crate::sim::{self, SimConfig, SimHandle};
 use crate::view::card;
 use crate::view::icon::{IconSpec, Look};
@@ -177,24 +176,6 @@ async fn start_demo() -> Result<(Config, SimHandle)> {
     Ok((config, handle))
 }
 
-fn store_for(config: &Config) -> Arc<dyn SecretStore> {
-    if config
-        .services()
-        .any(|s| matches!(s.key, Some(KeyRef::Keychain(_))))
-    {
-        match super::keychain::Keychain::open() {
-            Ok(k) => {
-                tracing::info!(backend = %k.backend(), "keychain");
-                return Arc::new(k);
-            }
-            Err(e) => tracing::warn!("keychain unavailable: {e}"),
-        }
-    }
-    Arc::new(NoStore {
-        why: "no keychain in use".into(),
-    })
-}
-
 fn start_engine(
     config: &Config,
     notifier: Option<Arc<dyn Notifier>>,
@@ -204,7 +185,7 @@ fn start_engine(
         total_timeout: config.timeout,
         ..HttpOptions::default()
     })?;
-    let mut eo = EngineOptions::new(http, store_for(config));
+    let mut eo = EngineOptions::new(http, super::keychain::store_for(config.services()));
     eo.notifier = notifier;
     eo.state_path = state_path;
     Ok(Engine::start(config.clone(), eo))

@@ -137,3 +137,34 @@ impl SecretStore for Keychain {
         })
     }
 }
+
+/// The OS keychain, or a store that says why there is none (env keys still work).
+pub fn open_store() -> std::sync::Arc<dyn SecretStore> {
+    match Keychain::open() {
+        Ok(k) => {
+            tracing::info!(backend = %k.backend(), "keychain");
+            std::sync::Arc::new(k)
+        }
+        Err(e) => {
+            tracing::warn!("keychain unavailable: {e}");
+            std::sync::Arc::new(crate::secrets::NoStore { why: e.to_string() })
+        }
+    }
+}
+
+/// The store these services need: the keychain only when one of them keeps
+/// its key there, so setups with only `env:` keys never touch D-Bus.
+pub fn store_for<'a>(
+    services: impl IntoIterator<Item = &'a crate::model::Service>,
+) -> std::sync::Arc<dyn SecretStore> {
+    let uses_keychain = services
+        .into_iter()
+        .any(|s| matches!(s.key, Some(crate::secrets::KeyRef::Keychain(_))));
+    if uses_keychain {
+        open_store()
+    } else {
+        std::sync::Arc::new(crate::secrets::NoStore {
+            why: "no service keeps its key in the keychain".into(),
+        })
+    }
+}
