@@ -7,8 +7,8 @@
 //! - [`providers`]: one pure adapter per provider and the shared HTTP layer.
 //! - [`engine`]: background polling, budgets, transitions and notifications.
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
-//! - [`view`]: card lines shared by the tray menu and `overwatch status`.
-//! - [`desktop`]: OS integrations behind core traits (the keychain, desktop notifications).
+//! - [`view`]: what people see as plain data: card lines, the menu model and its diff, the icon, the status report.
+//! - [`desktop`]: OS integrations behind core traits (the keychain, desktop notifications), the tray and the tray process.
 //! - [`cli`]: the command line, one file per subcommand.
 
 pub mod cli;
