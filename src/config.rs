@@ -164,7 +164,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Reads the file's text, mapping "not there" to [`ConfigError::NotFound`].
 pub fn read(path: &Path) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    use std::io::Read;
+    let rerr = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => ConfigError::NotFound {
             path: path.to_path_buf(),
         },
@@ -172,7 +173,30 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
             path: path.to_path_buf(),
             source: e,
         },
-    })?;
+    };
+    // Only a regular file (through symlinks): a FIFO would block forever
+    // and /dev/zero would be read until memory runs out.
+    let meta = std::fs::metadata(path).map_err(rerr)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a device, a pipe or a socket)"
+        };
+        return Err(rerr(std::io::Error::other(format!(
+            "it is {what}; --config and OVERWATCH_CONFIG take a TOML file"
+        ))));
+    }
+    // At most one byte past the cap: a 50 MB file costs 1 MiB, not 50.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(rerr)?;
+    let bytes_len = if bytes.len() > MAX_CONFIG_BYTES {
+        meta.len().max(bytes.len() as u64)
+    } else {
+        bytes.len() as u64
+    };
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -180,9 +204,7 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
                 line: 1,
                 column: 1,
                 message: format!(
-                    "the file is {} bytes; a config is at most {} bytes — is this the right file?",
-                    bytes.len(),
-                    MAX_CONFIG_BYTES
+                    "the file is {bytes_len} bytes; a config is at most {MAX_CONFIG_BYTES} bytes — is this the right file?"
                 ),
             }],
         });
@@ -1410,6 +1432,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     };
     let real = match std::fs::canonicalize(path) {
         Ok(p) => p,
+        // A symlink that leads nowhere (or in a loop): renaming over it
+        // would silently replace the user's link with a plain file.
+        Err(e) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            let to = std::fs::read_link(path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".into());
+            return Err(werr(format!(
+                "{} is a symlink to {to}, which does not exist or cannot be reached ({e}); fix or remove the link",
+                path.display()
+            )));
+        }
         Err(_) => path.to_path_buf(),
     };
     let dir = real

@@ -62,6 +62,9 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
             let (_, config) = ctx.load_config()?;
             let store = ctx.store();
             let mut rows: Vec<Row> = Vec::new();
+            // Why the keychain could not be read, said once with what to do
+            // (a row only has room for "unavailable").
+            let mut problem: Option<String> = None;
             for key in config.key_refs() {
                 let used_by = config
                     .services()
@@ -71,7 +74,10 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
                 let state = match secrets::resolve(&key, store.as_ref()) {
                     Ok(_) => "found",
                     Err(SecretError::Missing { .. } | SecretError::EnvMissing { .. }) => "missing",
-                    Err(_) => "unavailable",
+                    Err(e) => {
+                        problem.get_or_insert_with(|| e.to_string());
+                        "unavailable"
+                    }
                 };
                 rows.push(Row {
                     name: key.to_string(),
@@ -122,6 +128,9 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
                         r.name, r.source, r.state, used, hint
                     );
                 }
+            }
+            if let Some(p) = &problem {
+                eprintln!("error: {p}");
             }
             if rows.iter().any(|r| r.state != "found") {
                 return Ok(1);

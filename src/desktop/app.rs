@@ -54,12 +54,20 @@ pub struct InstanceLock {
 pub fn single_instance(dir: &Path) -> Result<Option<InstanceLock>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("overwatch.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).truncate(false).write(true);
+    // Like the config and the state: every file Overwatch writes is 0600.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let file = open
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
+    // A lock file left by an older version keeps its mode; tighten it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
     match file.try_lock() {
         Ok(()) => Ok(Some(InstanceLock { _file: file })),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),

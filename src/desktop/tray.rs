@@ -38,6 +38,9 @@ pub enum TrayMsg {
     Update(Box<TrayUpdate>),
     Menu(String),
     Quit,
+    /// A tray host (StatusNotifierWatcher) is on the bus but does not list
+    /// our item: build the icon again so it registers (Linux).
+    Reregister,
 }
 
 /// Sends updates to the running tray from any thread.
@@ -242,29 +245,20 @@ pub fn run(
     let mut rendered: Option<Rendered> = None;
     let mut shown_icon: Option<IconSpec> = None;
     let mut pending = Some(first);
+    // What is shown, to build the icon again when a tray host restarts.
+    let mut last: Option<TrayUpdate> = None;
+    let mut generation = 0u32;
     event_loop.run(move |event, _, control_flow| {
         // Sleep until something arrives: no polling, no timers here.
         *control_flow = ControlFlow::Wait;
         match event {
             Event::NewEvents(StartCause::Init) => {
                 let Some(first) = pending.take() else { return };
-                let r = render(&first.menu);
-                let mut builder = TrayIconBuilder::new()
-                    .with_id("overwatch")
-                    .with_menu(Box::new(r.menu.clone()))
-                    .with_tooltip(&first.tooltip);
-                if let Some(i) = tray_icon(first.icon) {
-                    builder = builder.with_icon(i);
-                }
-                #[cfg(target_os = "macos")]
-                {
-                    builder = builder.with_icon_as_template(
-                        first.icon.monochrome_when_healthy
-                            && first.icon.look == icon::Look::Healthy,
-                    );
-                }
-                match builder.build() {
-                    Ok(t) => tray = Some(t),
+                match build(&first, 0) {
+                    Ok((t, r)) => {
+                        tray = Some(t);
+                        rendered = Some(r);
+                    }
                     Err(e) => {
                         eprintln!("error: {}", TrayError::Build(e.to_string()));
                         *control_flow = ControlFlow::ExitWithCode(1);
@@ -272,12 +266,29 @@ pub fn run(
                     }
                 }
                 shown_icon = Some(first.icon);
-                rendered = Some(r);
+                last = Some(first);
+                #[cfg(target_os = "linux")]
+                hosts::watch(proxy.clone());
                 if let Some(f) = ready.take() {
                     f(TrayProxy(proxy.clone()));
                 }
             }
+            Event::UserEvent(TrayMsg::Reregister) => {
+                let Some(u) = &last else { return };
+                tray = None;
+                generation += 1;
+                match build(u, generation) {
+                    Ok((t, r)) => {
+                        tracing::info!("tray icon rebuilt to register with the tray host");
+                        tray = Some(t);
+                        rendered = Some(r);
+                        shown_icon = Some(u.icon);
+                    }
+                    Err(e) => tracing::warn!("could not rebuild the tray icon: {e}"),
+                }
+            }
             Event::UserEvent(TrayMsg::Update(u)) => {
+                last = Some((*u).clone());
                 let Some(t) = &tray else { return };
                 if shown_icon != Some(u.icon) {
                     if let Err(e) = t.set_icon(tray_icon(u.icon)) {
@@ -323,4 +334,130 @@ pub fn run(
             _ => {}
         }
     });
+}
+
+/// Builds the icon and its menu for `u`. `generation` counts rebuilds: the
+/// id names the item's D-Bus object, and a dropped item's object may still
+/// be exported for a moment, so a rebuilt one takes a new name.
+fn build(u: &TrayUpdate, generation: u32) -> Result<(TrayIcon, Rendered), tray_icon::Error> {
+    let r = render(&u.menu);
+    let id = match generation {
+        0 => "overwatch".to_string(),
+        n => format!("overwatch-{n}"),
+    };
+    let mut builder = TrayIconBuilder::new()
+        .with_id(id)
+        .with_menu(Box::new(r.menu.clone()))
+        .with_tooltip(&u.tooltip);
+    if let Some(i) = tray_icon(u.icon) {
+        builder = builder.with_icon(i);
+    }
+    #[cfg(target_os = "macos")]
+    {
+        builder = builder.with_icon_as_template(
+            u.icon.monochrome_when_healthy && u.icon.look == icon::Look::Healthy,
+        );
+    }
+    Ok((builder.build()?, r))
+}
+
+/// Keeps the icon registered with the tray host on Linux.
+///
+/// libayatana-appindicator registers when a StatusNotifierWatcher appears,
+/// but gives up for good when the watcher owns its bus name before it
+/// exports its object (seen with status-notifier-watcher: "Unable to connect
+/// to the Notification Watcher: UnknownObject"), so after a watcher restart
+/// the icon could stay invisible. This thread sleeps on the bus until the
+/// watcher's name changes owner, then checks (a few times, backing off) that
+/// the watcher lists an item of this process, and asks the tray to build the
+/// icon again when it does not. No polling while nothing changes.
+#[cfg(target_os = "linux")]
+mod hosts {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
+    use dbus::blocking::Connection;
+    use dbus::message::MatchRule;
+    use tao::event_loop::EventLoopProxy;
+
+    use super::TrayMsg;
+
+    const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+    const CALL: Duration = Duration::from_secs(2);
+
+    pub fn watch(proxy: EventLoopProxy<TrayMsg>) {
+        let spawned = std::thread::Builder::new()
+            .name("overwatch-tray-host".into())
+            .spawn(move || {
+                if let Err(e) = run(proxy) {
+                    tracing::debug!("not watching for tray hosts: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::debug!("not watching for tray hosts: {e}");
+        }
+    }
+
+    fn run(proxy: EventLoopProxy<TrayMsg>) -> Result<(), dbus::Error> {
+        let conn = Connection::new_session()?;
+        let appeared = Arc::new(AtomicBool::new(false));
+        let flag = appeared.clone();
+        conn.add_match(
+            MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged"),
+            move |(name, _old, new): (String, String, String), _, _| {
+                if name == WATCHER && !new.is_empty() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                true
+            },
+        )?;
+        // A watcher already there at start-up is checked once too.
+        appeared.store(has_owner(&conn), Ordering::Relaxed);
+        loop {
+            if appeared.swap(false, Ordering::Relaxed) {
+                for wait in [1, 2, 4, 8] {
+                    // libappindicator's own attempt comes first.
+                    std::thread::sleep(Duration::from_secs(wait));
+                    match registered(&conn) {
+                        Some(false) => {
+                            if proxy.send_event(TrayMsg::Reregister).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        // Listed, or the watcher went away again.
+                        Some(true) | None => break,
+                    }
+                }
+            }
+            conn.process(Duration::from_secs(24 * 3600))?;
+        }
+    }
+
+    fn has_owner(conn: &Connection) -> bool {
+        let bus = conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", CALL);
+        let r: Result<(bool,), _> =
+            bus.method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,));
+        r.is_ok_and(|(b,)| b)
+    }
+
+    /// Whether the watcher lists an item owned by this process; `None` when
+    /// there is no watcher to ask. Entries are a bus name, or "name/path"
+    /// (KDE), so each name's process id is compared with ours.
+    fn registered(conn: &Connection) -> Option<bool> {
+        let watcher = conn.with_proxy(WATCHER, "/StatusNotifierWatcher", CALL);
+        let items: Vec<String> = watcher.get(WATCHER, "RegisteredStatusNotifierItems").ok()?;
+        let bus = conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", CALL);
+        let me = std::process::id();
+        Some(items.iter().any(|item| {
+            let name = item.split('/').next().unwrap_or(item);
+            let pid: Result<(u32,), _> = bus.method_call(
+                "org.freedesktop.DBus",
+                "GetConnectionUnixProcessID",
+                (name,),
+            );
+            pid.is_ok_and(|(p,)| p == me)
+        }))
+    }
 }

@@ -575,7 +575,10 @@ fn transport_reason(err: &reqwest::Error, host: &str, opts: &HttpOptions) -> Rea
     if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
         let msg = match tls {
             rustls::Error::InvalidCertificate(c) => {
-                format!("TLS certificate problem with {host}: {c:?}")
+                format!(
+                    "TLS certificate problem with {host}: {}",
+                    certificate_problem(c)
+                )
             }
             other => format!("TLS handshake with {host} failed: {other}"),
         };
@@ -613,6 +616,52 @@ fn transport_reason(err: &reqwest::Error, host: &str, opts: &HttpOptions) -> Rea
         _ => format!("request to {host} failed: {}", source_text(err)),
     };
     Reason::new(ReasonKind::Unreachable, msg)
+}
+
+/// A certificate error in plain words. rustls' own texts speak in UNIX
+/// seconds and its `Debug` in type names; a card needs a sentence and a hint.
+fn certificate_problem(c: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    let date = |t: &rustls::pki_types::UnixTime| {
+        OffsetDateTime::from_unix_timestamp(t.as_secs() as i64)
+            .map(|d| d.date().to_string())
+            .unwrap_or_else(|_| format!("{} (UNIX time)", t.as_secs()))
+    };
+    match c {
+        C::UnknownIssuer => "its certificate is not issued by an authority this machine trusts \
+             (self-signed, or a private CA that is not installed)"
+            .into(),
+        C::Expired => "its certificate has expired".into(),
+        C::ExpiredContext { not_after, .. } => {
+            format!("its certificate expired on {}", date(not_after))
+        }
+        C::NotValidYet => {
+            "its certificate is not valid yet — is this machine's clock right?".into()
+        }
+        C::NotValidYetContext { not_before, .. } => format!(
+            "its certificate is not valid before {} — is this machine's clock right?",
+            date(not_before)
+        ),
+        C::NotValidForName => "its certificate is for another host name".into(),
+        C::NotValidForNameContext { presented, .. } => format!(
+            "its certificate is for another host ({})",
+            if presented.is_empty() {
+                "no names at all".to_string()
+            } else {
+                // rustls lists them as `DnsName("a.example")`: keep the name.
+                let names: Vec<&str> = presented
+                    .iter()
+                    .map(|p| match (p.find('('), p.rfind(')')) {
+                        (Some(a), Some(b)) if a < b => p[a + 1..b].trim_matches('"'),
+                        _ => p.as_str(),
+                    })
+                    .collect();
+                super::clip(&names.join(", "), 120)
+            }
+        ),
+        C::Revoked => "its certificate has been revoked".into(),
+        other => other.to_string(),
+    }
 }
 
 fn adapter_panic(provider: Provider, payload: &(dyn std::any::Any + Send)) -> Reason {

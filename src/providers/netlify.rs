@@ -173,7 +173,20 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
             return common::unknown(ctx, failure(ctx, ex), Some(ex));
         }
     }
+    // A site object carries some of these keys (null values are tolerated:
+    // that field is lost). One with none of them is not a site — an error
+    // object, a proxy's JSON — and must not let the deploy list alone say
+    // "healthy".
+    const SITE_KEYS: [&str; 5] = ["id", "site_id", "name", "published_deploy", "state"];
     let site = match serde_json::from_slice::<Value>(&site_ex.response.body) {
+        Ok(v) if v.is_object() && !SITE_KEYS.iter().any(|k| v.get(k).is_some()) => {
+            return unreadable(
+                ctx,
+                site_ex,
+                "site",
+                "not a site: none of `id`, `name`, `published_deploy`".into(),
+            )
+        }
         Ok(v) if v.is_object() => v,
         Ok(_) => return unreadable(ctx, site_ex, "site", "expected an object".into()),
         Err(e) => return unreadable(ctx, site_ex, "site", e.to_string()),

@@ -259,8 +259,18 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
             ))
         }
     };
+    let errors = error_messages(&v);
+    // Neither data nor errors: not a GraphQL answer at all (a proxy's JSON,
+    // another API) — unreadable, not "no such project".
+    if errors.is_empty() && !v.get("data").is_some_and(Value::is_object) {
+        return Err(bad_body(
+            ctx.service,
+            "response",
+            "a JSON object without GraphQL `data` or `errors`",
+        ));
+    }
     Ok(Answer {
-        errors: error_messages(&v),
+        errors,
         data: v.get("data").cloned().unwrap_or(Value::Null),
     })
 }
@@ -436,6 +446,15 @@ fn from_project(ctx: &Context<'_>, cfg: &Config<'_>, ex: &Exchange) -> Step {
         };
         match exact.or_else(loose) {
             Some(e) => vec![*e],
+            // Nameless environments are a malformed answer, not a wrong
+            // setting: "not found" would send the user after the config.
+            None if all.iter().any(|e| string(e, "name").is_none()) => {
+                return common::unknown(
+                    ctx,
+                    bad_body(ctx.service, "project", "environments without a `name`"),
+                    Some(ex),
+                );
+            }
             None => {
                 let names: Vec<String> = all.iter().map(|e| name_of(e)).collect();
                 let msg = if names.is_empty() {

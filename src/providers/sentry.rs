@@ -220,16 +220,31 @@ fn gate(ctx: &Context<'_>, org: &str, ex: &Exchange) -> Result<String, Reason> {
     }
     match string(&v, "status") {
         Some("active") => {}
-        other => {
+        // The states Sentry documents for a project that is not in use: the
+        // settings point at it, so it is the user's to fix.
+        Some(s @ ("disabled" | "pending_deletion" | "deletion_in_progress")) => {
             return Err(Reason::new(
                 ReasonKind::Config,
                 format!(
-                    "{} is not active (status: {})",
-                    ctx.service.target.describe(),
-                    other
-                        .map(|s| clip(s, 40))
-                        .unwrap_or_else(|| "missing".into())
+                    "{} is not active (status: {s})",
+                    ctx.service.target.describe()
                 ),
+            ))
+        }
+        // No status, or one Sentry does not document: an answer we cannot
+        // read, not a verdict on the settings.
+        Some(other) => {
+            return Err(bad_body(
+                ctx.service,
+                "project",
+                format!("unknown project status `{}`", clip(other, 40)),
+            ))
+        }
+        None => {
+            return Err(bad_body(
+                ctx.service,
+                "project",
+                format!("{} without a `status`", describe_json_shape(&v)),
             ))
         }
     }
@@ -274,20 +289,30 @@ struct Rates {
 }
 
 fn read_stats(v: &Value) -> Option<Rates> {
-    // The legacy project stats shape, [[ts, count], ...], reads the same way.
+    // The legacy project stats shape, [[ts, count], ...], reads the same way;
+    // anything else in an array is not a series we can trust.
     if let Some(points) = v.as_array() {
         let accepted = points
             .iter()
-            .map(|p| p.get(1).and_then(count).unwrap_or(0))
-            .collect();
+            .map(|p| match p.as_array().map(Vec::as_slice) {
+                Some([_, n]) => count(n),
+                _ => None,
+            })
+            .collect::<Option<Vec<u64>>>()?;
         return Some(Rates {
             accepted,
             rate_limited: 0,
         });
     }
+    // A stats_v2 answer is an object with its time buckets; without them
+    // (an error object, `null`, an unrelated shape) "no groups" would read
+    // as "no errors" — healthy from an answer we did not understand.
+    if !v.get("intervals").is_some_and(Value::is_array) && v.get("groups").is_none() {
+        return None;
+    }
     let groups = match v.get("groups") {
         Some(Value::Array(g)) => g.as_slice(),
-        // Absent groups mean no events.
+        // Absent groups with intervals mean no events.
         None | Some(Value::Null) => &[],
         Some(_) => return None,
     };
@@ -322,6 +347,23 @@ fn read_stats(v: &Value) -> Option<Rates> {
         }
     }
     Some(rates)
+}
+
+/// "an object with keys a, b", "an array", "null": what a JSON answer
+/// looked like, for a reason that says why it could not be read.
+fn describe_json_shape(v: &Value) -> String {
+    match v {
+        Value::Object(o) if o.is_empty() => "an empty object".into(),
+        Value::Object(o) => {
+            let keys: Vec<&str> = o.keys().take(4).map(String::as_str).collect();
+            format!("an object with {}", clip(&keys.join(", "), 60))
+        }
+        Value::Array(_) => "an array".into(),
+        Value::String(_) => "a string".into(),
+        Value::Number(_) => "a number".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Null => "null".into(),
+    }
 }
 
 /// Median of the hours before the last one.
@@ -362,6 +404,12 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
         )
     };
     let issues: Vec<Issue> = match serde_json::from_slice::<Value>(&issues_ex.response.body) {
+        // A list with items of which none is an object is not an issue list
+        // at all; skipping them would report "no errors" from an unreadable
+        // answer. (One odd item among issues only loses that item.)
+        Ok(Value::Array(items)) if !items.is_empty() && !items.iter().any(Value::is_object) => {
+            return unreadable(issues_ex, "issue list", "expected issue objects".into())
+        }
         Ok(Value::Array(items)) => items.iter().filter_map(read_issue).collect(),
         Ok(_) => return unreadable(issues_ex, "issue list", "expected an array".into()),
         Err(e) => return unreadable(issues_ex, "issue list", e.to_string()),
@@ -369,7 +417,13 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
     let rates = match serde_json::from_slice::<Value>(&stats_ex.response.body) {
         Ok(v) => match read_stats(&v) {
             Some(r) => r,
-            None => return unreadable(stats_ex, "event stats", "unexpected `groups`".into()),
+            None => {
+                return unreadable(
+                    stats_ex,
+                    "event stats",
+                    format!("unexpected shape: {}", describe_json_shape(&v)),
+                )
+            }
         },
         Err(e) => return unreadable(stats_ex, "event stats", e.to_string()),
     };
