@@ -422,7 +422,7 @@ mod imp {
             // The status path: every service checked at once, each in its own task.
             let cycle = || {
                 let mut set = tokio::task::JoinSet::new();
-                for svc in services.iter().cloned() {
+                for svc in services.clone() {
                     let (http, store) = (http.clone(), store.clone());
                     set.spawn(async move {
                         http.check(&svc, store.as_ref(), time::OffsetDateTime::now_utc())
