@@ -9,9 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# The session below points HOME at a scratch dir; cargo and rustup must still find theirs.
+export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
 CARGO=${CARGO:-cargo}
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}
+# ONLY=engine skips the idle, size and cold-start part (section 1 and 6).
+ONLY=${ONLY:-all}
 REPEATS=${REPEATS:-3}
 SOAK_CYCLES=${SOAK_CYCLES:-10000}
 if [ "${1:-}" = --quick ]; then IDLE_SECONDS=20 REPEATS=1 SOAK_CYCLES=1000; fi
@@ -24,7 +28,7 @@ if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   $CARGO build --release >&2
   OUT=$(mktemp -d -t overwatch-bench.XXXXXX)
   cp "$CARGO_TARGET_DIR/release/overwatch" "$CARGO_TARGET_DIR/release/examples/floor" "$OUT/"
-  export OW_BENCH_INNER=1 OW_BENCH_OUT=$OUT IDLE_SECONDS REPEATS SOAK_CYCLES
+  export OW_BENCH_INNER=1 OW_BENCH_OUT=$OUT IDLE_SECONDS REPEATS SOAK_CYCLES ONLY
   trap 'rm -rf "$OUT"' EXIT
   echo "# Overwatch benchmarks — $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
   echo
@@ -63,6 +67,7 @@ registered_by() {
   return 1
 }
 
+if [ "$ONLY" = all ]; then
 # ---- 1. idle footprint against the floor --------------------------------------
 "$BIN" sim --services 50 --refresh 60s --write-config "$OUT/fleet.toml" > "$OUT/sim.out" 2>&1 &
 pids+=($!)
@@ -143,6 +148,7 @@ echo
 echo "Cold start: from exec until the StatusNotifierWatcher lists the process's item (polled every 50 ms, so ±50 ms); the page cache is warm. The floor is built with the same release profile (\`strip = true\`)."
 echo
 kill "${pids[0]}" 2>/dev/null || true
+fi
 
 # ---- 2, 3, 5 (engine) and 4 (menu) ----------------------------------------------
 echo "## 2. Poll cycle at scale"

@@ -451,6 +451,12 @@ impl Core {
                     self.check_clock();
                     self.on_result(done);
                     polls_done.fetch_add(1, Ordering::Relaxed);
+                    // Results that arrived together are taken together: one
+                    // snapshot (which costs O(services)) for the lot, not one each.
+                    while let Ok(more) = done_rx.try_recv() {
+                        self.on_result(more);
+                        polls_done.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 _ = sleep_until(wake.unwrap_or(far)), if wake.is_some() => {}
             }
