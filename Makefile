@@ -4,7 +4,7 @@
 CARGO ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test deps build lint
+.PHONY: run test deps build lint bench
 
 deps:
 	@scripts/deps.sh
@@ -27,3 +27,8 @@ test: lint
 	$(CARGO) build --release
 	scripts/session.sh tests/e2e/tray.sh $(TARGET_DIR)/release/overwatch
 	scripts/session.sh tests/e2e/screenshot.sh $(TARGET_DIR)/release/overwatch $(TARGET_DIR)/tray-menu.png
+
+# Every benchmark, printed as the markdown tables of BENCHMARKS.md (about 15 minutes;
+# `scripts/bench.sh --quick` is a 3-minute smoke run). Figures are printed, never asserted.
+bench: deps
+	scripts/bench.sh

@@ -25,6 +25,22 @@ pub struct SimArgs {
     /// traffic-collapse, auth-failure, rate-limited, slow, garbage, server-error, story).
     #[arg(long)]
     pub scenario: Option<String>,
+    /// Delay every provider answer by this many milliseconds (a network round trip).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// With --write-config: a fleet of N services (the providers in turn) instead of the demo's eight.
+    #[arg(long, value_name = "N")]
+    pub services: Option<usize>,
+    /// With --services: only these providers (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "railway,plausible,netlify,sentry"
+    )]
+    pub providers: Vec<String>,
+    /// With --write-config: the config's refresh interval.
+    #[arg(long, default_value = "10s")]
+    pub refresh: String,
 }
 
 pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
@@ -34,7 +50,11 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
         for (_, s) in cfg.targets.iter_mut() {
             *s = scenario.clone();
         }
+        cfg.fallback = scenario;
     }
+    cfg.latency = std::time::Duration::from_millis(args.latency);
+    let (services, refresh) = (args.services, args.refresh.clone());
+    let providers: Vec<String> = args.providers.clone();
     let write = args.write_config.clone();
     sim::serve_forever(args.port, cfg, move |base| {
         println!(
@@ -42,7 +62,14 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
             sim::DEFAULT_TOKEN
         );
         if let Some(path) = &write {
-            let text = sim::demo_config_toml(base, &format!("env:{DEMO_TOKEN_ENV}"), "10s");
+            let key = format!("env:{DEMO_TOKEN_ENV}");
+            let text = match services {
+                Some(n) => {
+                    let p: Vec<&str> = providers.iter().map(String::as_str).collect();
+                    sim::fleet_config_toml(base, &key, &refresh, n, &p)
+                }
+                None => sim::demo_config_toml(base, &key, &refresh),
+            };
             match config::write_atomic(path, text.as_bytes()).context("writing the demo config") {
                 Ok(()) => println!(
                     "wrote {}; try: {DEMO_TOKEN_ENV}={} overwatch --config {} status",

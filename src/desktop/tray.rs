@@ -128,7 +128,33 @@ fn make(
     }
 }
 
+/// What [`Rendered::update`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Same,
+    InPlace,
+    /// A new menu was built; it must be handed to the tray icon.
+    Rebuilt,
+}
+
 impl Rendered {
+    /// Brings the rendered menu to `new`: in place when only labels and
+    /// flags changed, a new menu when the shape did.
+    fn update(&mut self, new: Vec<Node>) -> Applied {
+        match menu::diff(&self.nodes, &new) {
+            Update::Same => Applied::Same,
+            Update::InPlace(changes) => {
+                self.apply(&changes);
+                self.nodes = new;
+                Applied::InPlace
+            }
+            Update::Rebuild => {
+                *self = render(&new);
+                Applied::Rebuilt
+            }
+        }
+    }
+
     fn apply(&mut self, changes: &[menu::Change]) {
         for c in changes {
             match self.handles.get(&c.id) {
@@ -162,6 +188,27 @@ impl Rendered {
                 Some(Handle::Sep) | None => {}
             }
         }
+    }
+}
+
+/// A menu rendered into real toolkit items, outside the event loop: for
+/// benchmarks of the update path the tray uses. The toolkit must already be
+/// initialised on this thread (GTK on Linux).
+pub struct MenuRenderer(Rendered);
+
+impl MenuRenderer {
+    pub fn new(nodes: &[Node]) -> MenuRenderer {
+        MenuRenderer(render(nodes))
+    }
+
+    /// The toolkit menu (to attach to a tray icon).
+    pub fn menu(&self) -> &Menu {
+        &self.0.menu
+    }
+
+    /// Applies a new menu model exactly as the running tray does.
+    pub fn update(&mut self, nodes: Vec<Node>) -> Applied {
+        self.0.update(nodes)
     }
 }
 
@@ -301,22 +348,16 @@ pub fn run(
                     shown_icon = Some(u.icon);
                 }
                 let _ = t.set_tooltip(Some(&u.tooltip));
-                let update = match &rendered {
-                    Some(r) => menu::diff(&r.nodes, &u.menu),
-                    None => Update::Rebuild,
-                };
-                match update {
-                    Update::Same => {}
-                    Update::InPlace(changes) => {
-                        if let Some(r) = rendered.as_mut() {
-                            r.apply(&changes);
-                            r.nodes = u.menu;
+                match rendered.as_mut() {
+                    Some(r) => {
+                        if r.update(u.menu) == Applied::Rebuilt {
+                            t.set_menu(Some(Box::new(r.menu.clone())));
+                            tracing::debug!("menu rebuilt");
                         }
                     }
-                    Update::Rebuild => {
+                    None => {
                         let r = render(&u.menu);
                         t.set_menu(Some(Box::new(r.menu.clone())));
-                        tracing::debug!("menu rebuilt");
                         rendered = Some(r);
                     }
                 }

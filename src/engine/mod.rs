@@ -190,6 +190,7 @@ pub struct EngineHandle {
     events: broadcast::Sender<Event>,
     first_events: Arc<std::sync::Mutex<Option<broadcast::Receiver<Event>>>>,
     wakeups: Arc<AtomicU64>,
+    polls_done: Arc<AtomicU64>,
 }
 
 /// The engine has stopped; the command was not carried out.
@@ -261,6 +262,12 @@ impl EngineHandle {
         self.wakeups.load(Ordering::Relaxed)
     }
 
+    /// How many poll results the engine has received (for benchmarks: a
+    /// refresh is complete once this has grown by the polls it started).
+    pub fn polls_done(&self) -> u64 {
+        self.polls_done.load(Ordering::Relaxed)
+    }
+
     /// Saves the state and stops the engine.
     pub async fn shutdown(&self) -> Result<(), Stopped> {
         self.ask(Command::Shutdown).await
@@ -276,14 +283,16 @@ impl Engine {
         let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::default()));
         let (ev_tx, ev_rx) = broadcast::channel(1024);
         let wakeups = Arc::new(AtomicU64::new(0));
+        let polls_done = Arc::new(AtomicU64::new(0));
         let core = Core::new(config, opts, snap_tx, ev_tx.clone());
-        tokio::spawn(core.run(cmd_rx, wakeups.clone()));
+        tokio::spawn(core.run(cmd_rx, wakeups.clone(), polls_done.clone()));
         EngineHandle {
             cmd: cmd_tx,
             snapshot: snap_rx,
             events: ev_tx,
             first_events: Arc::new(std::sync::Mutex::new(Some(ev_rx))),
             wakeups,
+            polls_done,
         }
     }
 }
@@ -415,7 +424,12 @@ impl Core {
         core
     }
 
-    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>, wakeups: Arc<AtomicU64>) {
+    async fn run(
+        mut self,
+        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        wakeups: Arc<AtomicU64>,
+        polls_done: Arc<AtomicU64>,
+    ) {
         let mut done_rx = self.done_rx.take().expect("receiver taken once");
         self.tick();
         self.publish();
@@ -436,6 +450,13 @@ impl Core {
                 Some(done) = done_rx.recv() => {
                     self.check_clock();
                     self.on_result(done);
+                    polls_done.fetch_add(1, Ordering::Relaxed);
+                    // Results that arrived together are taken together: one
+                    // snapshot (which costs O(services)) for the lot, not one each.
+                    while let Ok(more) = done_rx.try_recv() {
+                        self.on_result(more);
+                        polls_done.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 _ = sleep_until(wake.unwrap_or(far)), if wake.is_some() => {}
             }

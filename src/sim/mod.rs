@@ -122,6 +122,12 @@ pub enum Scenario {
     /// `(offset, scenario)` steps measured from when the timeline was set
     /// (or the sim started); before the first step the target is healthy.
     Timeline(Vec<(Duration, Scenario)>),
+    /// A random fault mix, drawn per request (for soak runs): 70 % healthy,
+    /// 7.5 % each of HTTP 5xx, garbage, 429 (reset 1 s) and an answer
+    /// delayed by `hang` (a timeout for any client that waits less).
+    Faults {
+        hang: Duration,
+    },
 }
 
 impl Scenario {
@@ -169,9 +175,12 @@ impl FromStr for Scenario {
             "garbage" => Scenario::Garbage,
             "server-error" => Scenario::ServerError,
             "story" => Scenario::deploy_fails_and_recovers(Duration::from_secs(30)),
+            "faults" => Scenario::Faults {
+                hang: Duration::from_secs(2),
+            },
             _ => {
                 return Err(format!(
-                    "unknown scenario `{s}`: use healthy, deploy-failing, crash, deploying, error-spike, fatal, traffic-collapse, auth-failure, rate-limited, slow, garbage, server-error or story"
+                    "unknown scenario `{s}`: use healthy, deploy-failing, crash, deploying, error-spike, fatal, traffic-collapse, auth-failure, rate-limited, slow, garbage, server-error, story or faults"
                 ))
             }
         })
@@ -246,6 +255,11 @@ pub struct SimConfig {
     pub accept_any_target: bool,
     /// Names of the environments every Railway project has; scenarios apply to all.
     pub railway_environments: Vec<String>,
+    /// The scenario of targets that exist only through `accept_any_target`.
+    pub fallback: Scenario,
+    /// Added to every provider answer (not to `/_sim/` control calls): a
+    /// network round trip, for benchmarks.
+    pub latency: Duration,
 }
 
 impl Default for SimConfig {
@@ -257,6 +271,8 @@ impl Default for SimConfig {
             canned: Vec::new(),
             accept_any_target: false,
             railway_environments: vec!["production".into()],
+            fallback: Scenario::Healthy,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -274,6 +290,8 @@ impl fmt::Debug for SimConfig {
             .field("canned", &self.canned.len())
             .field("accept_any_target", &self.accept_any_target)
             .field("railway_environments", &self.railway_environments)
+            .field("fallback", &self.fallback)
+            .field("latency", &self.latency)
             .finish()
     }
 }
@@ -458,6 +476,8 @@ struct Shared {
     canned: Mutex<Vec<Canned>>,
     count: AtomicU64,
     log: Mutex<VecDeque<SeenRequest>>,
+    /// State of the fault mix's random draws (xorshift).
+    rng: AtomicU64,
 }
 
 /// Locks a mutex, carrying on if a panicking test thread poisoned it.
@@ -472,10 +492,42 @@ impl Shared {
 
     /// The scenario in force for a target, or `None` if it does not exist.
     fn scenario(&self, key: &TargetKey) -> Option<Scenario> {
-        let targets = lock(&self.targets);
-        match targets.get(key) {
-            Some(t) => Some(t.scenario.at(t.since.elapsed()).clone()),
-            None => self.config.accept_any_target.then_some(Scenario::Healthy),
+        let found = {
+            let targets = lock(&self.targets);
+            match targets.get(key) {
+                Some(t) => Some(t.scenario.at(t.since.elapsed()).clone()),
+                None => self
+                    .config
+                    .accept_any_target
+                    .then(|| self.config.fallback.clone()),
+            }
+        };
+        found.map(|s| match s {
+            Scenario::Faults { hang } => self.draw_fault(hang),
+            other => other,
+        })
+    }
+
+    /// One draw of the fault mix (see [`Scenario::Faults`]).
+    fn draw_fault(&self, hang: Duration) -> Scenario {
+        let step = |mut x: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let prev = self
+            .rng
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
+            .unwrap_or_else(|x| x);
+        match step(prev) % 40 {
+            0..=27 => Scenario::Healthy,
+            28..=30 => Scenario::ServerError,
+            31..=33 => Scenario::Garbage,
+            34..=36 => Scenario::RateLimited {
+                reset_in: Duration::from_secs(1),
+            },
+            _ => Scenario::Slow(hang),
         }
     }
 
@@ -622,12 +674,15 @@ async fn serve_request(
         body: body.to_vec(),
     };
     let control = req.path.starts_with("/_sim/");
-    let reply = if control {
+    let mut reply = if control {
         shared.control(&req)
     } else {
         shared.count.fetch_add(1, Ordering::Relaxed);
         shared.dispatch(&req)
     };
+    if !control && !shared.config.latency.is_zero() {
+        reply.delay = Some(reply.delay.unwrap_or_default() + shared.config.latency);
+    }
     if !control {
         let mut log = lock(&shared.log);
         if log.len() == LOG_CAP {
@@ -704,6 +759,7 @@ pub async fn start_on(addr: SocketAddr, config: SimConfig) -> io::Result<SimHand
         targets: Mutex::new(targets),
         count: AtomicU64::new(0),
         log: Mutex::new(VecDeque::new()),
+        rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
     });
     let app = axum::Router::new()
         .fallback(serve_request)
@@ -854,5 +910,42 @@ pub fn demo_config_toml(base: &Url, key: &str, refresh: &str) -> String {
         "sentry",
         "org = \"acme-web\"\nproject = \"frontend\"",
     ));
+    out
+}
+
+/// The providers a [`fleet_config_toml`] cycles through.
+pub const FLEET_PROVIDERS: [&str; 4] = ["railway", "plausible", "netlify", "sentry"];
+
+/// A config of `n` services served at `base` (any target name works with
+/// `accept_any_target`), for benchmarks: the providers in `providers` in
+/// turn, ten services per workspace.
+pub fn fleet_config_toml(
+    base: &Url,
+    key: &str,
+    refresh: &str,
+    n: usize,
+    providers: &[&str],
+) -> String {
+    let base = base.as_str().trim_end_matches('/');
+    let mut out =
+        format!("# A fleet of {n} simulated services at {base}.\nrefresh = \"{refresh}\"\n");
+    for i in 0..n {
+        if i % 10 == 0 {
+            out.push_str(&format!(
+                "\n[[workspaces]]\nname = \"Fleet {}\"\n",
+                i / 10 + 1
+            ));
+        }
+        let provider = providers[i % providers.len().max(1)];
+        let target = match provider {
+            "railway" => format!("project = \"fleet-{i}\""),
+            "plausible" => format!("site = \"fleet-{i}.example\""),
+            "netlify" => format!("site = \"fleet-{i}\""),
+            _ => format!("org = \"fleet\"\nproject = \"p{i}\""),
+        };
+        out.push_str(&format!(
+            "\n[[workspaces.services]]\nname = \"S{i}\"\nprovider = \"{provider}\"\n{target}\nkey = \"{key}\"\nbase_url = \"{base}\"\n"
+        ));
+    }
     out
 }

@@ -473,9 +473,9 @@ pub enum Update {
 }
 
 /// The shape of a menu: ids and kinds in order, with nesting.
-fn shape(nodes: &[Node], out: &mut Vec<(String, Kind, usize)>, depth: usize) {
+fn shape<'a>(nodes: &'a [Node], out: &mut Vec<(&'a str, Kind, usize)>, depth: usize) {
     for n in nodes {
-        out.push((n.id.clone(), n.kind, depth));
+        out.push((n.id.as_str(), n.kind, depth));
         shape(&n.children, out, depth + 1);
     }
 }
