@@ -24,6 +24,7 @@ mod imp {
 
     use overwatch::config;
     use overwatch::engine::{Engine, EngineHandle, EngineOptions, Scope};
+    use overwatch::model::Provider;
     use overwatch::providers::http::{Http, HttpOptions};
     use overwatch::providers::{self, Context, Method, Step};
     use overwatch::secrets::{NoStore, SecretStore};
@@ -163,7 +164,7 @@ mod imp {
         }
     }
 
-    fn fleet(base: &Url, n: usize, providers: &[&str], refresh: &str) -> config::Config {
+    fn fleet(base: &Url, n: usize, providers: &[Provider], refresh: &str) -> config::Config {
         let text = sim::fleet_config_toml(base, &format!("env:{TOKEN_ENV}"), refresh, n, providers);
         config::parse(&text, Path::new("(bench)")).expect("the fleet config validates")
     }
@@ -217,7 +218,7 @@ mod imp {
         println!("| services | ideal (latency × ⌈N/{LIMIT}⌉) | cycle wall (median) | wall / ideal | CPU per service poll | engine wake-ups per poll | runs (wall s) |");
         println!("|---:|---:|---:|---:|---:|---:|---|");
         for n in [10usize, 100, 1000] {
-            let cfg = fleet(&sim.base, n, &["railway"], "1h");
+            let cfg = fleet(&sim.base, n, &[Provider::Railway], "1h");
             let (mut walls, mut cpus, mut wakes) = (Vec::new(), Vec::new(), Vec::new());
             rt.block_on(async {
                 let http = Http::new(HttpOptions::default()).expect("client");
@@ -301,7 +302,7 @@ mod imp {
         let latency = LATENCY_MS.to_string();
         let sim = SimProc::start(&["--latency", &latency]);
         let dir = tempfile::tempdir().expect("a temp dir");
-        let cfg = fleet(&sim.base, n, &["railway"], "1h");
+        let cfg = fleet(&sim.base, n, &[Provider::Railway], "1h");
         let requests = curl_configs(&cfg, dir.path());
         let toml = dir.path().join("fleet.toml");
         std::fs::write(
@@ -311,7 +312,7 @@ mod imp {
                 &format!("env:{TOKEN_ENV}"),
                 "1h",
                 n,
-                &["railway"],
+                &[Provider::Railway],
             ),
         )
         .expect("write the config");
@@ -391,7 +392,7 @@ mod imp {
         let sim = SimProc::start(&["--scenario", "faults"]);
         let rt = runtime();
         let timeout = Duration::from_millis(30);
-        let cfg = fleet(&sim.base, 8, &sim::FLEET_PROVIDERS, "1h");
+        let cfg = fleet(&sim.base, 8, &Provider::ALL, "1h");
         let every = (a.cycles / 10).max(1);
         println!("| cycles | polls | resident memory | open fds | tokio tasks alive | threads | elapsed |");
         println!("|---:|---:|---:|---:|---:|---:|---:|");

@@ -54,7 +54,12 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
     }
     cfg.latency = std::time::Duration::from_millis(args.latency);
     let (services, refresh) = (args.services, args.refresh.clone());
-    let providers: Vec<String> = args.providers.clone();
+    let providers = args
+        .providers
+        .iter()
+        .map(|p| p.parse::<crate::model::Provider>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let write = args.write_config.clone();
     sim::serve_forever(args.port, cfg, move |base| {
         println!(
@@ -64,10 +69,7 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
         if let Some(path) = &write {
             let key = format!("env:{DEMO_TOKEN_ENV}");
             let text = match services {
-                Some(n) => {
-                    let p: Vec<&str> = providers.iter().map(String::as_str).collect();
-                    sim::fleet_config_toml(base, &key, &refresh, n, &p)
-                }
+                Some(n) => sim::fleet_config_toml(base, &key, &refresh, n, &providers),
                 None => sim::demo_config_toml(base, &key, &refresh),
             };
             match config::write_atomic(path, text.as_bytes()).context("writing the demo config") {

@@ -913,19 +913,23 @@ pub fn demo_config_toml(base: &Url, key: &str, refresh: &str) -> String {
     out
 }
 
-/// The providers a [`fleet_config_toml`] cycles through.
-pub const FLEET_PROVIDERS: [&str; 4] = ["railway", "plausible", "netlify", "sentry"];
-
 /// A config of `n` services served at `base` (any target name works with
 /// `accept_any_target`), for benchmarks: the providers in `providers` in
-/// turn, ten services per workspace.
+/// turn (all four when empty), ten services per workspace.
 pub fn fleet_config_toml(
     base: &Url,
     key: &str,
     refresh: &str,
     n: usize,
-    providers: &[&str],
+    providers: &[crate::model::Provider],
 ) -> String {
+    use crate::model::Provider;
+    let all = Provider::ALL;
+    let providers = if providers.is_empty() {
+        &all[..]
+    } else {
+        providers
+    };
     let base = base.as_str().trim_end_matches('/');
     let mut out =
         format!("# A fleet of {n} simulated services at {base}.\nrefresh = \"{refresh}\"\n");
@@ -936,12 +940,12 @@ pub fn fleet_config_toml(
                 i / 10 + 1
             ));
         }
-        let provider = providers[i % providers.len().max(1)];
+        let provider = providers[i % providers.len()];
         let target = match provider {
-            "railway" => format!("project = \"fleet-{i}\""),
-            "plausible" => format!("site = \"fleet-{i}.example\""),
-            "netlify" => format!("site = \"fleet-{i}\""),
-            _ => format!("org = \"fleet\"\nproject = \"p{i}\""),
+            Provider::Railway => format!("project = \"fleet-{i}\""),
+            Provider::Plausible => format!("site = \"fleet-{i}.example\""),
+            Provider::Netlify => format!("site = \"fleet-{i}\""),
+            Provider::Sentry => format!("org = \"fleet\"\nproject = \"p{i}\""),
         };
         out.push_str(&format!(
             "\n[[workspaces.services]]\nname = \"S{i}\"\nprovider = \"{provider}\"\n{target}\nkey = \"{key}\"\nbase_url = \"{base}\"\n"
