@@ -390,6 +390,24 @@ impl Validator<'_> {
         }
     }
 
+    /// A string value read through `FromStr` (provider, mode, key, ...): `None`
+    /// when absent or wrong, the problem reported at the value.
+    fn parsed<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        t: &dyn TableLike,
+        key: &str,
+        span: Option<Range<usize>>,
+    ) -> Option<T> {
+        let raw = self.string(t, key, span.clone())?;
+        match raw.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.at(t.get(key).and_then(|i| i.span()).or(span), e);
+                None
+            }
+        }
+    }
+
     fn boolean(
         &mut self,
         t: &dyn TableLike,
@@ -614,24 +632,13 @@ impl Validator<'_> {
             ),
             _ => {}
         }
-        let provider = match self.string(t, "provider", span.clone()) {
-            Some(p) => match p.parse::<Provider>() {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    self.at(t.get("provider").and_then(|i| i.span()).or(span.clone()), e);
-                    None
-                }
-            },
-            None => {
-                if t.get("provider").is_none() {
-                    self.at(
-                        span.clone(),
-                        format!("service `{label}` has no `provider`: add provider = \"railway\" (or plausible, netlify, sentry)"),
-                    );
-                }
-                None
-            }
-        };
+        let provider = self.parsed::<Provider>(t, "provider", span.clone());
+        if t.get("provider").is_none() {
+            self.at(
+                span.clone(),
+                format!("service `{label}` has no `provider`: add provider = \"railway\" (or plausible, netlify, sentry)"),
+            );
+        }
         let allowed: Vec<&str> = match provider {
             Some(p) => COMMON_SERVICE_KEYS
                 .iter()
@@ -664,16 +671,9 @@ impl Validator<'_> {
                 }
             }
         }
-        let mode = match self.string(t, "mode", span.clone()) {
-            Some(m) => match m.parse::<Mode>() {
-                Ok(m) => m,
-                Err(e) => {
-                    self.at(t.get("mode").and_then(|i| i.span()), e);
-                    Mode::Api
-                }
-            },
-            None => Mode::Api,
-        };
+        let mode = self
+            .parsed::<Mode>(t, "mode", span.clone())
+            .unwrap_or_default();
         let required = |v: &mut Self, key: &str, what: &str| -> Option<String> {
             match v.string(t, key, span.clone()) {
                 Some(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -710,16 +710,9 @@ impl Validator<'_> {
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "production".into());
-                let token_kind = match self.string(t, "token_kind", span.clone()) {
-                    Some(k) => match k.parse::<TokenKind>() {
-                        Ok(k) => k,
-                        Err(e) => {
-                            self.at(t.get("token_kind").and_then(|i| i.span()), e);
-                            TokenKind::Account
-                        }
-                    },
-                    None => TokenKind::Account,
-                };
+                let token_kind = self
+                    .parsed::<TokenKind>(t, "token_kind", span.clone())
+                    .unwrap_or_default();
                 project.map(|project| Target::Railway {
                     project,
                     environment,
@@ -747,14 +740,8 @@ impl Validator<'_> {
                 }
             }
         };
-        let key = match self.string(t, "key", span.clone()) {
-            Some(k) => match k.parse::<KeyRef>() {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    self.at(t.get("key").and_then(|i| i.span()), e);
-                    None
-                }
-            },
+        let key = match self.parsed::<KeyRef>(t, "key", span.clone()) {
+            Some(k) => Some(k),
             None => {
                 if mode == Mode::Api && t.get("key").is_none() {
                     self.at(
