@@ -496,12 +496,27 @@ pub struct Card {
     /// One line saying what matters most ("api crashed", "1,234 visitors today").
     pub summary: String,
     pub metrics: Vec<Metric>,
+    /// Facts a user acts on that do not fit the metric lines (the failing
+    /// commit, its branch, the users an issue affects): shown in `--json` and on
+    /// the dashboard, never in the menu.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Metric>,
     pub dashboard_url: Option<String>,
+    /// The provider's page about what the card reports (the failed deploy, the
+    /// top issue), when there is one: "Open" goes here rather than to the
+    /// service's dashboard. Always an `http(s)` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
 }
 
 impl Card {
+    /// Where "Open" goes: the page about what the card reports, else the dashboard.
+    pub fn open_url(&self) -> Option<&str> {
+        self.link.as_deref().or(self.dashboard_url.as_deref())
+    }
+
     /// The card shown before the first answer.
     pub fn loading() -> Self {
         Card {
@@ -511,7 +526,9 @@ impl Card {
             activity: None,
             summary: "checking…".into(),
             metrics: Vec::new(),
+            details: Vec::new(),
             dashboard_url: None,
+            link: None,
             updated_at: None,
         }
     }
@@ -525,7 +542,9 @@ impl Card {
             in_progress: false,
             activity: None,
             metrics: Vec::new(),
+            details: Vec::new(),
             dashboard_url: None,
+            link: None,
             updated_at: None,
         }
     }

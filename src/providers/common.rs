@@ -33,8 +33,17 @@ pub(super) fn endpoint(base: &Url, segments: &[&str], query: &[(&str, &str)]) ->
 /// Stamps the fields every card carries and wraps it as the final step.
 pub(super) fn finish(ctx: &Context<'_>, mut card: Card) -> Step {
     card.dashboard_url = Some(ctx.service.dashboard_url());
+    // A link comes from the provider's answer: only a web page may be opened.
+    card.link = card.link.take().filter(|l| web_link(l).is_some());
     card.updated_at = Some(ctx.now);
     Step::Done(card)
+}
+
+/// `s` as an `http(s)` URL with a host, or `None` (a `file:`, `javascript:` or
+/// relative link from an answer is never opened).
+pub(super) fn web_link(s: &str) -> Option<Url> {
+    let u = Url::parse(s.trim()).ok()?;
+    (matches!(u.scheme(), "https" | "http") && u.host_str().is_some()).then_some(u)
 }
 
 /// An `unknown` card with what we know about the failed exchange, if any.
@@ -73,7 +82,9 @@ pub(super) fn card(status: Status, summary: impl Into<String>, metrics: Vec<Metr
         activity: None,
         summary: summary.into(),
         metrics,
+        details: Vec::new(),
         dashboard_url: None,
+        link: None,
         updated_at: None,
     }
 }

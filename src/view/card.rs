@@ -162,7 +162,9 @@ mod tests {
                 Metric::new("services", "3/3 running"),
                 Metric::new("last deploy", "2 h ago"),
             ],
+            details: Vec::new(),
             dashboard_url: None,
+            link: None,
             updated_at: Some(datetime!(2026-11-25 17:58 UTC)),
         };
         let l = lines(&svc(), Some(&card), now, false);

@@ -403,7 +403,7 @@ fn service(v: &ServiceView, state: &MenuState) -> Vec<Node> {
     let url = v
         .card
         .as_ref()
-        .and_then(|c| c.dashboard_url.clone())
+        .and_then(|c| c.open_url().map(str::to_string))
         .unwrap_or_else(|| s.dashboard_url());
     let mut out = vec![Node::item(
         format!("{sid}:title"),
@@ -563,7 +563,9 @@ mod tests {
                 Metric::new("published", "3 h ago"),
                 Metric::new("last deploy", "ready 3 h ago"),
             ],
+            details: Vec::new(),
             dashboard_url: Some("https://app.netlify.com/sites/x/overview".into()),
+            link: None,
             updated_at: Some(updated),
         }
     }

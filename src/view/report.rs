@@ -39,7 +39,13 @@ pub struct ServiceReport {
     pub summary: String,
     pub reason: Option<Reason>,
     pub metrics: Vec<Metric>,
+    /// Facts beyond the metric lines (commit, branch, users affected); omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Metric>,
     pub dashboard_url: String,
+    /// The provider's page about what the card reports (failed deploy, top issue); omitted when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
 }
@@ -106,7 +112,9 @@ impl Report {
                     activity: sr.activity.clone(),
                     summary: sr.summary.clone(),
                     metrics: sr.metrics.clone(),
+                    details: sr.details.clone(),
                     dashboard_url: Some(sr.dashboard_url.clone()),
+                    link: sr.link.clone(),
                     updated_at: sr.updated_at,
                 });
                 let l = card::lines(svc, card.as_ref(), self.checked_at, false);
@@ -132,24 +140,26 @@ impl Report {
 fn service_report(s: &Service, card: Option<Card>) -> ServiceReport {
     let status = card::shown_status(s, card.as_ref());
     let card = card.unwrap_or_else(Card::loading);
-    let link = s.mode == Mode::Link;
+    let link_only = s.mode == Mode::Link;
     ServiceReport {
         id: s.id.0.clone(),
         name: s.name.clone(),
         provider: s.provider(),
         mode: s.mode,
         status,
-        in_progress: !link && card.in_progress,
-        activity: if link { None } else { card.activity },
-        summary: if link {
+        in_progress: !link_only && card.in_progress,
+        activity: if link_only { None } else { card.activity },
+        summary: if link_only {
             "dashboard link".into()
         } else {
             card.summary
         },
-        reason: if link { None } else { card.reason },
-        metrics: if link { Vec::new() } else { card.metrics },
+        reason: if link_only { None } else { card.reason },
+        metrics: if link_only { Vec::new() } else { card.metrics },
+        details: if link_only { Vec::new() } else { card.details },
         dashboard_url: card.dashboard_url.unwrap_or_else(|| s.dashboard_url()),
-        updated_at: if link { None } else { card.updated_at },
+        link: if link_only { None } else { card.link },
+        updated_at: if link_only { None } else { card.updated_at },
     }
 }
 
