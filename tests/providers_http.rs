@@ -90,22 +90,9 @@ fn plausible_realtime(status: u16, body: impl Into<Vec<u8>>) -> Canned {
     )
 }
 
-/// The second-round request for one past day's visitors.
-fn plausible_baseline(date: &str, status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new(
-        "GET",
-        &pq(
-            "/api/v1/stats/aggregate",
-            &[
-                ("site_id", "example.com"),
-                ("period", "day"),
-                ("date", date),
-                ("metrics", "visitors"),
-            ],
-        ),
-        status,
-        body,
-    )
+/// The second-round request: visitors per hour, yesterday and today (v2).
+fn plausible_hours(status: u16, body: impl Into<Vec<u8>>) -> Canned {
+    Canned::new("POST", "/api/v2/query", status, body).when_body_contains("\"time:hour\"")
 }
 
 fn netlify_site(status: u16, body: impl Into<Vec<u8>>) -> Canned {
@@ -262,6 +249,17 @@ impl Polled {
             .find(|m| m.label == label)
             .map(|m| m.value.as_str())
             .unwrap_or_else(|| panic!("no metric `{label}` in {:?}", self.result.card.metrics))
+    }
+
+    /// The value of the detail with this label (fails the test if absent).
+    fn detail(&self, label: &str) -> &str {
+        self.result
+            .card
+            .details
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| m.value.as_str())
+            .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", self.result.card.details))
     }
 
     /// Asserts the card is unknown for this reason kind.
@@ -602,18 +600,27 @@ async fn plausible_traffic_fixtures() {
     assert_eq!(p.status(), Status::Healthy);
     assert_eq!(p.metric("visitors today"), "1,011 (−41 % vs yesterday)");
     assert_eq!(p.metric("pageviews today"), "3,120 (−38 % vs yesterday)");
-    let p = poll_with(
-        plausible(),
-        |s| s.thresholds.traffic_drop = Some(40.0),
-        compare(),
-        &http(),
-        NOW,
-    )
-    .await;
+    // Under a 40 % rule the fall is checked on the same hours of both days:
+    // as busy as yesterday by this hour, then empty since 01:00.
+    let forty = |s: &mut Service| s.thresholds.traffic_drop = Some(40.0);
+    let mut routes = compare();
+    routes.push(plausible_hours(
+        200,
+        fixture("plausible/v2_query_hours_yesterday_and_today.json"),
+    ));
+    let p = poll_with(plausible(), forty, routes, &http(), NOW).await;
+    assert_eq!(p.status(), Status::Healthy);
+    assert_eq!(p.result.requests, 3);
+    let mut routes = compare();
+    routes.push(plausible_hours(
+        200,
+        fixture("plausible/v2_query_hours_collapsed.json"),
+    ));
+    let p = poll_with(plausible(), forty, routes, &http(), NOW).await;
     assert_eq!(p.status(), Status::Degraded);
     assert_eq!(
         p.summary(),
-        "traffic down 41 % vs yesterday (1,011 visitors today, about 1,714 before)"
+        "traffic down 95 % on the same hours yesterday (5 visitors so far, 96 by this time yesterday)"
     );
 
     // v2 shapes in the v1 slots read the same.
@@ -640,80 +647,112 @@ async fn plausible_traffic_fixtures() {
 }
 
 #[tokio::test]
-async fn plausible_zero_traffic_is_judged_against_a_baseline_day() {
-    // 2026-08-22 14:05 UTC: 2026-08-21 has ended in every timezone.
-    let day = "2026-08-21";
-    let zero = || {
+async fn plausible_early_morning_is_judged_on_the_same_hours() {
+    // An older Plausible at 07:05 on the site's clock (UTC−7): today so far
+    // against all of yesterday reads −94 %. The same hours say otherwise.
+    let morning = || {
         plausible_routes(
-            "v1_aggregate_zero_traffic.json",
-            "v1_realtime_visitors_zero.json",
+            "v1_aggregate_compare_early_morning.json",
+            "v1_realtime_visitors.json",
         )
     };
-
-    // Normally busy (the healthy aggregate, 1,934 visitors, as that day's answer).
-    let mut routes = zero();
-    routes.push(plausible_baseline(
-        day,
+    let mut routes = morning();
+    routes.push(plausible_hours(
         200,
-        fixture("plausible/v1_aggregate_healthy.json"),
+        fixture("plausible/v2_query_hours_yesterday_and_today.json"),
+    ));
+    let p = poll(plausible(), routes).await;
+    assert_eq!(p.status(), Status::Healthy, "{}", p.summary());
+    assert_eq!(p.summary(), "91 visitors today, 23 now");
+    assert_eq!(
+        p.detail("same hours yesterday"),
+        "98 visitors so far today, 96 by this time yesterday"
+    );
+    assert_eq!(p.result.requests, 3);
+    let check = p.seen.iter().find(|r| r.path == "/api/v2/query").unwrap();
+    assert_eq!(check.method, "POST");
+    let body: serde_json::Value = serde_json::from_slice(&check.body).unwrap();
+    assert_eq!(
+        body["date_range"],
+        serde_json::json!(["2026-08-20", "2026-08-23"])
+    );
+    assert_eq!(body["dimensions"], serde_json::json!(["time:hour"]));
+
+    // The same morning with the site empty since 01:00 is a real collapse.
+    let mut routes = morning();
+    routes.push(plausible_hours(
+        200,
+        fixture("plausible/v2_query_hours_collapsed.json"),
     ));
     let p = poll(plausible(), routes).await;
     assert_eq!(p.status(), Status::Degraded);
     assert_eq!(
         p.summary(),
-        "traffic down 100 % (0 visitors today, 1,934 on 2026-08-21)"
+        "traffic down 95 % on the same hours yesterday (5 visitors so far, 96 by this time yesterday)"
     );
-    assert_eq!(p.metric("baseline"), "1,934 visitors on 2026-08-21");
-    assert_eq!(p.result.requests, 3);
-    assert_eq!(p.seen[2].param("date").as_deref(), Some(day));
 
-    // Normally quiet.
-    let mut routes = zero();
-    routes.push(plausible_baseline(
-        day,
-        200,
-        &br#"{"results":{"visitors":{"value":10}}}"#[..],
-    ));
+    // A Community Edition without Stats API v2 (POST-only route: 404): not judged.
+    let mut routes = morning();
+    routes.push(plausible_hours(404, &b"Not Found"[..]));
     let p = poll(plausible(), routes).await;
     assert_eq!(p.status(), Status::Healthy);
-    assert_eq!(p.metric("baseline"), "10 visitors on 2026-08-21");
+    assert!(
+        p.detail("traffic drop").starts_with("not judged"),
+        "{}",
+        p.detail("traffic drop")
+    );
+}
+
+#[tokio::test]
+async fn plausible_comparison_value_needs_no_extra_request() {
+    // −41 % by `change`, but Plausible's own previous value says −16 %.
+    let body = &br#"{"results":{"visitors":{"value":1011,"change":-41,"comparison_value":1200},"pageviews":{"value":3120,"change":-38,"comparison_value":5032}}}"#[..];
+    let p = poll_with(
+        plausible(),
+        |s| s.thresholds.traffic_drop = Some(40.0),
+        vec![
+            plausible_aggregate(200, body),
+            plausible_realtime(200, fixture("plausible/v1_realtime_visitors.json")),
+        ],
+        &http(),
+        NOW,
+    )
+    .await;
+    assert_eq!(p.status(), Status::Healthy);
+    assert_eq!(p.result.requests, 2);
 }
 
 #[tokio::test]
 async fn plausible_fall_to_zero_over_http() {
-    let day = "2026-08-21";
     let fell = &br#"{"results":{"visitors":{"value":0,"change":-100},"pageviews":{"value":0,"change":-100}}}"#[..];
-    let routes = |baseline: &'static [u8]| {
+    let routes = |hours: &str| {
         vec![
             plausible_aggregate(200, fell),
             plausible_realtime(200, fixture("plausible/v1_realtime_visitors_zero.json")),
-            plausible_baseline(day, 200, baseline),
+            plausible_hours(200, fixture(&format!("plausible/{hours}"))),
         ]
     };
+    let p = poll(plausible(), routes("v2_query_hours_collapsed.json")).await;
+    assert_eq!(p.status(), Status::Degraded);
+    assert_eq!(p.result.requests, 3);
+
+    // The zero-traffic fixture (no change at all) is checked the same way.
     let p = poll(
         plausible(),
-        routes(br#"{"results":{"visitors":{"value":500}}}"#),
+        vec![
+            plausible_aggregate(200, fixture("plausible/v1_aggregate_zero_traffic.json")),
+            plausible_realtime(200, fixture("plausible/v1_realtime_visitors_zero.json")),
+            plausible_hours(200, fixture("plausible/v2_query_hours_collapsed.json")),
+        ],
     )
     .await;
     assert_eq!(p.status(), Status::Degraded);
-    assert_eq!(
-        p.summary(),
-        "traffic down 100 % vs yesterday (0 visitors today, 500 on 2026-08-21)"
-    );
-    assert_eq!(p.result.requests, 3);
 
-    let p = poll(
-        plausible(),
-        routes(br#"{"results":{"visitors":{"value":10}}}"#),
-    )
-    .await;
-    assert_eq!(p.status(), Status::Healthy);
-
-    // Rule off: no baseline request at all, and healthy.
+    // Rule off: no check at all, and healthy.
     let p = poll_with(
         plausible(),
         |s| s.thresholds.traffic_drop = None,
-        routes(br#"{"results":{"visitors":{"value":500}}}"#),
+        routes("v2_query_hours_collapsed.json"),
         &http(),
         NOW,
     )
@@ -724,7 +763,8 @@ async fn plausible_fall_to_zero_over_http() {
 
 #[tokio::test]
 async fn plausible_sim_traffic_collapse_is_degraded() {
-    // The sim's own answers (no canned routes): −92 %, realtime 0.
+    // The sim's own answers (no canned routes): −92 % with its previous
+    // value, realtime 0, and hours on a site clock at 14:xx.
     let sim = sim::start(SimConfig::default().with_target(
         TargetKey::plausible("example.com"),
         Scenario::TrafficCollapse,
@@ -736,40 +776,37 @@ async fn plausible_sim_traffic_collapse_is_degraded() {
         .check(&svc, &store(), OffsetDateTime::now_utc())
         .await;
     assert_eq!(r.card.status, Status::Degraded, "{:?}", r.card);
-    assert_eq!(
-        r.card.summary,
-        "traffic down 92 % vs yesterday (155 visitors today, about 1,938 before)"
+    assert!(
+        r.card.summary.starts_with("traffic down 9")
+            && r.card.summary.contains("on the same hours yesterday"),
+        "{}",
+        r.card.summary
     );
-    assert_eq!(r.requests, 2);
+    assert_eq!(r.requests, 3);
     assert_auth(&plausible(), &sim.requests());
 
-    // A fall to exactly zero (canned today) with the sim answering the
-    // baseline day: a past `date=` is from before the collapse.
+    // A fall to exactly zero (canned today, no previous value).
     sim.add_canned(plausible_aggregate(
         200,
         &br#"{"results":{"visitors":{"value":0,"change":-100},"pageviews":{"value":0,"change":-100}}}"#[..],
     ));
-    let now = OffsetDateTime::now_utc();
-    let r = http().check(&svc, &store(), now).await;
+    let r = http()
+        .check(&svc, &store(), OffsetDateTime::now_utc())
+        .await;
     assert_eq!(r.card.status, Status::Degraded, "{:?}", r.card);
-    assert_eq!(
-        r.card.summary,
-        format!(
-            "traffic down 100 % vs yesterday (0 visitors today, 1,934 on {})",
-            last_day(now)
-        )
-    );
     assert_eq!(r.requests, 3);
     let seen = sim.requests();
-    let baseline = seen.last().unwrap();
-    assert_eq!(baseline.param("date"), Some(last_day(now)));
-    assert_eq!(baseline.param("metrics").as_deref(), Some("visitors"));
+    assert_eq!(seen.last().unwrap().path, "/api/v2/query");
     assert_auth(&plausible(), &seen);
-}
 
-/// The baseline day the adapter asks for: the latest day over in UTC−12.
-fn last_day(now: OffsetDateTime) -> String {
-    ((now - time::Duration::hours(12)).date() - time::Duration::days(1)).to_string()
+    // A healthy sim site is not suspect: two requests, healthy.
+    sim.set_scenario(TargetKey::plausible("example.com"), Scenario::Healthy);
+    sim.clear_canned();
+    let r = http()
+        .check(&svc, &store(), OffsetDateTime::now_utc())
+        .await;
+    assert_eq!(r.card.status, Status::Healthy, "{:?}", r.card);
+    assert_eq!(r.requests, 2);
 }
 
 #[tokio::test]
@@ -804,6 +841,16 @@ async fn plausible_error_fixtures() {
             .contains("Stats API is not in this Plausible plan"),
         "{}",
         p.reason()
+    );
+    assert!(!p.reason().contains("locked"), "{}", p.reason());
+
+    // The other 402: a real site locked for a lapsed subscription is degraded.
+    let p = poll(plausible(), both(402, "error_402_site_locked.json")).await;
+    assert_eq!(p.status(), Status::Degraded);
+    assert!(p.card().reason.is_none());
+    assert_eq!(
+        p.summary(),
+        "site locked: the subscription lapsed — renew it in Plausible's billing settings"
     );
 
     for (name, needle) in [

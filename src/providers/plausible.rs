@@ -9,22 +9,32 @@
 //! - `GET /api/v1/stats/aggregate?site_id=…&period=day&metrics=visitors,pageviews&compare=previous_period`
 //! - `GET /api/v1/stats/realtime/visitors?site_id=…` (a bare JSON number)
 //!
-//! The previous period's visitors are normally derived from today's value and
-//! Plausible's percent `change`. That fails exactly when traffic collapsed to
-//! nothing (today 0, change −100 %, or no change reported at all), so then —
-//! and only when the drop rule is on — a second round asks for one past day:
-//! - `GET /api/v1/stats/aggregate?site_id=…&period=day&date=YYYY-MM-DD&metrics=visitors`
+//! What today is compared with is Plausible's `comparison_value` (the
+//! previous period's visitors, in every current answer), else it is derived
+//! from today's value and the percent `change`. Plausible before its 2026-03
+//! change (Community Edition installs lag) compares today *so far* with the
+//! *whole* of yesterday, so every morning reads as a collapse; whether a
+//! server does is not visible in the answer. So a fall is only ever judged on
+//! like-for-like figures: when the v1 figures say the drop rule would fire
+//! (or cannot tell, after a fall to zero), a second round asks for visitors
+//! per hour on the site's own clock,
+//! - `POST /api/v2/query` `{"site_id", "metrics": ["visitors"], "date_range": [d−2, d+1], "dimensions": ["time:hour"]}`
 //!
-//! Plausible reads `date` in the site's timezone, which the adapter does not
-//! know, so the day asked for is the latest one that has ended in every
-//! timezone (UTC−12 … UTC+14): yesterday or the day before, never today.
+//! and compares today's hours so far with the same hours of yesterday (the
+//! unfinished hour in proportion to the minutes gone). Plausible reads the
+//! dates in the site's timezone and echoes the range back resolved with its
+//! offset, which is how the adapter knows the site's hour. No answer to that
+//! (a Community Edition without Stats API v2) means no verdict: the card
+//! stays healthy and its details say the drop was not judged.
 //!
 //! Status: Plausible measures traffic, not uptime, so a reachable site is
-//! `healthy`, `degraded` only when today's visitors fell by at least
-//! `traffic_drop` percent against a previous period of at least
-//! `traffic_min_baseline` visitors, and never `down`. 401 is auth (or a wrong
-//! site id: Plausible has no 404 for sites), 402 is config (plan lacks the
-//! Stats API), 429 rate limited, 5xx unreachable, non-JSON bad_response.
+//! `healthy`, `degraded` only when visitors so far today fell by at least
+//! `traffic_drop` percent against the same hours of yesterday with at least
+//! `traffic_min_baseline` visitors, and never `down`. A 402 whose message
+//! says the site is locked (the subscription lapsed) is `degraded`: a real
+//! site whose data is withheld. 401 is auth (or a wrong site id: Plausible
+//! has no 404 for sites), the other 402 is config (the plan lacks the Stats
+//! API), 429 rate limited, 5xx unreachable, non-JSON bad_response.
 //! No pagination is involved.
 
 use serde_json::Value;
@@ -39,7 +49,7 @@ use crate::model::{Metric, Reason, ReasonKind, Status, Target};
 
 const AGGREGATE: &str = "aggregate";
 const REALTIME: &str = "realtime";
-const BASELINE: &str = "baseline";
+const SAME_HOURS: &str = "same-hours";
 
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     let site = match &ctx.service.target {
@@ -57,7 +67,7 @@ pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     };
     let (aggregate, realtime) = (find(done, AGGREGATE), find(done, REALTIME));
     match (aggregate, realtime) {
-        (Some(a), Some(r)) => evaluate(ctx, site, a, r, find(done, BASELINE)),
+        (Some(a), Some(r)) => evaluate(ctx, site, a, r, find(done, SAME_HOURS)),
         _ => match requests(ctx, site) {
             Some(reqs) => Step::Fetch(reqs),
             None => common::unknown(ctx, bad_base(ctx), None),
@@ -106,31 +116,113 @@ fn get(tag: &'static str, url: url::Url) -> Request {
     }
 }
 
-/// The latest day that has ended in every timezone: Plausible interprets
-/// `date` in the site's timezone (UTC−12 to UTC+14), so anything later could
-/// still be "today" somewhere — and today is the zero we are judging.
-fn baseline_date(now: OffsetDateTime) -> Date {
-    let earliest_local_today = (now.to_offset(UtcOffset::UTC) - TimeDelta::hours(12)).date();
-    earliest_local_today
-        .previous_day()
-        .unwrap_or(earliest_local_today)
+/// Round two, only when the drop rule would fire: today's and yesterday's
+/// visitors per hour (v2, `time:hour`), so "so far today" is set against the
+/// same hours of yesterday. The range is given as dates, which Plausible
+/// reads in the site's timezone and echoes back resolved with its offset:
+/// that offset tells which hour it is now on the site's clock. Two days back
+/// to one ahead covers "today" and "yesterday" in every timezone.
+fn same_hours_request(ctx: &Context<'_>, site: &str) -> Option<Request> {
+    let today = ctx.now.to_offset(UtcOffset::UTC).date();
+    let from = today.checked_sub(TimeDelta::days(2))?;
+    let to = today.checked_add(TimeDelta::days(1))?;
+    let url = common::endpoint(&ctx.service.api_base(), &["api", "v2", "query"], &[])?;
+    Some(Request {
+        tag: SAME_HOURS,
+        method: Method::Post,
+        url,
+        auth: Auth::Bearer,
+        headers: Vec::new(),
+        body: Some(serde_json::json!({
+            "site_id": site,
+            "metrics": ["visitors"],
+            "date_range": [from.to_string(), to.to_string()],
+            "dimensions": ["time:hour"],
+        })),
+    })
 }
 
-/// Round two: one past day's visitors, to stand in for a baseline the change
-/// cannot give.
-fn baseline_request(ctx: &Context<'_>, site: &str, day: Date) -> Option<Request> {
-    let day = day.to_string();
-    let url = common::endpoint(
-        &ctx.service.api_base(),
-        &["api", "v1", "stats", "aggregate"],
-        &[
-            ("site_id", site),
-            ("period", "day"),
-            ("date", day.as_str()),
-            ("metrics", "visitors"),
-        ],
-    )?;
-    Some(get(BASELINE, url))
+/// Visitors so far today and in the same hours of yesterday, on the site's clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SameHours {
+    today: f64,
+    yesterday: f64,
+}
+
+/// Reads a [`same_hours_request`] answer. Hourly visitor counts are summed on
+/// both sides alike (a visitor seen in two hours counts twice on both), and
+/// the current, unfinished hour of yesterday is taken in proportion to the
+/// minutes that have passed in this one.
+fn same_hours(body: &Value, now: OffsetDateTime) -> Result<SameHours, String> {
+    let offset = body
+        .get("query")
+        .and_then(|q| q.get("date_range"))
+        .and_then(Value::as_array)
+        .and_then(|r| r.last())
+        .and_then(Value::as_str)
+        .and_then(|t| common::parse_time(Some(t)))
+        .map(|t| t.offset())
+        .ok_or("no resolved date range in the answer")?;
+    let rows = body
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or("no results in the answer")?;
+    let local = now.to_offset(offset);
+    let today = local.date();
+    let yesterday = today.previous_day().ok_or("no day before today")?;
+    let hour = local.hour();
+    let elapsed = (f64::from(local.minute()) * 60.0 + f64::from(local.second())) / 3600.0;
+    let mut out = SameHours {
+        today: 0.0,
+        yesterday: 0.0,
+    };
+    for row in rows {
+        let label = row
+            .get("dimensions")
+            .and_then(Value::as_array)
+            .and_then(|d| d.first())
+            .and_then(Value::as_str)
+            .ok_or("a row without an hour")?;
+        let (day, h) = hour_label(label)
+            .ok_or_else(|| format!("an hour label `{}`", super::clip(label, 30)))?;
+        let visitors = row
+            .get("metrics")
+            .and_then(Value::as_array)
+            .and_then(|m| m.first())
+            .and_then(number)
+            .ok_or("a row without a visitor count")?;
+        if day == today && h <= hour {
+            out.today += visitors;
+        } else if day == yesterday && h < hour {
+            out.yesterday += visitors;
+        } else if day == yesterday && h == hour {
+            out.yesterday += visitors * elapsed;
+        }
+    }
+    Ok(out)
+}
+
+/// "2026-08-22 14:00:00" (v2's `time:hour` label, the site's local time).
+fn hour_label(s: &str) -> Option<(Date, u8)> {
+    let (day, time) = s.trim().split_once(' ')?;
+    let day = Date::parse(
+        day,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let hour: u8 = time.split(':').next()?.parse().ok()?;
+    (hour < 24).then_some((day, hour))
+}
+
+/// Whether a 402 says the site is locked (the subscription lapsed) rather than
+/// that the plan lacks the Stats API: Plausible words them differently.
+fn site_locked(ex: &Exchange) -> bool {
+    ex.response.status == 402
+        && serde_json::from_slice::<Value>(&ex.response.body)
+            .ok()
+            .and_then(|v| common::string(&v, "error").map(str::to_ascii_lowercase))
+            .or_else(|| common::text_detail(&ex.response.body).map(|t| t.to_ascii_lowercase()))
+            .is_some_and(|m| m.contains("locked"))
 }
 
 /// The reason a failed exchange gives, with Plausible's own wording.
@@ -145,7 +237,7 @@ fn failure(ctx: &Context<'_>, site: &str, ex: &Exchange) -> Reason {
         402 => Reason::new(
             ReasonKind::Config,
             format!(
-                "the Stats API is not in this Plausible plan (HTTP 402{}) — it needs a plan with Stats API access, or the site is locked",
+                "the Stats API is not in this Plausible plan (HTTP 402{}) — use the API key of an account whose plan includes Stats API access",
                 detail.map(|d| format!(": {}", super::clip(d, 120))).unwrap_or_default()
             ),
         ),
@@ -160,10 +252,23 @@ fn failure(ctx: &Context<'_>, site: &str, ex: &Exchange) -> Reason {
     }
 }
 
-/// One aggregate metric: its value and Plausible's `change` (integer percent or null).
+/// One aggregate metric: its value, Plausible's `change` (integer percent or
+/// null) and `comparison_value` (the previous period's value, in every
+/// current v1 answer with `compare=previous_period`).
 struct Figure {
     value: f64,
     change: Option<f64>,
+    comparison: Option<f64>,
+}
+
+impl Figure {
+    fn bare(value: f64) -> Figure {
+        Figure {
+            value,
+            change: None,
+            comparison: None,
+        }
+    }
 }
 
 fn figure(results: &Value, name: &str) -> Option<Figure> {
@@ -171,6 +276,7 @@ fn figure(results: &Value, name: &str) -> Option<Figure> {
     Some(Figure {
         value: entry.get("value").and_then(number)?,
         change: entry.get("change").and_then(number),
+        comparison: entry.get("comparison_value").and_then(number),
     })
 }
 
@@ -199,24 +305,29 @@ fn v2_row(body: &Value) -> Option<std::collections::HashMap<String, f64>> {
     )
 }
 
-/// Visitors from an aggregate answer, v1 (`results.visitors`) or v2 shape.
-fn visitors_of(body: &Value) -> Option<Figure> {
-    match v2_row(body) {
-        Some(row) => row.get("visitors").map(|&value| Figure {
-            value,
-            change: None,
-        }),
-        None => figure(body.get("results").unwrap_or(&Value::Null), "visitors"),
-    }
-}
-
 fn evaluate(
     ctx: &Context<'_>,
     site: &str,
     agg: &Exchange,
     rt: &Exchange,
-    baseline: Option<&Exchange>,
+    same_hours_ex: Option<&Exchange>,
 ) -> Step {
+    if let Some(ex) = [agg, rt].into_iter().find(|ex| site_locked(ex)) {
+        // A real site whose data Plausible withholds: a problem to act on
+        // (apis.md §2.7), not a blind spot.
+        let mut c = card(
+            Status::Degraded,
+            "site locked: the subscription lapsed — renew it in Plausible's billing settings",
+            Vec::new(),
+        );
+        if let Some(d) = serde_json::from_slice::<Value>(&ex.response.body)
+            .ok()
+            .and_then(|v| common::string(&v, "error").map(|e| super::clip(e, 200)))
+        {
+            c.details.push(Metric::new("plausible says", d));
+        }
+        return common::finish(ctx, c);
+    }
     for ex in [agg, rt] {
         if !is_success(ex.response.status) {
             return common::unknown(ctx, failure(ctx, site, ex), Some(ex));
@@ -247,14 +358,8 @@ fn evaluate(
     };
     let (visitors, pageviews) = match v2_row(&agg_body) {
         Some(row) => (
-            row.get("visitors").map(|&value| Figure {
-                value,
-                change: None,
-            }),
-            row.get("pageviews").map(|&value| Figure {
-                value,
-                change: None,
-            }),
+            row.get("visitors").map(|&value| Figure::bare(value)),
+            row.get("pageviews").map(|&value| Figure::bare(value)),
         ),
         None => {
             let results = agg_body.get("results").unwrap_or(&Value::Null);
@@ -282,84 +387,85 @@ fn evaluate(
     ));
 
     let th = &ctx.service.thresholds;
-    let derived = previous_visitors(&visitors);
-    // The change cannot give a baseline when traffic fell to (about) nothing:
-    // ask for a past day's visitors instead, but only if the rule could fire.
-    let underivable = visitors.value <= 0.0 || visitors.change.is_some_and(|c| c <= -100.0);
-    let day = baseline_date(ctx.now);
-    let fetched = if th.traffic_drop.is_some() && derived.is_none() && underivable {
-        let Some(ex) = baseline else {
-            return match baseline_request(ctx, site, day) {
-                Some(req) => Step::Fetch(vec![req]),
-                None => common::unknown(ctx, bad_base(ctx), None),
-            };
-        };
-        if !is_success(ex.response.status) {
-            return common::unknown(ctx, failure(ctx, site, ex), Some(ex));
-        }
-        let value = match serde_json::from_slice::<Value>(&ex.response.body) {
-            Ok(v) => visitors_of(&v).map(|f| f.value),
-            Err(e) => return unreadable(ctx, ex, "baseline day's stats", e),
-        };
-        let Some(value) = value else {
-            return common::unknown(
-                ctx,
-                bad_body(
-                    ctx.service,
-                    "baseline day's stats",
-                    "no visitor count in the answer",
-                ),
-                Some(ex),
-            );
-        };
-        metrics.push(Metric::new(
-            "baseline",
-            format!("{} visitors on {day}", fmt_count(value)),
-        ));
-        Some(value)
-    } else {
-        None
-    };
-    let drop = match (visitors.change, fetched) {
-        (Some(c), _) if c < 0.0 => Some(-c),
-        // No change reported: measure the fall against the fetched day.
-        (None, Some(prev)) if prev > 0.0 => {
-            Some(((prev - visitors.value) / prev * 100.0).clamp(0.0, 100.0))
-        }
-        _ => None,
-    };
-    let previous = derived.or(fetched);
-    let collapsed = match (th.traffic_drop, drop, previous) {
-        (Some(limit), Some(fall), Some(prev)) => {
-            fall >= limit && prev >= th.traffic_min_baseline as f64
-        }
-        _ => false,
-    };
     let today = fmt_count(visitors.value);
-    let (status, summary) = if collapsed {
-        let before = match fetched {
-            Some(prev) => format!("{} on {day}", fmt_count(prev)),
-            None => format!("about {} before", fmt_count(previous.unwrap_or(0.0))),
+    let healthy_summary = format!("{today} visitors today, {} now", fmt_count(now_visitors));
+    // What Plausible compared today with: `comparison_value` when sent, else
+    // derived from the percent change (impossible after a −100 % fall).
+    let previous = visitors.comparison.or_else(|| previous_visitors(&visitors));
+    let suspect = match (th.traffic_drop, previous) {
+        (None, _) => false,
+        (Some(limit), Some(prev)) => {
+            prev >= th.traffic_min_baseline as f64 && fall(prev, visitors.value) >= limit
+        }
+        (Some(_), None) => visitors.value <= 0.0 || visitors.change.is_some_and(|c| c <= -100.0),
+    };
+    if !suspect {
+        return common::finish(ctx, card(Status::Healthy, healthy_summary, metrics));
+    }
+    // Plausible before its 2026-03 change (Community Edition installs lag)
+    // compares today so far with the whole of yesterday, so every morning
+    // looks like a collapse. Judge only on the same hours of both days.
+    let Some(ex) = same_hours_ex else {
+        return match same_hours_request(ctx, site) {
+            Some(req) => Step::Fetch(vec![req]),
+            None => common::unknown(ctx, bad_base(ctx), None),
         };
-        let versus = if visitors.change.is_some() {
-            " vs yesterday"
-        } else {
-            ""
-        };
-        (
+    };
+    let window = if is_success(ex.response.status) {
+        serde_json::from_slice::<Value>(&ex.response.body)
+            .map_err(|e| format!("{}: {e}", describe_body(&ex.response.body)))
+            .and_then(|v| same_hours(&v, ctx.now))
+    } else {
+        Err(format!("HTTP {}", ex.response.status))
+    };
+    let w = match window {
+        Ok(w) => w,
+        Err(why) => {
+            // Without the hourly check the drop cannot be told from a
+            // morning: stay quiet, and say so where a curious user looks.
+            let mut c = card(Status::Healthy, healthy_summary, metrics);
+            c.details.push(Metric::new(
+                "traffic drop",
+                format!(
+                    "not judged: the hourly comparison (Stats API v2) could not be read ({})",
+                    super::clip(&why, 100)
+                ),
+            ));
+            return common::finish(ctx, c);
+        }
+    };
+    let drop = fall(w.yesterday, w.today);
+    let by_now = format!("{} by this time yesterday", fmt_count(w.yesterday));
+    let collapsed = th
+        .traffic_drop
+        .is_some_and(|limit| drop >= limit && w.yesterday >= th.traffic_min_baseline as f64);
+    let mut c = if collapsed {
+        card(
             Status::Degraded,
             format!(
-                "traffic down {} %{versus} ({today} visitors today, {before})",
-                fmt_count(drop.unwrap_or(0.0)),
+                "traffic down {} % on the same hours yesterday ({} visitors so far, {by_now})",
+                fmt_count(drop),
+                fmt_count(w.today),
             ),
+            metrics,
         )
     } else {
-        (
-            Status::Healthy,
-            format!("{today} visitors today, {} now", fmt_count(now_visitors)),
-        )
+        card(Status::Healthy, healthy_summary, metrics)
     };
-    common::finish(ctx, card(status, summary, metrics))
+    c.details.push(Metric::new(
+        "same hours yesterday",
+        format!("{} visitors so far today, {by_now}", fmt_count(w.today)),
+    ));
+    common::finish(ctx, c)
+}
+
+/// The fall from `before` to `after` in percent, 0 when traffic grew or there was none.
+fn fall(before: f64, after: f64) -> f64 {
+    if before > 0.0 {
+        ((before - after) / before * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    }
 }
 
 fn unreadable(ctx: &Context<'_>, ex: &Exchange, what: &str, e: serde_json::Error) -> Step {
@@ -445,16 +551,6 @@ mod tests {
         })
     }
 
-    /// Like [`run`], answering a baseline-day request too.
-    fn run_with_baseline(service: &Service, agg: &[u8], rt: &[u8], base: Response) -> Run {
-        drive(service, |r| match r.tag {
-            AGGREGATE => json(200, agg),
-            REALTIME => json(200, rt),
-            BASELINE => base.clone(),
-            other => panic!("unexpected request {other}"),
-        })
-    }
-
     /// A v1 aggregate answer with just visitors (and a change, if given).
     fn visitors(value: u64, change: Option<i64>) -> Vec<u8> {
         let mut entry = serde_json::json!({ "value": value });
@@ -524,16 +620,18 @@ mod tests {
     fn drop_over_threshold_with_busy_baseline_is_degraded() {
         let mut s = service();
         s.thresholds.traffic_drop = Some(40.0);
-        let run = run(&s, json(200, COMPARE), json(200, RT));
+        // 1011 / 0.59 ≈ 1714 visitors yesterday: suspect; the same hours confirm it.
+        let hours = hourly(
+            "+00:00",
+            &rows(&[day("2026-08-21", 23, 100), day("2026-08-22", 14, 50)]),
+        );
+        let run = run_checked(&s, COMPARE, RT, json(200, &hours));
         assert_eq!(run.card.status, Status::Degraded);
         assert!(run.card.reason.is_none());
-        // 1011 / 0.59 ≈ 1714 visitors yesterday.
-        assert!(
-            run.card.summary.contains("down 41 %"),
-            "{}",
-            run.card.summary
+        assert_eq!(
+            run.card.summary,
+            "traffic down 47 % on the same hours yesterday (750 visitors so far, 1,408 by this time yesterday)"
         );
-        assert!(run.card.summary.contains("1,714"), "{}", run.card.summary);
     }
 
     #[test]
@@ -556,118 +654,225 @@ mod tests {
         );
     }
 
+    /// A v2 `time:hour` answer: rows of (local hour label, visitors), the
+    /// resolved range ending with `offset` (the site's timezone).
+    fn hourly(offset: &str, rows: &[(&str, u64)]) -> Vec<u8> {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(h, v)| serde_json::json!({ "metrics": [v], "dimensions": [h] }))
+            .collect();
+        serde_json::to_vec(&serde_json::json!({
+            "results": rows,
+            "meta": {},
+            "query": {
+                "site_id": "example.com",
+                "metrics": ["visitors"],
+                "date_range": [format!("2026-08-20T00:00:00{offset}"), format!("2026-08-23T23:59:59{offset}")],
+                "dimensions": ["time:hour"],
+            }
+        }))
+        .unwrap()
+    }
+
+    /// A day of `per_hour` visitors every hour from 00:00 to `until` (inclusive).
+    fn day(date: &str, until: u8, per_hour: u64) -> Vec<(String, u64)> {
+        (0..=until)
+            .map(|h| (format!("{date} {h:02}:00:00"), per_hour))
+            .collect()
+    }
+
+    fn rows(parts: &[Vec<(String, u64)>]) -> Vec<(&str, u64)> {
+        parts
+            .iter()
+            .flatten()
+            .map(|(h, v)| (h.as_str(), *v))
+            .collect()
+    }
+
+    /// Answers the first round with `agg`/`rt` and the same-hours check with `hours`.
+    fn run_checked(service: &Service, agg: &[u8], rt: &[u8], hours: Response) -> Run {
+        drive(service, |r| match r.tag {
+            AGGREGATE => json(200, agg),
+            REALTIME => json(200, rt),
+            SAME_HOURS => hours.clone(),
+            other => panic!("unexpected request {other}"),
+        })
+    }
+
+    /// Plausible's old "today so far vs all of yesterday": at 14:05 a site
+    /// with a steady 100 visitors an hour has 1,500 today against 2,400
+    /// yesterday, which an older server reports with comparison 2,400.
+    const MORNING_V1: &[u8] = br#"{"results":{"visitors":{"value":300,"change":-88,"comparison_value":2400},"pageviews":{"value":900,"change":-88,"comparison_value":7200}}}"#;
+
     #[test]
-    fn zero_traffic_is_never_down() {
-        // However busy the baseline day was, zero traffic is at most degraded.
-        for base in [0, 20_000] {
-            let run =
-                run_with_baseline(&service(), ZERO, RT_ZERO, json(200, &visitors(base, None)));
-            assert_ne!(run.card.status, Status::Down);
-            assert_eq!(run.metric("visitors now"), "0");
-            assert_eq!(run.metric("visitors today"), "0");
-        }
+    fn a_drop_against_all_of_yesterday_is_checked_on_the_same_hours() {
+        // Site clock UTC: 14:05. Today 00–14 at 20/h (300 so far), yesterday at 20/h all day.
+        let hours = hourly(
+            "+00:00",
+            &rows(&[day("2026-08-21", 23, 20), day("2026-08-22", 14, 20)]),
+        );
+        let run = run_checked(&service(), MORNING_V1, RT, json(200, &hours));
+        assert_eq!(run.rounds.len(), 2);
+        let [req] = run.rounds[1].as_slice() else {
+            panic!("one same-hours request expected: {:?}", run.rounds[1]);
+        };
+        assert_eq!(
+            (req.tag, req.method, req.auth),
+            (SAME_HOURS, Method::Post, Auth::Bearer)
+        );
+        assert_eq!(req.url.as_str(), "https://plausible.io/api/v2/query");
+        assert_eq!(
+            req.body.as_ref().unwrap(),
+            &serde_json::json!({
+                "site_id": "example.com",
+                "metrics": ["visitors"],
+                "date_range": ["2026-08-20", "2026-08-23"],
+                "dimensions": ["time:hour"],
+            })
+        );
+        // Same hours: 15 × 20 today against 14 × 20 + 20 × 5/60 yesterday.
+        assert_eq!(run.card.status, Status::Healthy, "{}", run.card.summary);
+        assert_eq!(run.card.summary, "300 visitors today, 23 now");
+        assert_eq!(run.metric("visitors today"), "300 (−88 % vs yesterday)");
+        assert_eq!(
+            run.detail("same hours yesterday"),
+            "300 visitors so far today, 282 by this time yesterday"
+        );
     }
 
     #[test]
-    fn fall_to_zero_with_a_busy_baseline_day_is_degraded() {
-        // 500 visitors on the baseline day, 0 today: the change (−100 %) cannot
-        // give the baseline, so a second round asks for that day.
-        let run = run_with_baseline(
-            &service(),
-            FELL_TO_ZERO,
-            RT_ZERO,
-            json(200, &visitors(500, None)),
+    fn a_real_collapse_on_the_same_hours_is_degraded() {
+        // Today's hours after 01:00 are empty (omitted, as Plausible does).
+        let hours = hourly(
+            "+00:00",
+            &rows(&[day("2026-08-21", 23, 100), day("2026-08-22", 1, 100)]),
         );
-        assert_eq!(run.rounds.len(), 2);
-        let [req] = run.rounds[1].as_slice() else {
-            panic!("one baseline request expected: {:?}", run.rounds[1]);
-        };
-        assert_eq!(req.tag, BASELINE);
-        assert_eq!((req.method, req.auth), (Method::Get, Auth::Bearer));
-        assert_eq!(
-            req.url.as_str(),
-            "https://plausible.io/api/v1/stats/aggregate?site_id=example.com&period=day&date=2026-08-21&metrics=visitors"
-        );
+        let run = run_checked(&service(), MORNING_V1, RT, json(200, &hours));
         assert_eq!(run.card.status, Status::Degraded);
         assert!(run.card.reason.is_none());
         assert_eq!(
             run.card.summary,
-            "traffic down 100 % vs yesterday (0 visitors today, 500 on 2026-08-21)"
+            "traffic down 86 % on the same hours yesterday (200 visitors so far, 1,408 by this time yesterday)"
         );
-        assert_eq!(run.metric("visitors today"), "0 (−100 % vs yesterday)");
-        assert_eq!(run.metric("baseline"), "500 visitors on 2026-08-21");
     }
 
     #[test]
-    fn fall_to_zero_from_a_quiet_baseline_day_stays_healthy() {
-        // 10 visitors is below the default traffic_min_baseline of 50.
-        let run = run_with_baseline(
-            &service(),
-            FELL_TO_ZERO,
-            RT_ZERO,
-            json(200, &visitors(10, None)),
+    fn the_site_clock_comes_from_the_resolved_range() {
+        // 14:05 UTC is 16:05 at +02:00: hours up to 16 count, yesterday's 16:00 by 5/60.
+        let hours = hourly(
+            "+02:00",
+            &rows(&[
+                day("2026-08-21", 23, 60),
+                vec![("2026-08-22 16:00:00".into(), 6)],
+            ]),
         );
-        assert_eq!(run.rounds.len(), 2);
-        assert_eq!(run.card.status, Status::Healthy);
-        assert_eq!(run.card.summary, "0 visitors today, 0 now");
-        assert_eq!(run.metric("baseline"), "10 visitors on 2026-08-21");
-        // The threshold is inclusive: exactly 50 is busy enough.
-        let run = run_with_baseline(
-            &service(),
-            FELL_TO_ZERO,
-            RT_ZERO,
-            json(200, &visitors(50, None)),
+        let mut s = service();
+        s.thresholds.traffic_min_baseline = 0;
+        let run = run_checked(&s, MORNING_V1, RT, json(200, &hours));
+        assert_eq!(
+            run.detail("same hours yesterday"),
+            "6 visitors so far today, 965 by this time yesterday"
         );
         assert_eq!(run.card.status, Status::Degraded);
+        let w = same_hours(
+            &serde_json::from_slice(&hourly(
+                "-05:00",
+                &[("2026-08-22 09:00:00", 7), ("2026-08-22 10:00:00", 9)],
+            ))
+            .unwrap(),
+            testkit::NOW,
+        )
+        .unwrap();
+        // 09:05 at −05:00: the 10:00 row is not yet "so far".
+        assert_eq!(
+            w,
+            SameHours {
+                today: 7.0,
+                yesterday: 0.0
+            }
+        );
     }
 
     #[test]
-    fn rule_off_never_degrades_nor_asks_for_a_baseline() {
-        let mut s = service();
-        s.thresholds.traffic_drop = None;
-        s.thresholds.traffic_min_baseline = 0;
-        // `run` fails on any baseline request.
-        for (agg, rt) in [(FELL_TO_ZERO, RT_ZERO), (ZERO, RT_ZERO), (COMPARE, RT)] {
-            let out = run(&s, json(200, agg), json(200, rt));
-            assert_eq!(out.rounds.len(), 1);
-            assert_eq!(out.card.status, Status::Healthy);
+    fn without_the_hourly_check_a_drop_is_not_judged() {
+        for resp in [
+            json(404, b"Not Found"),
+            json(400, br##"{"error":"#/date_range: Invalid date range"}"##),
+            json(200, br#"{"results":[{"metrics":[3],"dimensions":["yesterday"]}],"query":{"date_range":["2026-08-20T00:00:00Z","2026-08-23T23:59:59Z"]}}"#),
+            json(200, br#"{"results":[]}"#),
+        ] {
+            let run = run_checked(&service(), MORNING_V1, RT, resp);
+            assert_eq!(run.card.status, Status::Healthy);
+            assert!(
+                run.detail("traffic drop").starts_with("not judged"),
+                "{:?}",
+                run.card.details
+            );
         }
     }
 
     #[test]
-    fn zero_traffic_fixture_without_change_uses_the_baseline_day() {
-        // The README: degraded if the baseline says the site is normally busy, else healthy.
-        let busy = run_with_baseline(&service(), ZERO, RT_ZERO, json(200, HEALTHY));
-        assert_eq!(busy.card.status, Status::Degraded);
-        assert_eq!(
-            busy.card.summary,
-            "traffic down 100 % (0 visitors today, 1,934 on 2026-08-21)"
-        );
-        let quiet = run_with_baseline(&service(), ZERO, RT_ZERO, json(200, &visitors(3, None)));
-        assert_eq!(quiet.card.status, Status::Healthy);
-        // A site that was empty on the baseline day too has not fallen at all.
+    fn comparison_value_is_the_baseline_and_needs_no_extra_request() {
+        // change −50 would derive 200; Plausible says 120: a fall of 17 %, no check needed.
+        let body = br#"{"results":{"visitors":{"value":100,"change":-50,"comparison_value":120}}}"#;
         let mut s = service();
-        s.thresholds.traffic_min_baseline = 0;
-        let empty = run_with_baseline(&s, ZERO, RT_ZERO, json(200, &visitors(0, None)));
-        assert_eq!(empty.card.status, Status::Healthy);
+        s.thresholds.traffic_drop = Some(40.0);
+        let out = run(&s, json(200, body), json(200, RT));
+        assert_eq!(out.rounds.len(), 1);
+        assert_eq!(out.card.status, Status::Healthy);
+        // Without it, the change alone (−50 %) makes the drop suspect.
+        let body = br#"{"results":{"visitors":{"value":100,"change":-50}}}"#;
+        let hours = hourly("+00:00", &rows(&[day("2026-08-21", 23, 20)]));
+        let out = run_checked(&s, body, RT, json(200, &hours));
+        assert_eq!(out.rounds.len(), 2);
+        assert_eq!(out.card.status, Status::Degraded);
     }
 
     #[test]
-    fn a_rounded_minus_100_with_a_few_visitors_left_fetches_a_baseline() {
-        // 3 of 1000 visitors left is −99.7 %, which Plausible rounds to −100.
-        let run = run_with_baseline(
-            &service(),
-            &visitors(3, Some(-100)),
-            RT,
-            json(200, &visitors(1000, None)),
-        );
-        assert_eq!(run.rounds.len(), 2);
+    fn zero_traffic_is_never_down() {
+        let hours = hourly("+00:00", &rows(&[day("2026-08-21", 23, 5000)]));
+        let run = run_checked(&service(), ZERO, RT_ZERO, json(200, &hours));
         assert_eq!(run.card.status, Status::Degraded);
-        assert!(
-            run.card.summary.contains("1,000 on"),
-            "{}",
-            run.card.summary
+        assert_eq!(run.metric("visitors now"), "0");
+        assert_eq!(run.metric("visitors today"), "0");
+    }
+
+    #[test]
+    fn fall_to_zero_from_a_quiet_day_stays_healthy() {
+        // 14 visitors by this time yesterday is below the default baseline of 50.
+        let hours = hourly("+00:00", &rows(&[day("2026-08-21", 23, 1)]));
+        let run = run_checked(&service(), FELL_TO_ZERO, RT_ZERO, json(200, &hours));
+        assert_eq!(run.rounds.len(), 2);
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.card.summary, "0 visitors today, 0 now");
+        // The threshold is inclusive: 50 by this time yesterday is busy enough.
+        let mut quiet = day("2026-08-21", 13, 0);
+        quiet[0].1 = 50;
+        let run = run_checked(
+            &service(),
+            FELL_TO_ZERO,
+            RT_ZERO,
+            json(200, &hourly("+00:00", &rows(&[quiet]))),
         );
+        assert_eq!(run.card.status, Status::Degraded);
+    }
+
+    #[test]
+    fn rule_off_never_degrades_nor_checks() {
+        let mut s = service();
+        s.thresholds.traffic_drop = None;
+        s.thresholds.traffic_min_baseline = 0;
+        // `run` fails on any second-round request.
+        for (agg, rt) in [
+            (FELL_TO_ZERO, RT_ZERO),
+            (ZERO, RT_ZERO),
+            (COMPARE, RT),
+            (MORNING_V1, RT),
+        ] {
+            let out = run(&s, json(200, agg), json(200, rt));
+            assert_eq!(out.rounds.len(), 1);
+            assert_eq!(out.card.status, Status::Healthy);
+        }
     }
 
     #[test]
@@ -680,54 +885,21 @@ mod tests {
         );
         assert_eq!(out.rounds.len(), 1);
         assert_eq!(out.card.status, Status::Healthy);
-        // Traffic present, no change reported (a v2 answer): nothing to fetch.
+        // Traffic present, no change reported (a v2 answer): nothing to check.
         let out = run(&service(), json(200, HEALTHY), json(200, RT));
         assert_eq!(out.rounds.len(), 1);
     }
 
     #[test]
-    fn baseline_failures_make_the_card_unknown() {
-        let limited = include_bytes!("../../tests/fixtures/plausible/error_429_hourly_limit.json");
-        let cases: [(Response, ReasonKind); 4] = [
-            (json(429, limited), ReasonKind::RateLimited),
-            (
-                json(502, b"<html>Bad gateway</html>"),
-                ReasonKind::Unreachable,
-            ),
-            (json(200, b""), ReasonKind::BadResponse),
-            (json(200, br#"{"results":{}}"#), ReasonKind::BadResponse),
-        ];
-        for (resp, kind) in cases {
-            let run = run_with_baseline(&service(), FELL_TO_ZERO, RT_ZERO, resp);
-            assert_eq!(run.card.status, Status::Unknown);
-            assert_eq!(run.reason_kind(), Some(kind), "{}", run.reason_text());
-            assert_eq!(run.metric("request"), "GET /api/v1/stats/aggregate");
-        }
-    }
-
-    #[test]
-    fn baseline_day_has_ended_in_every_timezone() {
-        use time::macros::{date, datetime};
-        assert_eq!(baseline_date(testkit::NOW), date!(2026 - 08 - 21));
+    fn hour_labels_parse_strictly() {
+        use time::macros::date;
         assert_eq!(
-            baseline_date(datetime!(2026-08-22 12:00 UTC)),
-            date!(2026 - 08 - 21)
+            hour_label("2026-08-22 14:00:00"),
+            Some((date!(2026 - 08 - 22), 14))
         );
-        assert_eq!(
-            baseline_date(datetime!(2026-08-22 11:59 UTC)),
-            date!(2026 - 08 - 20)
-        );
-        // Whatever the hour and the site's zone, the day is over there.
-        let start = datetime!(2026-08-22 0:00 UTC);
-        for minutes in (0..24 * 60).step_by(17) {
-            let now = start + TimeDelta::minutes(minutes);
-            let day = baseline_date(now);
-            for offset_h in -12..=14 {
-                let local = now.to_offset(UtcOffset::from_hms(offset_h, 0, 0).unwrap());
-                assert!(day < local.date(), "{now} at UTC{offset_h:+}: {day}");
-            }
-            assert!(now.date() - day <= TimeDelta::days(2));
-        }
+        assert_eq!(hour_label("2026-08-22 24:00:00"), None);
+        assert_eq!(hour_label("2026-08-22"), None);
+        assert_eq!(hour_label("yesterday 10:00"), None);
     }
 
     #[test]
@@ -787,9 +959,35 @@ mod tests {
             include_bytes!("../../tests/fixtures/plausible/error_402_stats_api_not_in_plan.json");
         let run = run(&service(), json(402, body), json(402, body));
         assert_eq!(run.reason_kind(), Some(ReasonKind::Config));
-        assert!(run
-            .reason_text()
-            .contains("Stats API is not in this Plausible plan"));
+        let msg = run.reason_text();
+        assert!(
+            msg.contains("Stats API is not in this Plausible plan"),
+            "{msg}"
+        );
+        assert!(!msg.contains("locked"), "{msg}");
+    }
+
+    #[test]
+    fn a_locked_site_is_degraded_not_unknown() {
+        let body = include_bytes!("../../tests/fixtures/plausible/error_402_site_locked.json");
+        for (agg, rt) in [
+            (json(402, body), json(402, body)),
+            (json(200, HEALTHY), json(402, body)),
+        ] {
+            let run = run(&service(), agg, rt);
+            assert_eq!(run.card.status, Status::Degraded);
+            assert!(run.card.reason.is_none());
+            assert!(
+                run.card
+                    .summary
+                    .starts_with("site locked: the subscription lapsed"),
+                "{}",
+                run.card.summary
+            );
+            assert!(run
+                .detail("plausible says")
+                .contains("locked due to missing active subscription"));
+        }
     }
 
     #[test]

@@ -76,6 +76,16 @@ impl Run {
             .unwrap_or_else(|| panic!("no metric `{label}` in {:?}", self.card.metrics))
     }
 
+    /// The value of the detail with this label (fails the test if absent).
+    pub fn detail(&self, label: &str) -> &str {
+        self.card
+            .details
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| m.value.as_str())
+            .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", self.card.details))
+    }
+
     pub fn reason_kind(&self) -> Option<crate::model::ReasonKind> {
         self.card.reason.as_ref().map(|r| r.kind)
     }

@@ -4,7 +4,7 @@
 //! same 401 as a bad key; the sim does the same.
 
 use serde_json::{json, Value};
-use time::{Duration as TimeDelta, OffsetDateTime};
+use time::{Duration as TimeDelta, OffsetDateTime, UtcOffset};
 
 use super::util::{hour_floor, parse_when, truncate_json, ts_offset};
 use super::{split_slow, Reply, Scenario, SeenRequest, Shared, TargetKey};
@@ -172,6 +172,11 @@ fn aggregate_v1(req: &SeenRequest, collapsed: bool, now: OffsetDateTime) -> Repl
         let mut entry = json!({ "value": value });
         if compare {
             entry["change"] = change.map(Value::from).unwrap_or(Value::Null);
+            // Current Plausible sends the previous period's value beside the change.
+            entry["comparison_value"] = match (value.as_f64(), change) {
+                (Some(v), Some(c)) if c > -100 => json!((v / (1.0 + c as f64 / 100.0)).round()),
+                _ => Value::Null,
+            };
         }
         results.insert(name.to_string(), entry);
     }
@@ -187,13 +192,25 @@ fn hourly_visitors(hour: u8) -> i64 {
     CURVE[usize::from(hour) % 24]
 }
 
-/// In a collapse the last three hours are empty (and so omitted, as Plausible does).
+/// In a collapse today's hours (on the clock of `t`'s offset) keep the
+/// collapsed share of their traffic and the last three are empty (and so
+/// omitted, as Plausible does).
 fn hour_value(t: OffsetDateTime, now: OffsetDateTime, collapsed: bool) -> i64 {
-    if collapsed && now - t < TimeDelta::hours(3) {
-        0
-    } else {
-        hourly_visitors(t.hour())
+    let today = t.date() == now.to_offset(t.offset()).date();
+    match (collapsed && today, now - t < TimeDelta::hours(3)) {
+        (true, true) => 0,
+        (true, false) => (hourly_visitors(t.hour()) as f64 * COLLAPSE).round() as i64,
+        (false, _) => hourly_visitors(t.hour()),
     }
+}
+
+/// The sim's sites keep their clock in mid-afternoon: the offset that makes
+/// it 14:xx there now (always within UTC−12 … UTC+14). A collapse is then
+/// judged against a busy morning whatever the hour the tests run at, and
+/// the adapter's use of the echoed offset is exercised with a real one.
+fn site_offset(now: OffsetDateTime) -> UtcOffset {
+    let hours = 14 - i8::try_from(now.to_offset(UtcOffset::UTC).hour()).unwrap_or(0);
+    UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC)
 }
 
 fn timeseries_v1(req: &SeenRequest, collapsed: bool, now: OffsetDateTime) -> Reply {
@@ -225,9 +242,10 @@ fn timeseries_v1(req: &SeenRequest, collapsed: bool, now: OffsetDateTime) -> Rep
     Reply::json(200, &json!({ "results": results }))
 }
 
-/// Resolves a v2 `date_range` to absolute UTC bounds.
+/// Resolves a v2 `date_range` to absolute bounds on the site's clock (`now`'s offset).
 fn date_range(v: &Value, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
-    let midnight = now.date().midnight().assume_utc();
+    let off = now.offset();
+    let midnight = now.date().midnight().assume_offset(off);
     let end_of_day = midnight + TimeDelta::days(1) - TimeDelta::seconds(1);
     if let Some(s) = v.as_str() {
         let days = match s {
@@ -250,8 +268,15 @@ fn date_range(v: &Value, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetD
     let [a, b] = v.as_array()?.as_slice() else {
         return None;
     };
-    let from = parse_when(a.as_str()?)?;
-    let mut to = parse_when(b.as_str()?)?;
+    // Bare dates are days on the site's clock.
+    let when = |s: &str| {
+        parse_when(s).map(|t| match s.len() {
+            10 => t.date().midnight().assume_offset(off),
+            _ => t.to_offset(off),
+        })
+    };
+    let from = when(a.as_str()?)?;
+    let mut to = when(b.as_str()?)?;
     if b.as_str()?.len() == 10 {
         to += TimeDelta::days(1) - TimeDelta::seconds(1); // a date means its whole day
     }
@@ -275,6 +300,7 @@ fn query_v2(site: &str, body: &Value, collapsed: bool, now: OffsetDateTime) -> R
             return error(400, &format!("#/metrics/{i}: Invalid metric \"{m}\""));
         }
     }
+    let now = now.to_offset(site_offset(now));
     let Some((from, to)) = date_range(&body["date_range"], now) else {
         return error(400, "#/date_range: Invalid date range");
     };

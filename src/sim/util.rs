@@ -68,12 +68,12 @@ pub(crate) fn ts_secs(t: OffsetDateTime) -> String {
     .expect("UTC times format")
 }
 
-/// `2026-08-22T00:00:00+00:00` (Plausible's echoed ranges).
+/// `2026-08-22T00:00:00+02:00` (Plausible's echoed ranges, in the site's offset).
 pub(crate) fn ts_offset(t: OffsetDateTime) -> String {
     t.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]+00:00"
+        "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
     ))
-    .expect("UTC times format")
+    .expect("times format")
 }
 
 /// Parses an RFC 3339 date-time or a bare `YYYY-MM-DD` date (midnight UTC).
@@ -131,6 +131,8 @@ mod tests {
         assert_eq!(ts_micros(t), "2026-08-22T11:05:47.318000Z");
         assert_eq!(ts_secs(hour_floor(t)), "2026-08-22T11:00:00Z");
         assert_eq!(ts_offset(t), "2026-08-22T11:05:47+00:00");
+        let east = t.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
+        assert_eq!(ts_offset(east), "2026-08-22T13:05:47+02:00");
         assert_eq!(
             parse_when("2026-08-22"),
             Some(datetime!(2026-08-22 0:00 UTC))
