@@ -64,6 +64,7 @@ fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
         notify: Notify::On,
         autostart: false,
         now,
+        zone: overwatch::engine::Zone::utc(),
     }
 }
 

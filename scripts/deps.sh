@@ -15,6 +15,8 @@ packages=(
   haskell-gtk-sni-tray-utils xdotool
   # end-to-end checks: icon pixels, screenshots
   imagemagick x11-utils python3-gi gir1.2-glib-2.0 curl
+  # the tray test runs in a zone far from UTC (local clock times)
+  tzdata
   # the interactive CLI test drives a real terminal
   tmux
 )

@@ -9,6 +9,7 @@
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
 //! - [`view`]: what people see as plain data: card lines, the menu model and its diff, the icon, the status report.
 //! - [`desktop`]: OS integrations behind core traits (the keychain, desktop notifications), the tray and the tray process.
+//! - [`wiring`]: the one place a config becomes the HTTP client, secret store, clock and network probe every consumer runs with.
 //! - [`cli`]: the command line, one file per subcommand.
 
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod providers;
 pub mod secrets;
 pub mod sim;
 pub mod view;
+pub mod wiring;

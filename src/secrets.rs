@@ -206,6 +206,51 @@ impl SecretStore for NoStore {
     }
 }
 
+/// Named secrets held in memory in front of another store: the demo's
+/// simulator token (a public, made-up value) without touching the
+/// environment or the keychain. Every other name goes to `inner`.
+pub struct Overlay {
+    entries: std::collections::HashMap<String, Secret>,
+    inner: std::sync::Arc<dyn SecretStore>,
+}
+
+impl Overlay {
+    pub fn new(
+        entries: impl IntoIterator<Item = (String, Secret)>,
+        inner: std::sync::Arc<dyn SecretStore>,
+    ) -> Overlay {
+        Overlay {
+            entries: entries.into_iter().collect(),
+            inner,
+        }
+    }
+}
+
+impl SecretStore for Overlay {
+    fn backend(&self) -> String {
+        format!(
+            "{} (+ {} in memory)",
+            self.inner.backend(),
+            self.entries.len()
+        )
+    }
+    fn get(&self, name: &str) -> Result<Secret, SecretError> {
+        match self.entries.get(name) {
+            Some(s) => Ok(s.clone()),
+            None => self.inner.get(name),
+        }
+    }
+    fn set(&self, name: &str, value: &Secret) -> Result<(), SecretError> {
+        self.inner.set(name, value)
+    }
+    fn delete(&self, name: &str) -> Result<bool, SecretError> {
+        self.inner.delete(name)
+    }
+    fn list(&self) -> Result<Vec<String>, SecretError> {
+        self.inner.list()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +288,18 @@ mod tests {
         assert_eq!(got.expose(), "value-1");
         let err = resolve(&KeyRef::Env("OVERWATCH_TEST_ENV_KEY_UNSET".into()), &store).unwrap_err();
         assert!(err.to_string().contains("OVERWATCH_TEST_ENV_KEY_UNSET"));
+    }
+
+    #[test]
+    fn an_overlay_answers_its_names_and_defers_the_rest() {
+        let inner = std::sync::Arc::new(NoStore { why: "test".into() });
+        let o = Overlay::new([("demo".to_string(), Secret::new("sim-token"))], inner);
+        assert_eq!(o.get("demo").unwrap().expose(), "sim-token");
+        assert!(matches!(
+            o.get("other"),
+            Err(SecretError::Unavailable { .. })
+        ));
+        assert!(!format!("{:?}", o.get("demo")).contains("sim-token"));
     }
 
     #[test]

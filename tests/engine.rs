@@ -1126,7 +1126,7 @@ async fn the_scripted_day_notifies_exactly_what_a_user_wants() {
     all.extend(r.run(120.0).await);
 
     for e in &all {
-        eprintln!("{}", e.text_line(time::UtcOffset::UTC));
+        eprintln!("{}", e.text_line(&overwatch::engine::Zone::utc()));
     }
     let shown: Vec<(EventKind, &str)> = all
         .iter()

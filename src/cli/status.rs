@@ -10,9 +10,10 @@ use tokio::sync::Semaphore;
 use super::{print_json, Ctx};
 use crate::config;
 use crate::model::{Card, Reason, ReasonKind, Service};
-use crate::providers::http::{Http, HttpOptions};
+use crate::providers::http::Http;
 use crate::secrets::SecretStore;
 use crate::view::report::Report;
+use crate::wiring::Wiring;
 
 /// Exit code for anything that stops the check itself (config error, no services).
 const UNKNOWN: i32 = 3;
@@ -59,14 +60,12 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32> {
         eprintln!("no services to check: add one with `overwatch service add`");
         return Ok(UNKNOWN);
     }
-    let store = crate::desktop::keychain::store_for(&services);
-    let http = match Http::new(HttpOptions {
-        total_timeout: config.timeout,
-        ..HttpOptions::default()
-    }) {
+    let wiring = Wiring::system();
+    let store = wiring.store_for(&config);
+    let http = match wiring.http_for(&config) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             return Ok(UNKNOWN);
         }
     };

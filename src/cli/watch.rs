@@ -9,8 +9,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::Ctx;
 use crate::desktop::notifier::DesktopNotifier;
-use crate::engine::{state, Clock, Engine, EngineOptions, Notifier, SystemClock};
-use crate::providers::http::{Http, HttpOptions};
+use crate::engine::{state, Engine, Notifier};
+use crate::wiring::Wiring;
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
@@ -31,9 +31,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
             path.display()
         );
     }
-    // Read the local offset while the process has one thread (see SystemClock::new).
-    let clock = Arc::new(SystemClock::new());
-    let store = crate::desktop::keychain::store_for(config.services());
+    let wiring = Arc::new(Wiring::system());
     let notifier: Option<Arc<dyn Notifier>> = if args.no_notify {
         None
     } else if !config.notifications {
@@ -55,12 +53,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let http = Http::new(HttpOptions::default())?;
-        let mut opts = EngineOptions::new(http, store);
-        opts.clock = clock.clone();
-        opts.notifier = notifier;
-        opts.state_path = state_path;
-        opts.network_probe = Some(Arc::new(crate::engine::os_has_default_route));
+        let opts = wiring.engine_options(&config, notifier, state_path)?;
         let handle = Engine::start(config, opts);
         let mut events = handle.events();
         eprintln!(
@@ -68,7 +61,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
             super::plural(polled, "service"),
             path.display()
         );
-        let offset = clock.local_offset();
+        let zone = wiring.clock().zone();
         let mut out = std::io::stdout();
         let stop = stop_signal();
         tokio::pin!(stop);
@@ -83,7 +76,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
                         let line = if args.json {
                             ev.json_line().to_string()
                         } else {
-                            ev.text_line(offset)
+                            ev.text_line(&zone)
                         };
                         // A closed pipe (`overwatch watch | head`) ends the watch quietly.
                         if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {

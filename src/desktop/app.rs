@@ -17,15 +17,12 @@ use super::autostart;
 use super::tray::{self, TrayProxy, TrayUpdate};
 use crate::config::{self, Config, ConfigError, Editor};
 use crate::engine::state::{Mute, MuteTarget, MuteUntil};
-use crate::engine::{Engine, EngineHandle, EngineOptions, Notifier, Scope, Snapshot};
-use crate::providers::http::{Http, HttpOptions};
+use crate::engine::{Engine, EngineHandle, Notifier, Scope, Snapshot, Zone};
 use crate::sim::{self, SimConfig, SimHandle};
 use crate::view::card;
 use crate::view::icon::{IconSpec, Look};
 use crate::view::menu::{self, Action, MenuState, MuteFor, Notify, ServiceView, WorkspaceView};
-
-/// The environment variable the demo config reads the simulator's token from.
-pub const DEMO_TOKEN_ENV: &str = "OVERWATCH_DEMO_TOKEN";
+use crate::wiring::{Wiring, DEMO_KEY};
 
 /// How the tray was asked to start.
 pub struct AppOptions {
@@ -43,6 +40,8 @@ struct Shared {
     demo: bool,
     autostart: bool,
     config_path: PathBuf,
+    /// The user's time zone (from the wiring's clock), for clock times in the menu.
+    zone: Zone,
 }
 
 /// Holds the single-instance lock for the life of the process.
@@ -89,6 +88,9 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         return Ok(0);
     };
     tray::preflight()?;
+    // The demo's simulator token is answered from memory (never the
+    // environment), so the demo and a real config can follow each other.
+    let wiring = Arc::new(Wiring::system().with_demo_token(sim::DEFAULT_TOKEN));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -122,11 +124,14 @@ pub fn run(opts: AppOptions) -> Result<i32> {
 
     let engine = {
         let _guard = rt.enter();
-        start_engine(
-            &config,
-            opts.notifier.clone(),
-            if demo { None } else { state_path.clone() },
-        )?
+        Engine::start(
+            config.clone(),
+            wiring.engine_options(
+                &config,
+                opts.notifier.clone(),
+                if demo { None } else { state_path.clone() },
+            )?,
+        )
     };
     let shared = Arc::new(Mutex::new(Shared {
         config,
@@ -134,6 +139,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         demo,
         autostart: autostart::is_enabled(),
         config_path: opts.config_path.clone(),
+        zone: wiring.clock().zone(),
     }));
     let wake = Arc::new(Wake::new());
     let (act_tx, act_rx) = mpsc::unbounded_channel::<Action>();
@@ -177,32 +183,16 @@ async fn start_demo() -> Result<(Config, SimHandle)> {
     let handle = sim::start(SimConfig::demo())
         .await
         .context("starting the demo simulator")?;
-    let text = sim::demo_config_toml(&handle.base_url(), &format!("env:{DEMO_TOKEN_ENV}"), "5s");
-    // The demo's key is the simulator's token, not a secret.
-    std::env::set_var(DEMO_TOKEN_ENV, sim::DEFAULT_TOKEN);
+    // The key is a name the tray's wiring answers with the simulator's token.
+    let text = sim::demo_config_toml(&handle.base_url(), DEMO_KEY, "5s");
     let config = config::parse(&text, Path::new("(demo)")).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((config, handle))
-}
-
-fn start_engine(
-    config: &Config,
-    notifier: Option<Arc<dyn Notifier>>,
-    state_path: Option<PathBuf>,
-) -> Result<EngineHandle> {
-    let http = Http::new(HttpOptions {
-        total_timeout: config.timeout,
-        ..HttpOptions::default()
-    })?;
-    let mut eo = EngineOptions::new(http, super::keychain::store_for(config.services()));
-    eo.notifier = notifier;
-    eo.state_path = state_path;
-    Ok(Engine::start(config.clone(), eo))
 }
 
 /// Builds what the tray shows from the engine's snapshot and the app's state.
 fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate {
     let mute_label = |m: &MuteUntil| match m {
-        MuteUntil::Time(t) => format!("muted until {:02}:{:02}", t.hour(), t.minute()),
+        MuteUntil::Time(t) => format!("muted until {}", menu::clock(*t, &shared.zone)),
         MuteUntil::Recovered => "muted until it recovers".to_string(),
     };
     let workspaces = shared
@@ -258,6 +248,7 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
         },
         autostart: shared.autostart,
         now,
+        zone: shared.zone.clone(),
     };
     let look = if state.offline {
         Look::Offline
@@ -582,9 +573,49 @@ mod tests {
             demo: false,
             autostart: false,
             config_path: PathBuf::from("x"),
+            zone: Zone::utc(),
         };
         let u = compute(&shared, &Snapshot::default(), OffsetDateTime::now_utc());
         assert_eq!(u.icon.look, Look::Loading, "nothing answered yet");
         assert!(u.tooltip.starts_with("Overwatch — "));
+    }
+
+    /// The tray showed "muted until" and "Paused until" in UTC: its engine and
+    /// its menu now get the user's zone from the wiring.
+    #[test]
+    fn clock_times_in_the_menu_are_local() {
+        use time::macros::datetime;
+        let c = config::parse(config::EXAMPLE, Path::new("x")).unwrap();
+        let ws = c.workspaces[0].name.clone();
+        let shared = Shared {
+            config: c,
+            config_error: None,
+            demo: false,
+            autostart: false,
+            config_path: PathBuf::from("x"),
+            zone: Zone::named("Europe/Berlin").unwrap(),
+        };
+        let snap = Snapshot {
+            mutes: vec![Mute {
+                target: MuteTarget::Workspace(ws),
+                until: MuteUntil::Time(datetime!(2026-07-15 08:12 UTC)),
+            }],
+            notifications_paused_until: Some(datetime!(2026-07-15 09:30 UTC)),
+            ..Snapshot::default()
+        };
+        let u = compute(&shared, &snap, datetime!(2026-07-15 08:00 UTC));
+        fn labels(nodes: &[menu::Node], out: &mut Vec<String>) {
+            for n in nodes {
+                out.push(n.label.clone());
+                labels(&n.children, out);
+            }
+        }
+        let mut all = Vec::new();
+        labels(&u.menu, &mut all);
+        assert!(
+            all.iter().any(|l| l.contains("muted until 10:12")),
+            "{all:#?}"
+        );
+        assert!(all.iter().any(|l| l == "Paused until 11:30"), "{all:#?}");
     }
 }

@@ -9,34 +9,89 @@ use std::time::Duration;
 
 use time::{OffsetDateTime, UtcOffset};
 
-/// Where the engine reads wall-clock time.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-    /// The offset clock times ("down since 09:12") are shown in.
-    fn local_offset(&self) -> UtcOffset {
-        UtcOffset::UTC
+/// A time zone with its rules: the offset it gives depends on the moment
+/// (summer time), so a clock time is converted with the offset in force then,
+/// not with one offset taken at start-up.
+#[derive(Debug, Clone)]
+pub struct Zone(jiff::tz::TimeZone);
+
+/// Zones are equal when they are the same named zone; unnamed ones (a fixed
+/// offset, a POSIX TZ string) when they give the same offset now. Only the
+/// menu's "did anything change" test compares them.
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        match (self.0.iana_name(), other.0.iana_name()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => {
+                let now = OffsetDateTime::now_utc();
+                self.offset_at(now) == other.offset_at(now)
+            }
+            _ => false,
+        }
     }
 }
 
-/// The real clock.
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock {
-    offset: UtcOffset,
-}
+impl Zone {
+    pub fn utc() -> Zone {
+        Zone(jiff::tz::TimeZone::UTC)
+    }
 
-impl SystemClock {
-    /// Reads the local UTC offset now. On Unix this only works while the
-    /// process has one thread (the `time` crate refuses otherwise, as the
-    /// libc call is not thread-safe), so create it before starting a runtime;
-    /// it falls back to UTC.
-    pub fn new() -> SystemClock {
-        SystemClock {
-            offset: UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC),
+    /// The user's zone (`TZ`, else the system's); UTC, with a warning, when
+    /// it cannot be read.
+    pub fn system() -> Zone {
+        match jiff::tz::TimeZone::try_system() {
+            Ok(tz) => Zone(tz),
+            Err(e) => {
+                tracing::warn!("cannot read the local time zone ({e}); showing times in UTC");
+                Zone::utc()
+            }
         }
     }
 
-    pub fn with_offset(offset: UtcOffset) -> SystemClock {
-        SystemClock { offset }
+    /// A zone by IANA name ("Europe/Berlin"), for tests and overrides.
+    pub fn named(name: &str) -> Option<Zone> {
+        jiff::tz::TimeZone::get(name).ok().map(Zone)
+    }
+
+    /// The offset this zone has at `t`.
+    pub fn offset_at(&self, t: OffsetDateTime) -> UtcOffset {
+        let secs = jiff::Timestamp::from_second(t.unix_timestamp())
+            .map(|ts| self.0.to_offset(ts).seconds())
+            .unwrap_or(0);
+        UtcOffset::from_whole_seconds(secs).unwrap_or(UtcOffset::UTC)
+    }
+
+    /// `t` on this zone's wall clock.
+    pub fn local(&self, t: OffsetDateTime) -> OffsetDateTime {
+        t.to_offset(self.offset_at(t))
+    }
+}
+
+/// Where the engine reads wall-clock time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+    /// The zone clock times ("down since 09:12") are shown in.
+    fn zone(&self) -> Zone {
+        Zone::utc()
+    }
+}
+
+/// The real clock, showing times in a zone (the user's, normally).
+#[derive(Debug, Clone)]
+pub struct SystemClock {
+    zone: Zone,
+}
+
+impl SystemClock {
+    /// The real clock in the user's time zone.
+    pub fn new() -> SystemClock {
+        SystemClock {
+            zone: Zone::system(),
+        }
+    }
+
+    pub fn with_zone(zone: Zone) -> SystemClock {
+        SystemClock { zone }
     }
 }
 
@@ -50,8 +105,8 @@ impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
-    fn local_offset(&self) -> UtcOffset {
-        self.offset
+    fn zone(&self) -> Zone {
+        self.zone.clone()
     }
 }
 
@@ -85,5 +140,26 @@ impl Clock for TestClock {
     fn now(&self) -> OffsetDateTime {
         let jumped = *self.jumped.lock().unwrap_or_else(|e| e.into_inner());
         self.start_wall + self.start.elapsed() + jumped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_zone_follows_summer_time() {
+        let berlin = Zone::named("Europe/Berlin").expect("the tz database has Europe/Berlin");
+        // Winter: UTC+1; summer: UTC+2 — one zone, two offsets.
+        let winter = berlin.local(datetime!(2026-01-15 08:12 UTC));
+        let summer = berlin.local(datetime!(2026-07-15 08:12 UTC));
+        assert_eq!((winter.hour(), winter.minute()), (9, 12));
+        assert_eq!((summer.hour(), summer.minute()), (10, 12));
+        // The switch itself (2026-03-29 01:00 UTC).
+        assert_eq!(berlin.local(datetime!(2026-03-29 00:59 UTC)).hour(), 1);
+        assert_eq!(berlin.local(datetime!(2026-03-29 01:00 UTC)).hour(), 3);
+        assert_eq!(Zone::utc().local(datetime!(2026-07-15 08:12 UTC)).hour(), 8);
+        assert!(Zone::named("Not/AZone").is_none());
     }
 }

@@ -41,7 +41,7 @@ use crate::providers::http::Http;
 use crate::providers::PollResult;
 use crate::secrets::SecretStore;
 
-pub use clock::{Clock, SystemClock, TestClock};
+pub use clock::{Clock, SystemClock, TestClock, Zone};
 pub use notify::{Event, EventKind, Notification, Notifier, Silence};
 pub use state::{Mute, MuteTarget, MuteUntil};
 pub use transitions::{Change, Rules, Transition};
@@ -79,6 +79,18 @@ pub struct EngineOptions {
     /// Budget loopback hosts too (tests of the budgets against the simulator);
     /// normally only real provider hosts are budgeted.
     pub budget_loopback: bool,
+    /// Rebuilds `http` and `store` for every config applied, so a new
+    /// `timeout` or a newly used keychain key takes effect without a restart.
+    /// `None` keeps the ones given (tests).
+    pub rewire: Option<Arc<dyn Rewire>>,
+}
+
+/// Builds the parts of a check that depend on the config: the HTTP client
+/// (its `timeout`) and the secret store (which kinds of key it uses).
+/// Implemented once, by `crate::wiring`, for every consumer of the engine.
+pub trait Rewire: Send + Sync {
+    fn http(&self, config: &Config) -> Result<Http, String>;
+    fn store(&self, config: &Config) -> Arc<dyn SecretStore>;
 }
 
 impl EngineOptions {
@@ -88,7 +100,7 @@ impl EngineOptions {
             http,
             store,
             notifier: None,
-            clock: Arc::new(SystemClock::with_offset(time::UtcOffset::UTC)),
+            clock: Arc::new(SystemClock::with_zone(Zone::utc())),
             state_path: None,
             max_in_flight: 4,
             sleep_grace: Duration::from_secs(15),
@@ -100,6 +112,7 @@ impl EngineOptions {
             seed: None,
             network_probe: None,
             budget_loopback: false,
+            rewire: None,
         }
     }
 }
@@ -593,6 +606,14 @@ impl Core {
             }
             Command::Apply(config, reply) => {
                 let now = Instant::now();
+                if let Some(w) = self.opts.rewire.clone() {
+                    match w.http(&config) {
+                        Ok(http) => self.opts.http = http,
+                        // Only a broken TLS setup gets here; the old client still works.
+                        Err(e) => tracing::error!("keeping the previous HTTP client: {e}"),
+                    }
+                    self.opts.store = w.store(&config);
+                }
                 self.install(*config, None, now);
                 // A shorter interval takes effect now, not after the old one.
                 for i in 0..self.slots.len() {
@@ -1003,7 +1024,7 @@ impl Core {
     // ---- transitions → events ------------------------------------------------
 
     fn transition(&mut self, i: usize, t: Transition, at: OffsetDateTime) {
-        let offset = self.opts.clock.local_offset();
+        let zone = self.opts.clock.zone();
         let service = self.slots[i].service.clone();
         let card = self.slots[i].rec.card.clone();
         let in_startup = self.startup.is_some();
@@ -1030,7 +1051,7 @@ impl Core {
                         status,
                         since,
                         at,
-                        offset,
+                        &zone,
                     ),
                 )
             }
@@ -1043,7 +1064,7 @@ impl Core {
                     EventKind::Changed,
                     Some(from),
                     Some(to),
-                    notify::changed_text(&service, card.as_ref(), from, to, since, at, offset),
+                    notify::changed_text(&service, card.as_ref(), from, to, since, at, &zone),
                 )
             }
             Transition::Recovered {
@@ -1085,7 +1106,7 @@ impl Core {
                     },
                     from,
                     Some(to),
-                    notify::settled_text(&service, card.as_ref(), to, since, at, offset),
+                    notify::settled_text(&service, card.as_ref(), to, since, at, &zone),
                 )
             }
             Transition::CantCheck {

@@ -10,7 +10,9 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
+
+use super::clock::Zone;
 
 use crate::model::{Card, Provider, Service, ServiceId, Status};
 use crate::providers::ago;
@@ -157,10 +159,10 @@ impl Event {
     }
 
     /// The line `overwatch watch` prints: time, kind, title and body on one line.
-    pub fn text_line(&self, offset: UtcOffset) -> String {
+    pub fn text_line(&self, zone: &Zone) -> String {
         format!(
             "{} {:<10} {} — {}",
-            clock_time(self.at, offset, true),
+            clock_time(self.at, zone, true),
             self.kind.as_str(),
             self.title,
             self.body.replace('\n', "; ")
@@ -203,9 +205,9 @@ pub fn label(s: &Service) -> String {
     format!("{} · {} ({})", s.workspace, s.name, s.provider().title())
 }
 
-/// "09:12" (or "09:12:05") in the user's offset.
-pub fn clock_time(t: OffsetDateTime, offset: UtcOffset, seconds: bool) -> String {
-    let t = t.to_offset(offset);
+/// "09:12" (or "09:12:05") on the user's clock at that moment.
+pub fn clock_time(t: OffsetDateTime, zone: &Zone, seconds: bool) -> String {
+    let t = zone.local(t);
     if seconds {
         format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
     } else {
@@ -231,8 +233,8 @@ pub fn span(d: Duration) -> String {
     }
 }
 
-fn since_phrase(t: OffsetDateTime, now: OffsetDateTime, offset: UtcOffset) -> String {
-    format!("since {} ({})", clock_time(t, offset, false), ago(t, now))
+fn since_phrase(t: OffsetDateTime, now: OffsetDateTime, zone: &Zone) -> String {
+    format!("since {} ({})", clock_time(t, zone, false), ago(t, now))
 }
 
 fn summary_of(card: Option<&Card>) -> String {
@@ -249,13 +251,13 @@ pub fn changed_text(
     to: Status,
     since: OffsetDateTime,
     now: OffsetDateTime,
-    offset: UtcOffset,
+    zone: &Zone,
 ) -> (String, String) {
     let title = format!("{} is {to}", label(s));
     let mut body = format!(
         "{}; {to} {}",
         summary_of(card),
-        since_phrase(since, now, offset)
+        since_phrase(since, now, zone)
     );
     if from != Status::Healthy {
         body.push_str(&format!(" (was {from})"));
@@ -286,7 +288,7 @@ pub fn settled_text(
     to: Status,
     since: OffsetDateTime,
     now: OffsetDateTime,
-    offset: UtcOffset,
+    zone: &Zone,
 ) -> (String, String) {
     let title = if to == Status::Healthy {
         format!("{} recovered", label(s))
@@ -296,7 +298,7 @@ pub fn settled_text(
     let body = format!(
         "{} settled after flapping: {to} {}; {}",
         s.name,
-        since_phrase(since, now, offset),
+        since_phrase(since, now, zone),
         summary_of(card)
     );
     (title, body)
@@ -386,7 +388,7 @@ mod tests {
             Status::Down,
             datetime!(2026-08-22 09:12 UTC),
             now,
-            UtcOffset::UTC,
+            &Zone::utc(),
         );
         assert_eq!(t, "Acme · API (Railway) is down");
         assert_eq!(b, "api crashed; down since 09:12 (2 min ago)");

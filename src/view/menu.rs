@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::card;
 use super::Counts;
+use crate::engine::Zone;
 use crate::model::{Card, Mode, Service, ServiceId, Status};
 
 /// One watched service as the menu sees it.
@@ -57,6 +58,8 @@ pub struct MenuState {
     pub notify: Notify,
     pub autostart: bool,
     pub now: OffsetDateTime,
+    /// The user's time zone, for clock times ("Paused until 15:30").
+    pub zone: Zone,
 }
 
 /// How long a mute lasts.
@@ -289,7 +292,7 @@ pub fn build(state: &MenuState) -> Vec<Node> {
             .collect(),
     ));
     let paused_label = match state.notify {
-        Notify::PausedUntil(t) => format!("Paused until {}", clock(t)),
+        Notify::PausedUntil(t) => format!("Paused until {}", clock(t, &state.zone)),
         _ => "Pause 1 hour".into(),
     };
     out.push(Node::sub(
@@ -332,8 +335,9 @@ pub fn build(state: &MenuState) -> Vec<Node> {
     out
 }
 
-/// "14:05" in UTC offset of the given time.
-fn clock(t: OffsetDateTime) -> String {
+/// "14:05" on the user's clock at that moment.
+pub fn clock(t: OffsetDateTime, zone: &Zone) -> String {
+    let t = zone.local(t);
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
@@ -593,6 +597,7 @@ mod tests {
             notify: Notify::On,
             autostart: false,
             now,
+            zone: Zone::utc(),
         }
     }
 

@@ -87,6 +87,9 @@ RED=214,36,36
 layout_has() { $SNI layout | cut -f3 | grep -qF -- "$1"; }
 id_of() { $SNI id "$1"; }
 
+# A zone far from UTC (UTC+14, no summer time): clock times in the menu and in
+# notifications must be on the user's clock, not UTC.
+export TZ=Pacific/Kiritimati
 "$BIN" --config "$CONFIG" > "$OUT/app.out" 2> "$OUT/app.err" &
 APP=$!
 pids+=($APP)
@@ -113,6 +116,8 @@ check "the icon turns red when a service is down" eventually 20 icon_is $RED
 check "the card says what broke" eventually 5 layout_has "× Shop · Railway"
 check "the workspace label carries the worst status" eventually 5 layout_has "× Deploys — 1 down"
 check "a desktop notification says it is down" eventually 10 bash -c "dunstctl history | grep -q 'Deploys · Shop (Railway) is down'"
+# "down since HH:MM" in the user's zone (the hour now, or the one before at a turn of the hour).
+check "the notification's clock time is local, not UTC" bash -c "dunstctl history | grep -Eq 'down since ($(date +%H)|$(date -d '-1 min' +%H)):'"
 
 # Clicks over dbusmenu reach the app.
 BEFORE=$(sim_requests)
@@ -123,6 +128,8 @@ check "Open dashboard opens the provider's page" eventually 5 grep -qx "https://
 $SNI click "$(id_of '^5 min$')"
 check "Auto-refresh ▸ 5 min is saved to the config" eventually 5 grep -q '^refresh = "5m"' "$CONFIG"
 check "the new choice is checked in place" eventually 5 bash -c "$SNI layout | awk -F'\t' '\$3==\"5 min\" {print \$5}' | grep -qx 1"
+$SNI click "$(id_of '^Pause 1 hour$')"
+check "Notifications ▸ Pause 1 hour shows the local time it resumes" eventually 5 bash -c "$SNI layout | cut -f3 | grep -Eq '^Paused until ($(date -d '+1 hour' +%H)|$(date -d '+61 min' +%H)):'"
 $SNI click "$(id_of '^Launch at login$')"
 check "Launch at login writes an XDG autostart entry" eventually 5 test -f "$XDG_CONFIG_HOME/autostart/overwatch.desktop"
 
