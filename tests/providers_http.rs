@@ -945,6 +945,111 @@ async fn netlify_error_fixtures() {
     );
 }
 
+/// A detail of a Netlify card (fails the test if absent).
+fn netlify_detail<'a>(p: &'a Polled, label: &str) -> &'a str {
+    p.card()
+        .details
+        .iter()
+        .find(|m| m.label == label)
+        .map(|m| m.value.as_str())
+        .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", p.card().details))
+}
+
+#[tokio::test]
+async fn netlify_skipped_builds_are_not_failures() {
+    let site = fixture("netlify/site_healthy.json");
+    let with = |site: &[u8], deploys: &str| {
+        vec![
+            netlify_site(200, site.to_vec()),
+            netlify_deploys(200, fixture(&format!("netlify/{deploys}"))),
+        ]
+    };
+
+    // Two docs-only pushes skipped by the `[build] ignore` command
+    // (`state: "error"`), a ready deploy behind them: green.
+    let p = poll(netlify(), with(&site, "deploys_skipped_no_change.json")).await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert_eq!(p.summary(), "acme-marketing live, published 5 h ago");
+    assert_eq!(p.metric("last deploy"), "ready 5 h ago");
+    assert_eq!(
+        p.metric("last build"),
+        "skipped (no content change) 24 min ago"
+    );
+    assert_eq!(p.card().link, None);
+
+    // Superseded by a newer commit (`skipped: true`, "Skipped") while that
+    // commit builds: green, in progress, at most three metric lines.
+    let p = poll(netlify(), with(&site, "deploys_superseded_skipped.json")).await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert!(p.card().in_progress);
+    assert_eq!(p.card().activity.as_deref(), Some("building"));
+    assert_eq!(
+        p.metric("last build"),
+        "skipped (superseded by a newer commit) 6 min ago"
+    );
+    assert_eq!(p.card().metrics.len(), 3, "{:?}", p.card().metrics);
+    assert_eq!(
+        netlify_detail(&p, "in progress"),
+        "building (started 6 min ago)"
+    );
+
+    // Every recent build skipped: the published deploy decides.
+    let p = poll(netlify(), with(&site, "deploys_all_skipped.json")).await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert_eq!(
+        p.metric("last build"),
+        "skipped (no content change) 24 min ago"
+    );
+    // ...and with nothing published there is nothing to judge.
+    let mut fresh: serde_json::Value = serde_json::from_slice(&site).unwrap();
+    fresh["published_deploy"] = serde_json::Value::Null;
+    let fresh = serde_json::to_vec(&fresh).unwrap();
+    let p = poll(netlify(), with(&fresh, "deploys_all_skipped.json")).await;
+    p.assert_unknown(ReasonKind::Config);
+    assert!(
+        p.reason().starts_with("no production deploy published yet"),
+        "{}",
+        p.reason()
+    );
+}
+
+#[tokio::test]
+async fn netlify_failed_deploy_details_and_link() {
+    let p = poll(
+        netlify(),
+        vec![
+            netlify_site(200, fixture("netlify/site_healthy.json")),
+            netlify_deploys(200, fixture("netlify/deploys_failed_with_details.json")),
+        ],
+    )
+    .await;
+    assert_eq!(p.status(), Status::Degraded);
+    assert_eq!(
+        p.summary(),
+        "production deploy failed, previous deploy still live"
+    );
+    assert_eq!(
+        p.metric("last deploy"),
+        "error 1 h ago: Build script returned non-zero exit code: 1"
+    );
+    assert_eq!(
+        p.metric("commit"),
+        "9a8b7c6 on main: Switch image pipeline to sharp"
+    );
+    assert_eq!(netlify_detail(&p, "commit"), "9a8b7c6");
+    assert_eq!(
+        netlify_detail(&p, "commit message"),
+        "Switch image pipeline to sharp"
+    );
+    assert_eq!(netlify_detail(&p, "branch"), "main");
+    assert_eq!(netlify_detail(&p, "build time"), "1m 31s");
+    // "Open" goes to the failed deploy's build log in the Netlify app.
+    assert_eq!(
+        p.card().open_url(),
+        Some("https://app.netlify.com/sites/acme-marketing/deploys/66c7c8aa4d5e6f0008b1c2d3")
+    );
+}
+
 // ---- Sentry ----------------------------------------------------------------
 
 fn sentry_routes(issues: Canned, stats: Canned) -> Vec<Canned> {
