@@ -399,10 +399,15 @@ async fn railway_project_fixtures() {
     assert!(p.card().reason.is_none());
     assert_eq!(p.metric("services"), "2/2 running");
     assert_eq!(p.metric("api"), "deploy failed, previous deploy serving");
-    assert_eq!(p.metric("worker"), "1/2 instances crashed");
+    // Three metric lines at most: the second service moves to the details.
+    assert_eq!(railway_detail(&p, "worker"), "1/2 instances crashed");
     assert_eq!(
         p.summary(),
         "api: deploy failed, previous deploy serving; worker: 1/2 instances crashed"
+    );
+    assert_eq!(
+        p.card().open_url(),
+        Some("https://railway.com/project/3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41/service/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b?environmentId=b7e41d0a-2c5f-4f6e-8a93-11c0d2e3f4a5&id=0e9d8c7b-6a5f-4e3d-2c1b-a09f8e7d6c5b")
     );
 
     let p = poll(
@@ -416,7 +421,10 @@ async fn railway_project_fixtures() {
     assert_eq!(p.status(), Status::Down);
     assert_eq!(p.metric("services"), "0/2 running, 1 crashed, 1 failed");
     assert_eq!(p.metric("api"), "crashed");
-    assert_eq!(p.metric("frontend"), "deploy failed, nothing serving");
+    assert_eq!(
+        railway_detail(&p, "frontend"),
+        "deploy failed, nothing serving"
+    );
     assert_eq!(
         p.summary(),
         "api crashed; frontend: deploy failed, nothing serving"
@@ -550,6 +558,152 @@ async fn railway_429_waits_for_retry_after() {
         "rate limited by Railway (HTTP 429) — retrying in 37s"
     );
     assert_eq!(p.summary(), p.reason());
+}
+
+/// A detail of a Railway card (fails the test if absent).
+fn railway_detail<'a>(p: &'a Polled, label: &str) -> &'a str {
+    p.card()
+        .details
+        .iter()
+        .find(|m| m.label == label)
+        .map(|m| m.value.as_str())
+        .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", p.card().details))
+}
+
+#[tokio::test]
+async fn railway_stopped_web_service_vs_completed_cron_job() {
+    // A web service (no `cronSchedule`) whose SUCCESS deployment stopped:
+    // not running, so never green.
+    let p = poll(
+        account(),
+        vec![railway_project(
+            200,
+            fixture("railway/project_overview_stopped_web.json"),
+        )],
+    )
+    .await;
+    assert_eq!(p.status(), Status::Degraded, "{:?}", p.card());
+    assert_eq!(p.summary(), "api stopped (stopped by hand?)");
+    assert_eq!(p.metric("services"), "1/2 running, 1 stopped");
+    assert_eq!(railway_detail(&p, "api commit"), "5e6f7a8");
+    assert_eq!(
+        railway_detail(&p, "api commit message"),
+        "Add order export endpoint"
+    );
+    assert_eq!(
+        railway_detail(&p, "api url"),
+        "https://api-production-5d2c.up.railway.app"
+    );
+    // "Open" goes to the deployment's dashboard page (its logs), not the app.
+    assert_eq!(
+        p.card().open_url(),
+        Some("https://railway.com/project/3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41/service/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b?environmentId=b7e41d0a-2c5f-4f6e-8a93-11c0d2e3f4a5&id=7b3e9f12-4c6a-4d8e-b1f0-2a9c8d7e6f50")
+    );
+    // The query asked for what tells the two apart.
+    let sent: serde_json::Value = serde_json::from_slice(&p.seen[0].body).unwrap();
+    let q = sent["query"].as_str().unwrap();
+    assert!(q.contains("cronSchedule") && q.contains(" meta ") && q.contains(" url "));
+
+    // A cron service (`cronSchedule` set) whose run finished: completed.
+    let p = poll(
+        account(),
+        vec![railway_project(
+            200,
+            fixture("railway/project_overview_cron_completed.json"),
+        )],
+    )
+    .await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert_eq!(p.summary(), "all 3 services up");
+    assert_eq!(p.metric("services"), "2/3 running, 1 completed");
+    assert_eq!(p.card().link, None);
+}
+
+#[tokio::test]
+async fn railway_404_and_internal_errors_are_not_settings_of_the_project() {
+    // HTTP 404: Railway does not route the path — the address is wrong.
+    let p = poll(
+        account(),
+        vec![railway_project(
+            404,
+            fixture("railway/error_not_found_404.json"),
+        )],
+    )
+    .await;
+    p.assert_unknown(ReasonKind::Config);
+    assert!(
+        p.reason().starts_with("Railway's API answered 404"),
+        "{}",
+        p.reason()
+    );
+    assert!(
+        p.reason().contains("check the service's base_url"),
+        "{}",
+        p.reason()
+    );
+    assert!(!p.reason().contains(RAILWAY_PROJECT), "{}", p.reason());
+
+    // `data` beside an INTERNAL_SERVER_ERROR: Railway's fault, can't see.
+    let p = poll(
+        account(),
+        vec![railway_project(
+            200,
+            fixture("railway/error_internal_with_data_200.json"),
+        )],
+    )
+    .await;
+    p.assert_unknown(ReasonKind::Unreachable);
+    assert!(
+        p.reason()
+            .contains("a fault on Railway's side, not your settings"),
+        "{}",
+        p.reason()
+    );
+    assert!(
+        p.reason().contains("Problem processing request"),
+        "{}",
+        p.reason()
+    );
+}
+
+#[tokio::test]
+async fn railway_sim_failed_deploy_links_to_its_page() {
+    // The sim's own answer to the adapter's query (no canned routes).
+    let sim = sim::start(
+        SimConfig::default()
+            .with_target(TargetKey::railway(RAILWAY_PROJECT), Scenario::DeployFailing),
+    )
+    .await
+    .unwrap();
+    let svc = service(account(), &sim.base_url());
+    let r = http()
+        .check(&svc, &store(), OffsetDateTime::now_utc())
+        .await;
+    assert_eq!(r.card.status, Status::Degraded, "{:?}", r.card);
+    assert_eq!(
+        r.card.summary,
+        "api: deploy failed, previous deploy serving"
+    );
+    let commit = r
+        .card
+        .details
+        .iter()
+        .find(|m| m.label == "api commit message")
+        .map(|m| m.value.as_str());
+    assert_eq!(
+        commit,
+        Some("Upgrade the payment SDK"),
+        "{:?}",
+        r.card.details
+    );
+    let link = r.card.link.as_deref().unwrap_or("");
+    assert!(
+        link.starts_with(&format!(
+            "https://railway.com/project/{RAILWAY_PROJECT}/service/"
+        )),
+        "{link}"
+    );
+    assert_auth(&account(), &sim.requests());
 }
 
 // ---- Plausible -------------------------------------------------------------
@@ -989,6 +1143,111 @@ async fn netlify_error_fixtures() {
             .starts_with("rate limited by Netlify (HTTP 429) — retrying in "),
         "{}",
         p.reason()
+    );
+}
+
+/// A detail of a Netlify card (fails the test if absent).
+fn netlify_detail<'a>(p: &'a Polled, label: &str) -> &'a str {
+    p.card()
+        .details
+        .iter()
+        .find(|m| m.label == label)
+        .map(|m| m.value.as_str())
+        .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", p.card().details))
+}
+
+#[tokio::test]
+async fn netlify_skipped_builds_are_not_failures() {
+    let site = fixture("netlify/site_healthy.json");
+    let with = |site: &[u8], deploys: &str| {
+        vec![
+            netlify_site(200, site.to_vec()),
+            netlify_deploys(200, fixture(&format!("netlify/{deploys}"))),
+        ]
+    };
+
+    // Two docs-only pushes skipped by the `[build] ignore` command
+    // (`state: "error"`), a ready deploy behind them: green.
+    let p = poll(netlify(), with(&site, "deploys_skipped_no_change.json")).await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert_eq!(p.summary(), "acme-marketing live, published 5 h ago");
+    assert_eq!(p.metric("last deploy"), "ready 5 h ago");
+    assert_eq!(
+        p.metric("last build"),
+        "skipped (no content change) 24 min ago"
+    );
+    assert_eq!(p.card().link, None);
+
+    // Superseded by a newer commit (`skipped: true`, "Skipped") while that
+    // commit builds: green, in progress, at most three metric lines.
+    let p = poll(netlify(), with(&site, "deploys_superseded_skipped.json")).await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert!(p.card().in_progress);
+    assert_eq!(p.card().activity.as_deref(), Some("building"));
+    assert_eq!(
+        p.metric("last build"),
+        "skipped (superseded by a newer commit) 6 min ago"
+    );
+    assert_eq!(p.card().metrics.len(), 3, "{:?}", p.card().metrics);
+    assert_eq!(
+        netlify_detail(&p, "in progress"),
+        "building (started 6 min ago)"
+    );
+
+    // Every recent build skipped: the published deploy decides.
+    let p = poll(netlify(), with(&site, "deploys_all_skipped.json")).await;
+    assert_eq!(p.status(), Status::Healthy, "{:?}", p.card());
+    assert_eq!(
+        p.metric("last build"),
+        "skipped (no content change) 24 min ago"
+    );
+    // ...and with nothing published there is nothing to judge.
+    let mut fresh: serde_json::Value = serde_json::from_slice(&site).unwrap();
+    fresh["published_deploy"] = serde_json::Value::Null;
+    let fresh = serde_json::to_vec(&fresh).unwrap();
+    let p = poll(netlify(), with(&fresh, "deploys_all_skipped.json")).await;
+    p.assert_unknown(ReasonKind::Config);
+    assert!(
+        p.reason().starts_with("no production deploy published yet"),
+        "{}",
+        p.reason()
+    );
+}
+
+#[tokio::test]
+async fn netlify_failed_deploy_details_and_link() {
+    let p = poll(
+        netlify(),
+        vec![
+            netlify_site(200, fixture("netlify/site_healthy.json")),
+            netlify_deploys(200, fixture("netlify/deploys_failed_with_details.json")),
+        ],
+    )
+    .await;
+    assert_eq!(p.status(), Status::Degraded);
+    assert_eq!(
+        p.summary(),
+        "production deploy failed, previous deploy still live"
+    );
+    assert_eq!(
+        p.metric("last deploy"),
+        "error 1 h ago: Build script returned non-zero exit code: 1"
+    );
+    assert_eq!(
+        p.metric("commit"),
+        "9a8b7c6 on main: Switch image pipeline to sharp"
+    );
+    assert_eq!(netlify_detail(&p, "commit"), "9a8b7c6");
+    assert_eq!(
+        netlify_detail(&p, "commit message"),
+        "Switch image pipeline to sharp"
+    );
+    assert_eq!(netlify_detail(&p, "branch"), "main");
+    assert_eq!(netlify_detail(&p, "build time"), "1m 31s");
+    // "Open" goes to the failed deploy's build log in the Netlify app.
+    assert_eq!(
+        p.card().open_url(),
+        Some("https://app.netlify.com/sites/acme-marketing/deploys/66c7c8aa4d5e6f0008b1c2d3")
     );
 }
 

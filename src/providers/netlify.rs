@@ -9,14 +9,34 @@
 //! - `GET /api/v1/sites/{site}/deploys?production=true&per_page=5` (newest first;
 //!   first page only — five deploys are plenty to judge the latest)
 //!
+//! Skipped builds are not deploys: Netlify records a build it never ran as
+//! `state: "error"` — the `[build] ignore` command's "Failed during stage
+//! 'checking build content for changes': Canceled build due to no content
+//! change", or a build superseded by a newer commit (`error_message:
+//! "Skipped"`, `skipped: true`). A deploy counts as skipped when `skipped` is
+//! true, its state is `skipped`/`canceled`, or a failure's message names that
+//! stage, "no content change" or is just "skipped" (case-insensitive). A
+//! skipped build never colours the card; the newest one, when nothing
+//! finished after it, shows as "last build: skipped (no content change)" or
+//! "skipped (superseded by a newer commit)".
+//!
 //! Status (production deploys only; deploy previews and branch deploys never
-//! colour the card), judged on the newest *finished* production deploy:
+//! colour the card), judged on the newest *finished, not skipped* production
+//! deploy:
 //! - `ready`/`current` → healthy;
 //! - `error`/`rejected` with a published deploy still live → degraded;
 //! - `error`/`rejected` and nothing ever published → down;
 //! - an unrecognised state → unknown (bad_response);
-//! - no finished deploy: healthy if something is published, else unknown
-//!   ("no production deploys yet").
+//! - no such deploy (none yet, or every recent one skipped): healthy if
+//!   something is published, else unknown ("no production deploys yet").
+//!
+//! When a failed deploy is the reason, a "commit" line names it ("c0ffee1 on
+//! main: Refactor header"), `details` carry its commit, commit message,
+//! branch, build time, full error and id, and `link` is its page in the
+//! Netlify app (`{admin_url}/deploys/{id}`, where the build log is) — not
+//! `links.permalink`, which is the deploy's own copy of the site and holds
+//! nothing for a failed build. At most three metric lines; the rest go to
+//! `details`.
 //!
 //! A newer deploy in a building state sets `in_progress` without changing
 //! the colour. HTTP errors: 401/403 auth, 404 config, 429 rate limited, 5xx
@@ -108,7 +128,34 @@ enum Phase {
     Live,
     Failed,
     Running,
+    /// Recorded (often as `error`) but never built: not a verdict on the site.
+    Skipped(Skip),
     Unrecognised,
+}
+
+/// Why Netlify did not build a deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// The site's `[build] ignore` command said nothing changed.
+    NoChange,
+    /// A newer commit arrived before this one was built (`skipped: true`).
+    Superseded,
+    /// An explicit `canceled` state.
+    Canceled,
+    /// A `skipped` state with nothing saying why.
+    Unspecified,
+}
+
+impl Skip {
+    /// "skipped (no content change)": the value of the "last build" line.
+    fn describe(self) -> &'static str {
+        match self {
+            Skip::NoChange => "skipped (no content change)",
+            Skip::Superseded => "skipped (superseded by a newer commit)",
+            Skip::Canceled => "canceled",
+            Skip::Unspecified => "skipped",
+        }
+    }
 }
 
 fn phase(state: &str) -> Phase {
@@ -132,6 +179,24 @@ struct Deploy {
     updated_at: Option<OffsetDateTime>,
     published_at: Option<OffsetDateTime>,
     error_message: Option<String>,
+    /// `skipped: true` (null and absent read as false).
+    skipped: bool,
+    /// The commit message (or a manual deploy's message).
+    title: Option<String>,
+    commit_ref: Option<String>,
+    branch: Option<String>,
+    /// Build time in seconds; Netlify sends it only for deploys that finished building.
+    deploy_time: Option<u64>,
+    name: Option<String>,
+    admin_url: Option<String>,
+}
+
+/// A non-empty, trimmed string field.
+fn text(v: &Value, key: &str) -> Option<String> {
+    string(v, key)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 impl Deploy {
@@ -146,14 +211,76 @@ impl Deploy {
             created_at: parse_time(string(v, "created_at")),
             updated_at: parse_time(string(v, "updated_at")),
             published_at: parse_time(string(v, "published_at")),
-            error_message: string(v, "error_message")
-                .filter(|m| !m.trim().is_empty())
-                .map(str::to_string),
+            error_message: text(v, "error_message"),
+            skipped: v.get("skipped").and_then(Value::as_bool) == Some(true),
+            title: text(v, "title"),
+            commit_ref: text(v, "commit_ref"),
+            branch: text(v, "branch"),
+            deploy_time: v.get("deploy_time").and_then(common::count),
+            name: text(v, "name"),
+            admin_url: text(v, "admin_url"),
         })
     }
 
+    fn unreadable() -> Deploy {
+        Deploy {
+            id: None,
+            state: "(unreadable)".into(),
+            context: None,
+            created_at: None,
+            updated_at: None,
+            published_at: None,
+            error_message: None,
+            skipped: false,
+            title: None,
+            commit_ref: None,
+            branch: None,
+            deploy_time: None,
+            name: None,
+            admin_url: None,
+        }
+    }
+
+    /// The state's meaning, with skipped builds told apart from failures.
+    /// Netlify records a build it never ran as `state: "error"`: the `[build]
+    /// ignore` command's "Failed during stage 'checking build content for
+    /// changes': Canceled build due to no content change", or a superseded
+    /// build's `error_message: "Skipped"` with `skipped: true`. The wording
+    /// is matched loosely (case, spelling, the stage or the cause alone), as
+    /// Netlify has reworded its messages before.
     fn phase(&self) -> Phase {
-        phase(&self.state)
+        let base = phase(&self.state);
+        if base == Phase::Live {
+            // A deploy that is live was not skipped, whatever its flags say.
+            return base;
+        }
+        let state = self.state.trim().to_ascii_lowercase();
+        let msg = self
+            .error_message
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .to_lowercase();
+        let no_change =
+            msg.contains("checking build content for changes") || msg.contains("no content change");
+        let canceled_state = matches!(state.as_str(), "canceled" | "cancelled");
+        let flagged = self.skipped || state == "skipped" || canceled_state;
+        // Only a failure-like state may be re-read from its message: a
+        // running build whose message says "skipped" is still running.
+        let worded =
+            matches!(base, Phase::Failed | Phase::Unrecognised) && (no_change || msg == "skipped");
+        if !(flagged || worded) {
+            return base;
+        }
+        Phase::Skipped(if no_change {
+            Skip::NoChange
+        } else if self.skipped || msg == "skipped" {
+            Skip::Superseded
+        } else if canceled_state {
+            Skip::Canceled
+        } else {
+            Skip::Unspecified
+        })
     }
 
     fn production(&self) -> bool {
@@ -165,7 +292,99 @@ impl Deploy {
     fn when(&self) -> Option<OffsetDateTime> {
         self.updated_at.or(self.created_at)
     }
+
+    /// The commit as people quote it: 7 characters of a hash, else as sent.
+    fn short_commit(&self) -> Option<String> {
+        let c = self.commit_ref.as_deref()?;
+        Some(
+            if c.len() > 7 && c.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                c[..7].to_string()
+            } else {
+                clip(c, 40)
+            },
+        )
+    }
+
+    /// Netlify's page about this deploy (its build log): the admin URL of
+    /// the site plus `/deploys/{id}`. Not `links.permalink`: that is the
+    /// deploy's own copy of the site, which a failed build never produced.
+    fn admin_page(&self, site: &Value) -> Option<String> {
+        let id = self.id.as_deref().filter(|id| !id.trim().is_empty())?;
+        let admin = self
+            .admin_url
+            .clone()
+            .or_else(|| text(site, "admin_url"))
+            .or_else(|| {
+                self.name
+                    .clone()
+                    .or_else(|| text(site, "name"))
+                    .map(|n| format!("https://app.netlify.com/sites/{n}"))
+            })?;
+        let mut page = common::web_link(&admin)?;
+        page.set_query(None);
+        page.set_fragment(None);
+        page.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(["deploys", id]);
+        Some(page.to_string())
+    }
+
+    /// The facts someone fixing this deploy needs, for `card.details`.
+    fn details(&self) -> Vec<Metric> {
+        let mut out = Vec::new();
+        if let Some(c) = self.short_commit() {
+            out.push(Metric::new("commit", c));
+        }
+        if let Some(t) = &self.title {
+            out.push(Metric::new("commit message", clip(t, 200)));
+        }
+        if let Some(b) = &self.branch {
+            out.push(Metric::new("branch", clip(b, 80)));
+        }
+        if let Some(secs) = self.deploy_time {
+            out.push(Metric::new("build time", build_time(secs)));
+        }
+        if let Some(e) = &self.error_message {
+            out.push(Metric::new("error", clip(e, 300)));
+        }
+        if let Some(id) = &self.id {
+            out.push(Metric::new("deploy id", clip(id, 40)));
+        }
+        out
+    }
+
+    /// "c0ffee1 on main: Refactor header component" — the failing commit
+    /// in one metric line.
+    fn commit_line(&self) -> Option<String> {
+        let commit = self.short_commit();
+        if commit.is_none() && self.title.is_none() {
+            return None;
+        }
+        let mut v = commit.unwrap_or_else(|| "(no commit)".into());
+        if let Some(b) = &self.branch {
+            v.push_str(" on ");
+            v.push_str(&clip(b, 30));
+        }
+        if let Some(t) = &self.title {
+            v.push_str(": ");
+            v.push_str(&clip(t.lines().next().unwrap_or(""), 70));
+        }
+        Some(v)
+    }
 }
+
+/// 92 → "1m 32s".
+fn build_time(secs: u64) -> String {
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+/// At most this many metric lines per card; the rest go to `details`.
+const MAX_METRICS: usize = 3;
 
 fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Step {
     for ex in [site_ex, deploys_ex] {
@@ -201,26 +420,25 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
 
     let mut deploys: Vec<Deploy> = list
         .iter()
-        .map(|v| {
-            Deploy::read(v).unwrap_or(Deploy {
-                id: None,
-                state: "(unreadable)".into(),
-                context: None,
-                created_at: None,
-                updated_at: None,
-                published_at: None,
-                error_message: None,
-            })
-        })
+        .map(|v| Deploy::read(v).unwrap_or_else(Deploy::unreadable))
         .filter(Deploy::production)
         .collect();
     // Newest first; the API does so already, but that is observed, not promised.
     deploys.sort_by_key(|d| std::cmp::Reverse(d.created_at));
 
     let running = deploys.first().filter(|d| d.phase() == Phase::Running);
-    let decisive = deploys.iter().find(|d| d.phase() != Phase::Running);
+    // Judged on the newest finished build that was not skipped; a skipped
+    // one newer than it is shown, never judged.
+    let finished = || deploys.iter().filter(|d| d.phase() != Phase::Running);
+    let decisive = finished().find(|d| !matches!(d.phase(), Phase::Skipped(_)));
+    let skipped = finished().next().and_then(|d| match d.phase() {
+        Phase::Skipped(why) => Some((d, why)),
+        _ => None,
+    });
+    let all_skipped = decisive.is_none() && skipped.is_some();
 
     let mut metrics = Vec::new();
+    let mut details = Vec::new();
     let published_when = published
         .as_ref()
         .and_then(|p| p.published_at.or(p.created_at));
@@ -246,6 +464,18 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
         }
         metrics.push(Metric::new("last deploy", v));
     }
+    if let Some((d, why)) = skipped {
+        let mut v = why.describe().to_string();
+        if let Some(t) = d.when() {
+            v.push(' ');
+            v.push_str(&ago(t, ctx.now));
+        }
+        metrics.push(Metric::new("last build", v));
+    }
+    let failed = decisive.filter(|d| d.phase() == Phase::Failed);
+    if let Some(line) = failed.and_then(Deploy::commit_line) {
+        metrics.push(Metric::new("commit", line));
+    }
     if let Some(r) = running {
         metrics.push(Metric::new(
             "in progress",
@@ -263,25 +493,27 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
         None if published.is_some() => card(
             Status::Healthy,
             format!("{name} live, {published_label}"),
-            metrics,
+            Vec::new(),
         ),
         None => {
-            let msg = match running {
-                Some(r) => format!(
+            let msg = match (running, skipped) {
+                (Some(r), _) => format!(
                     "no production deploy published yet (first deploy {})",
                     r.state
                 ),
-                None => "no production deploys yet".to_string(),
+                (None, Some((_, why))) if all_skipped => format!(
+                    "no production deploy published yet (recent builds {})",
+                    why.describe()
+                ),
+                _ => "no production deploys yet".to_string(),
             };
-            let mut c = Card::unknown(Reason::new(ReasonKind::Config, msg));
-            c.metrics = metrics;
-            c
+            Card::unknown(Reason::new(ReasonKind::Config, msg))
         }
         Some(d) => match d.phase() {
             Phase::Live => card(
                 Status::Healthy,
                 format!("{name} live, {published_label}"),
-                metrics,
+                Vec::new(),
             ),
             Phase::Failed if published.is_some() => card(
                 Status::Degraded,
@@ -289,7 +521,7 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
                     "production deploy {}, previous deploy still live",
                     failed_word(&d.state)
                 ),
-                metrics,
+                Vec::new(),
             ),
             Phase::Failed => card(
                 Status::Down,
@@ -297,24 +529,31 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
                     "production deploy {} and nothing is published",
                     failed_word(&d.state)
                 ),
-                metrics,
+                Vec::new(),
             ),
-            Phase::Running | Phase::Unrecognised => {
-                let mut c = Card::unknown(Reason::new(
-                    ReasonKind::BadResponse,
-                    format!(
-                        "Netlify reported a deploy state Overwatch does not know: `{}`{}",
-                        clip(&d.state, 40),
-                        d.id.as_deref()
-                            .map(|id| format!(" (deploy {})", clip(id, 30)))
-                            .unwrap_or_default()
-                    ),
-                ));
-                c.metrics = metrics;
-                c
-            }
+            Phase::Running | Phase::Unrecognised | Phase::Skipped(_) => Card::unknown(Reason::new(
+                ReasonKind::BadResponse,
+                format!(
+                    "Netlify reported a deploy state Overwatch does not know: `{}`{}",
+                    clip(&d.state, 40),
+                    d.id.as_deref()
+                        .map(|id| format!(" (deploy {})", clip(id, 30)))
+                        .unwrap_or_default()
+                ),
+            )),
         },
     };
+    if let Some(d) = failed {
+        // The failed deploy is the reason: "Open" goes to its build log.
+        details.extend(d.details());
+        out.link = d.admin_page(&site);
+    }
+    if metrics.len() > MAX_METRICS {
+        let rest = metrics.split_off(MAX_METRICS);
+        details.splice(0..0, rest);
+    }
+    out.metrics = metrics;
+    out.details = details;
     if let Some(r) = running {
         out.in_progress = true;
         out.activity = Some(activity(&r.state));
@@ -374,6 +613,14 @@ mod tests {
     const D_BUILDING: &[u8] =
         include_bytes!("../../tests/fixtures/netlify/deploys_in_progress.json");
     const D_EMPTY: &[u8] = include_bytes!("../../tests/fixtures/netlify/deploys_empty.json");
+    const D_NO_CHANGE: &[u8] =
+        include_bytes!("../../tests/fixtures/netlify/deploys_skipped_no_change.json");
+    const D_SUPERSEDED: &[u8] =
+        include_bytes!("../../tests/fixtures/netlify/deploys_superseded_skipped.json");
+    const D_ALL_SKIPPED: &[u8] =
+        include_bytes!("../../tests/fixtures/netlify/deploys_all_skipped.json");
+    const D_FAILED_DETAILS: &[u8] =
+        include_bytes!("../../tests/fixtures/netlify/deploys_failed_with_details.json");
 
     fn service(site: &str) -> Service {
         Service::example(
@@ -607,5 +854,348 @@ mod tests {
         }
         let out = run(json(200, b"[]"), json(200, D_HEALTHY));
         assert_eq!(out.reason_kind(), Some(ReasonKind::BadResponse));
+    }
+
+    /// The value of a detail (fails the test if absent).
+    fn detail<'a>(run: &'a Run, label: &str) -> &'a str {
+        run.card
+            .details
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| m.value.as_str())
+            .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", run.card.details))
+    }
+
+    #[test]
+    fn a_build_skipped_by_the_ignore_command_is_not_a_failure() {
+        let run = run(json(200, SITE_OK), json(200, D_NO_CHANGE));
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.card.summary, "acme-marketing live, published 5 h ago");
+        // Judged on the ready deploy behind the two skipped builds.
+        assert_eq!(run.metric("last deploy"), "ready 5 h ago");
+        // The newest skipped build, updated 13:40:31, now 14:05.
+        assert_eq!(
+            run.metric("last build"),
+            "skipped (no content change) 24 min ago"
+        );
+        assert!(!run.card.in_progress);
+        // Nothing failed: no link away from the dashboard, no failure details.
+        assert_eq!(run.card.link, None);
+        assert!(run.card.details.is_empty(), "{:?}", run.card.details);
+    }
+
+    #[test]
+    fn a_superseded_build_is_skipped_and_the_newer_one_builds() {
+        let run = run(json(200, SITE_OK), json(200, D_SUPERSEDED));
+        assert_eq!(run.card.status, Status::Healthy);
+        assert!(run.card.in_progress);
+        assert_eq!(run.card.activity.as_deref(), Some("building"));
+        assert_eq!(run.metric("last deploy"), "ready 5 h ago");
+        assert_eq!(
+            run.metric("last build"),
+            "skipped (superseded by a newer commit) 6 min ago"
+        );
+        // Four facts, three lines: the build in progress (also shown as the
+        // card's activity) moves to the details.
+        assert_eq!(run.card.metrics.len(), 3);
+        assert_eq!(detail(&run, "in progress"), "building (started 6 min ago)");
+    }
+
+    #[test]
+    fn all_recent_builds_skipped_falls_back_to_the_published_deploy() {
+        let run1 = run(json(200, SITE_OK), json(200, D_ALL_SKIPPED));
+        assert_eq!(run1.card.status, Status::Healthy);
+        assert_eq!(run1.card.summary, "acme-marketing live, published 5 h ago");
+        assert_eq!(
+            run1.metric("last build"),
+            "skipped (no content change) 24 min ago"
+        );
+        assert!(run1.card.metrics.iter().all(|m| m.label != "last deploy"));
+        // Nothing published and nothing but skipped builds: nothing to judge.
+        let run2 = run(json(200, &unpublished_site()), json(200, D_ALL_SKIPPED));
+        assert_eq!(run2.card.status, Status::Unknown);
+        assert_eq!(run2.reason_kind(), Some(ReasonKind::Config));
+        assert_eq!(
+            run2.reason_text(),
+            "no production deploy published yet (recent builds skipped (no content change))"
+        );
+    }
+
+    /// One production deploy with these fields over a ready base.
+    fn deploy_with(fields: Value) -> Value {
+        let list: Vec<Value> = serde_json::from_slice(D_HEALTHY).unwrap();
+        let mut d = list[0].clone();
+        d["id"] = "66c7e0000000000000000001".into();
+        d["created_at"] = "2026-08-22T13:30:00Z".into();
+        d["updated_at"] = "2026-08-22T13:31:00Z".into();
+        d["published_at"] = Value::Null;
+        for (k, v) in fields.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        d
+    }
+
+    /// That deploy in front of the healthy list.
+    fn newest(fields: Value) -> Run {
+        let mut list: Vec<Value> = serde_json::from_slice(D_HEALTHY).unwrap();
+        list.insert(0, deploy_with(fields));
+        run(
+            json(200, SITE_OK),
+            json(200, &serde_json::to_vec(&list).unwrap()),
+        )
+    }
+
+    #[test]
+    fn skips_are_recognised_by_flag_state_or_wording() {
+        use serde_json::json as j;
+        let skipped = [
+            (
+                j!({"state": "error", "error_message": "Canceled build due to no content change"}),
+                "skipped (no content change)",
+            ),
+            (
+                j!({"state": "error", "error_message": "CANCELLED BUILD DUE TO NO CONTENT CHANGE"}),
+                "skipped (no content change)",
+            ),
+            (
+                j!({"state": "error", "error_message": "Failed during stage 'Checking build content for changes': build skipped"}),
+                "skipped (no content change)",
+            ),
+            (
+                j!({"state": "error", "error_message": " skipped ", "skipped": null}),
+                "skipped (superseded by a newer commit)",
+            ),
+            (
+                j!({"state": "error", "error_message": null, "skipped": true}),
+                "skipped (superseded by a newer commit)",
+            ),
+            // A flagged skip that never left `new` is not "in progress" forever.
+            (
+                j!({"state": "new", "error_message": null, "skipped": true}),
+                "skipped (superseded by a newer commit)",
+            ),
+            (j!({"state": "skipped", "error_message": null}), "skipped"),
+            (j!({"state": "canceled", "error_message": null}), "canceled"),
+            (
+                j!({"state": "cancelled", "error_message": null}),
+                "canceled",
+            ),
+        ];
+        for (fields, why) in skipped {
+            let out = newest(fields.clone());
+            assert_eq!(out.card.status, Status::Healthy, "{fields}");
+            assert!(!out.card.in_progress, "{fields}");
+            assert_eq!(out.metric("last deploy"), "ready 5 h ago", "{fields}");
+            assert_eq!(
+                out.metric("last build"),
+                format!("{why} 34 min ago"),
+                "{fields}"
+            );
+        }
+        // Real failures stay failures, whatever else they mention.
+        for msg in [
+            "Failed during stage 'building site': Build script returned non-zero exit code: 2",
+            "Canceled build: the team is out of build minutes",
+            "Skipped 3 functions; failed to bundle the rest",
+        ] {
+            let out = newest(j!({"state": "error", "error_message": msg}));
+            assert_eq!(out.card.status, Status::Degraded, "{msg}");
+        }
+        // A live deploy is live even if flagged; a building one keeps building.
+        let out = newest(j!({"state": "ready", "skipped": true}));
+        assert_eq!(out.metric("last deploy"), "ready 34 min ago");
+        let out = newest(j!({"state": "building", "error_message": "Skipped"}));
+        assert!(out.card.in_progress);
+        assert_eq!(out.card.status, Status::Healthy);
+    }
+
+    #[test]
+    fn a_skip_older_than_a_failure_does_not_hide_it() {
+        let mut list: Vec<Value> = serde_json::from_slice(D_FAILED).unwrap();
+        let mut skip = deploy_with(serde_json::json!({
+            "state": "error",
+            "error_message": "Skipped",
+            "skipped": true,
+            "created_at": "2026-08-22T12:00:00Z",
+        }));
+        skip["id"] = "66c7e0000000000000000002".into();
+        list.insert(1, skip);
+        let out = run(
+            json(200, SITE_OK),
+            json(200, &serde_json::to_vec(&list).unwrap()),
+        );
+        assert_eq!(out.card.status, Status::Degraded);
+        assert!(out.card.metrics.iter().all(|m| m.label != "last build"));
+    }
+
+    #[test]
+    fn a_failed_deploy_brings_its_commit_details_and_build_log_link() {
+        let run = run(json(200, SITE_OK), json(200, D_FAILED_DETAILS));
+        assert_eq!(run.card.status, Status::Degraded);
+        assert_eq!(
+            run.metric("last deploy"),
+            "error 1 h ago: Build script returned non-zero exit code: 1"
+        );
+        assert_eq!(
+            run.metric("commit"),
+            "9a8b7c6 on main: Switch image pipeline to sharp"
+        );
+        assert_eq!(run.card.metrics.len(), 3);
+        assert_eq!(detail(&run, "commit"), "9a8b7c6");
+        assert_eq!(
+            detail(&run, "commit message"),
+            "Switch image pipeline to sharp"
+        );
+        assert_eq!(detail(&run, "branch"), "main");
+        assert_eq!(detail(&run, "build time"), "1m 31s");
+        assert_eq!(
+            detail(&run, "error"),
+            "Failed during stage 'building site': Build script returned non-zero exit code: 1"
+        );
+        assert_eq!(detail(&run, "deploy id"), "66c7c8aa4d5e6f0008b1c2d3");
+        // The build log in the Netlify app, not the deploy's (empty) permalink.
+        assert_eq!(
+            run.card.link.as_deref(),
+            Some("https://app.netlify.com/sites/acme-marketing/deploys/66c7c8aa4d5e6f0008b1c2d3")
+        );
+        assert_eq!(run.card.open_url(), run.card.link.as_deref());
+    }
+
+    #[test]
+    fn the_link_falls_back_to_the_site_and_never_leaves_the_web() {
+        // No admin_url on the deploy: the site's is used.
+        let mut list: Vec<Value> = serde_json::from_slice(D_FAILED).unwrap();
+        list[0]["admin_url"] = Value::Null;
+        let out = run(
+            json(200, SITE_OK),
+            json(200, &serde_json::to_vec(&list).unwrap()),
+        );
+        assert_eq!(
+            out.card.link.as_deref(),
+            Some("https://app.netlify.com/sites/acme-marketing/deploys/66c7b3f2c1d0e90008f00d01")
+        );
+        // A hostile admin URL is not opened; "Open" goes to the dashboard.
+        list[0]["admin_url"] = "javascript:alert(1)".into();
+        let out = run(
+            json(200, SITE_OK),
+            json(200, &serde_json::to_vec(&list).unwrap()),
+        );
+        assert_eq!(out.card.link, None);
+        assert_eq!(out.card.open_url(), out.card.dashboard_url.as_deref());
+        // A failure without commit facts still says what it can.
+        list[0]["commit_ref"] = Value::Null;
+        list[0]["title"] = Value::Null;
+        let out = run(
+            json(200, SITE_OK),
+            json(200, &serde_json::to_vec(&list).unwrap()),
+        );
+        assert!(out.card.metrics.iter().all(|m| m.label != "commit"));
+        assert_eq!(out.card.status, Status::Degraded);
+    }
+
+    #[test]
+    fn failed_with_nothing_published_keeps_the_details() {
+        let run = run(json(200, &unpublished_site()), json(200, D_FAILED_DETAILS));
+        assert_eq!(run.card.status, Status::Down);
+        assert_eq!(detail(&run, "commit"), "9a8b7c6");
+        assert!(run
+            .card
+            .link
+            .as_deref()
+            .unwrap()
+            .ends_with("/deploys/66c7c8aa4d5e6f0008b1c2d3"));
+    }
+
+    mod skipped_builds_never_hurt {
+        use super::*;
+        use proptest::prelude::*;
+
+        const STATES: [&str; 8] = [
+            "ready",
+            "error",
+            "rejected",
+            "building",
+            "enqueued",
+            "new",
+            "processing",
+            "quantum",
+        ];
+
+        /// A skip in one of the shapes Netlify sends (and the lenient ones).
+        fn skip_fields(kind: usize) -> Value {
+            use serde_json::json as j;
+            match kind % 6 {
+                0 => {
+                    j!({"state": "error", "error_message": "Failed during stage 'checking build content for changes': Canceled build due to no content change", "skipped": null})
+                }
+                1 => j!({"state": "error", "error_message": "Skipped", "skipped": true}),
+                2 => {
+                    j!({"state": "error", "error_message": "cancelled build due to no content change"})
+                }
+                3 => j!({"state": "skipped", "error_message": null}),
+                4 => j!({"state": "canceled", "error_message": null}),
+                _ => j!({"state": "new", "error_message": null, "skipped": true}),
+            }
+        }
+
+        fn list_of(deploys: &[(usize, u32, bool)]) -> Vec<Value> {
+            deploys
+                .iter()
+                .enumerate()
+                .map(|(i, (state, age, preview))| {
+                    let t = minutes_ago(*age);
+                    deploy_with(serde_json::json!({
+                        "id": format!("66c7f{i:019}"),
+                        "state": STATES[*state % STATES.len()],
+                        "context": if *preview { "deploy-preview" } else { "production" },
+                        "error_message": "Build script returned non-zero exit code: 2",
+                        "created_at": t,
+                        "updated_at": t,
+                    }))
+                })
+                .collect()
+        }
+
+        fn minutes_ago(minutes: u32) -> String {
+            let t = testkit::NOW - time::Duration::minutes(i64::from(minutes));
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            /// Adding a skipped or cancelled build anywhere in the list never
+            /// makes the card worse than the list without it — and, as
+            /// skips are never decisive, leaves its colour as it was.
+            #[test]
+            fn a_skip_never_makes_the_card_worse(
+                deploys in prop::collection::vec((0usize..8, 0u32..3000, any::<bool>()), 0..5),
+                published in any::<bool>(),
+                kind in 0usize..6,
+                at in 0u32..3000,
+            ) {
+                let site = if published { SITE_OK.to_vec() } else { unpublished_site() };
+                let without = list_of(&deploys);
+                let mut with = without.clone();
+                let mut skip = deploy_with(skip_fields(kind));
+                skip["id"] = "66c7e00000000000000000ff".into();
+                skip["created_at"] = minutes_ago(at).into();
+                skip["updated_at"] = minutes_ago(at).into();
+                with.push(skip);
+                let before = run(json(200, &site), json(200, &serde_json::to_vec(&without).unwrap()));
+                let after = run(json(200, &site), json(200, &serde_json::to_vec(&with).unwrap()));
+                prop_assert!(
+                    after.card.status.severity() <= before.card.status.severity(),
+                    "{:?} -> {:?}", before.card.status, after.card.status
+                );
+                prop_assert_eq!(after.card.status, before.card.status);
+                prop_assert_eq!(after.reason_kind(), before.reason_kind());
+            }
+        }
     }
 }

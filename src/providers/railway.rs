@@ -8,7 +8,8 @@
 //!
 //! Requests (`POST {base}/graphql/v2`, JSON `{query, variables, operationName}`):
 //! - account/workspace token: one round, the combined `TrayProject` query
-//!   (project → environments → serviceInstances → latest and active deployments);
+//!   (project → environments → serviceInstances (with `cronSchedule`) → latest
+//!   and active deployments, each with `url` and `meta`);
 //! - project token: `projectToken { projectId environmentId project environment }`,
 //!   then `environment(id, projectId) { serviceInstances { … } }` (two rounds).
 //!
@@ -18,9 +19,12 @@
 //! Status per service, from the *serving* deployment (first active one that
 //! is SUCCESS/CRASHED/SLEEPING, else the latest), as in Railway's CLI:
 //! - healthy: SUCCESS with no crashed instance, SLEEPING, or a stopped
-//!   SUCCESS (finished job);
-//! - degraded: SUCCESS with some (not all) instances CRASHED, CRASHED with an
-//!   instance still RUNNING, or a newer deploy FAILED while an older one serves;
+//!   SUCCESS of a cron service (`cronSchedule` set: a job that completed);
+//! - degraded: a stopped SUCCESS of a service without `cronSchedule` ("api
+//!   stopped (stopped by hand?)": a web service that no longer runs — Railway's
+//!   `railway service status` calls it STOPPED), SUCCESS with some (not all)
+//!   instances CRASHED, CRASHED with an instance still RUNNING, or a newer
+//!   deploy FAILED while an older one serves;
 //! - down: CRASHED with nothing running, or nothing serves and the latest FAILED;
 //! - inactive (listed, never colours): never deployed, removed or skipped;
 //! - first deploy in progress (listed, never colours);
@@ -29,10 +33,27 @@
 //! The card is the worst of its services (down > degraded > unknown >
 //! healthy); a project with nothing that colours is unknown (config). A newer
 //! deploy that is building/deploying/queued/awaiting approval sets
-//! `in_progress` without changing the colour. Railway reports auth failures
-//! as HTTP 200 with `errors` ("Not Authorized", "Project Token not found") —
-//! these are auth; "Project not found" is config; a Cloudflare HTML page is
-//! treated as rate limiting.
+//! `in_progress` without changing the colour. At most three metric lines
+//! (services, last deploy, then the worst services first); the rest go to
+//! `details`.
+//!
+//! When a deployment is the reason (failed, crashed, stopped), `details`
+//! carry its `meta.commitHash` (7 characters), `meta.commitMessage`,
+//! `meta.branch` and `url`, labelled by service ("api commit"), and `link`
+//! is that deployment's page on the Railway dashboard
+//! (`https://railway.com/project/{project}/service/{service}?environmentId=…&id={deployment}`,
+//! where its build and deploy logs are). The deployment's `url` is *not* the
+//! link: it is the app's public host (`….up.railway.app` or a custom
+//! domain), which says nothing about why the deployment failed.
+//!
+//! Errors: Railway reports auth failures as HTTP 200 with `errors` ("Not
+//! Authorized", "Project Token not found") — these are auth; "Project not
+//! found" (also HTTP 200) is config. Any other `INTERNAL_SERVER_ERROR` error
+//! — even beside `data` — is a fault on Railway's side: unknown
+//! (unreachable), not a settings problem. HTTP 404 is never a missing
+//! project: Railway answers 404 only for paths it does not route, so the
+//! reason points at `base_url` (config). A Cloudflare HTML page is treated
+//! as rate limiting.
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -51,9 +72,9 @@ const ENVIRONMENT: &str = "environment";
 /// The service-instance selection shared by both query shapes.
 macro_rules! instance_fields {
     () => {
-        "id serviceId serviceName environmentId \
-         latestDeployment { id status createdAt statusUpdatedAt deploymentStopped instances { id status } } \
-         activeDeployments { id status createdAt deploymentStopped instances { id status } }"
+        "id serviceId serviceName environmentId cronSchedule \
+         latestDeployment { id status createdAt statusUpdatedAt deploymentStopped url meta instances { id status } } \
+         activeDeployments { id status createdAt deploymentStopped url meta instances { id status } }"
     };
 }
 
@@ -140,17 +161,19 @@ pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
                 Err(reason) => common::unknown(ctx, reason, Some(id)),
             },
             (Some(id), Some(env)) => {
-                let project_name = answer(ctx, id)
+                let token = answer(ctx, id)
                     .ok()
-                    .and_then(|a| {
-                        a.data
-                            .get("projectToken")
-                            .and_then(|t| t.get("project"))
-                            .and_then(|p| string(p, "name"))
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_else(|| cfg.project.to_string());
-                from_environment(ctx, &cfg, &project_name, env)
+                    .and_then(|a| a.data.get("projectToken").cloned())
+                    .unwrap_or(Value::Null);
+                let project_name = token
+                    .get("project")
+                    .and_then(|p| string(p, "name"))
+                    .unwrap_or(cfg.project)
+                    .to_string();
+                let project_id = string(&token, "projectId")
+                    .unwrap_or(cfg.project)
+                    .to_string();
+                from_environment(ctx, &cfg, &project_id, &project_name, env)
             }
         },
     }
@@ -241,6 +264,9 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
                     .or_else(|| string(v, "message").map(str::to_string))
             })
             .or_else(|| common::text_detail(body));
+        if status == 404 {
+            return Err(not_routed(ctx, ex));
+        }
         return Err(http_error_reason(
             ctx.service,
             status,
@@ -259,6 +285,9 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
             ))
         }
     };
+    if let Some(fault) = server_fault(&v) {
+        return Err(fault);
+    }
     let errors = error_messages(&v);
     // Neither data nor errors: not a GraphQL answer at all (a proxy's JSON,
     // another API) — unreadable, not "no such project".
@@ -273,6 +302,67 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
         errors,
         data: v.get("data").cloned().unwrap_or(Value::Null),
     })
+}
+
+/// HTTP 404 from Railway is never "no such project": Railway reports a
+/// missing project as a GraphQL error on HTTP 200, and answers 404 only for
+/// a path it does not route — the `base_url` (or a proxy) is wrong.
+fn not_routed(ctx: &Context<'_>, ex: &Exchange) -> Reason {
+    let base = match &ctx.service.base_url {
+        Some(b) => format!("`{b}`; Railway's API root is https://backboard.railway.com"),
+        None => "not set, so the default https://backboard.railway.com: a proxy in the way, or Railway moved its API".into(),
+    };
+    Reason::new(
+        ReasonKind::Config,
+        format!(
+            "Railway's API answered 404 for POST {} — check the service's base_url ({base}). Railway reports a missing project in a 200 answer, so a 404 means the address is wrong, not the project",
+            clip(ex.request.url.path(), 80)
+        ),
+    )
+}
+
+/// A GraphQL error Railway raises for a fault on its side: code
+/// `INTERNAL_SERVER_ERROR` with a message that is not one of the client
+/// errors Railway also files under that code ("Not Authorized", "… not
+/// found", two-factor). Such an answer may still carry `data`, but it is
+/// incomplete, so the card says "can't see" rather than judging part of it.
+fn server_fault(v: &Value) -> Option<Reason> {
+    let errors = v.get("errors").and_then(Value::as_array)?;
+    let fault = errors.iter().find(|e| {
+        let code = e
+            .get("extensions")
+            .and_then(|x| string(x, "code"))
+            .unwrap_or("");
+        let msg = string(e, "message").unwrap_or("").to_ascii_lowercase();
+        code.eq_ignore_ascii_case("INTERNAL_SERVER_ERROR")
+            && !(msg.contains("not authorized")
+                || msg.contains("not found")
+                || msg.contains("two factor"))
+    })?;
+    let msg = string(fault, "message").unwrap_or("(no message)");
+    // traceId: at the error's top level or in `extensions`, a number or a string.
+    let trace = fault
+        .get("traceId")
+        .or_else(|| fault.get("extensions").and_then(|x| x.get("traceId")))
+        .and_then(|t| match t {
+            Value::String(s) => Some(clip(s, 30)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .map(|t| format!(", trace {t}"))
+        .unwrap_or_default();
+    let partial = if v.get("data").is_some_and(Value::is_object) {
+        " with partial data"
+    } else {
+        ""
+    };
+    Some(Reason::new(
+        ReasonKind::Unreachable,
+        format!(
+            "Railway's API had an internal error (HTTP 200{partial}, INTERNAL_SERVER_ERROR: \"{}\"{trace}) — a fault on Railway's side, not your settings; the next check retries",
+            clip(msg, 80)
+        ),
+    ))
 }
 
 fn key_label(ctx: &Context<'_>) -> (String, String) {
@@ -383,6 +473,7 @@ fn identity(
 
 /// One environment to judge.
 struct Env<'a> {
+    id: Option<String>,
     name: String,
     instances: Vec<&'a Value>,
     more: bool,
@@ -483,6 +574,7 @@ fn from_project(ctx: &Context<'_>, cfg: &Config<'_>, ex: &Exchange) -> Step {
         .map(|e| {
             let (instances, more) = read_instances(e);
             Env {
+                id: string(e, "id").map(str::to_string),
                 name: name_of(e),
                 instances,
                 more,
@@ -506,12 +598,22 @@ fn from_project(ctx: &Context<'_>, cfg: &Config<'_>, ex: &Exchange) -> Step {
         };
         return common::unknown(ctx, Reason::new(kind, msg), Some(ex));
     }
-    judge(ctx, cfg, &project_name, &envs, &skipped, &a.errors)
+    let project_id = string(project, "id").unwrap_or(cfg.project).to_string();
+    judge(
+        ctx,
+        cfg,
+        &project_id,
+        &project_name,
+        &envs,
+        &skipped,
+        &a.errors,
+    )
 }
 
 fn from_environment(
     ctx: &Context<'_>,
     cfg: &Config<'_>,
+    project_id: &str,
     project_name: &str,
     ex: &Exchange,
 ) -> Step {
@@ -524,20 +626,68 @@ fn from_environment(
     };
     let (instances, more) = read_instances(env);
     let envs = [Env {
+        id: string(env, "id").map(str::to_string),
         name: string(env, "name").unwrap_or(cfg.environment).to_string(),
         instances,
         more,
     }];
-    judge(ctx, cfg, project_name, &envs, &[], &a.errors)
+    judge(ctx, cfg, project_id, project_name, &envs, &[], &a.errors)
 }
 
 /// A deployment as far as it could be read.
+#[derive(Clone)]
 struct Deployment {
     id: Option<String>,
     status: String,
     created_at: Option<OffsetDateTime>,
     stopped: bool,
     instances: Vec<String>,
+    /// The app's public host (`url`): where users reach it, not a Railway page.
+    url: Option<String>,
+    /// From the free-form `meta`: what was deployed.
+    commit_hash: Option<String>,
+    commit_message: Option<String>,
+    branch: Option<String>,
+}
+
+impl Deployment {
+    /// The facts someone fixing `name`'s deployment needs, for `card.details`.
+    fn details(&self, name: &str) -> Vec<Metric> {
+        let mut out = Vec::new();
+        if let Some(h) = &self.commit_hash {
+            // Quoted the way git does: 7 characters of a hash.
+            let short = if h.len() > 7 && h.chars().all(|c| c.is_ascii_hexdigit()) {
+                h[..7].to_string()
+            } else {
+                clip(h, 40)
+            };
+            out.push(Metric::new(format!("{name} commit"), short));
+        }
+        if let Some(m) = &self.commit_message {
+            out.push(Metric::new(format!("{name} commit message"), clip(m, 200)));
+        }
+        if let Some(b) = &self.branch {
+            out.push(Metric::new(format!("{name} branch"), clip(b, 80)));
+        }
+        if let Some(u) = &self.url {
+            // A bare host in every answer seen; the scheme is added for a clickable value.
+            let u = if u.contains("://") {
+                clip(u, 200)
+            } else {
+                format!("https://{}", clip(u, 200))
+            };
+            out.push(Metric::new(format!("{name} url"), u));
+        }
+        out
+    }
+}
+
+/// A non-empty, trimmed string field.
+fn text(v: &Value, key: &str) -> Option<String> {
+    string(v, key)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn read_deployment(v: &Value) -> Option<Deployment> {
@@ -561,6 +711,10 @@ fn read_deployment(v: &Value) -> Option<Deployment> {
                     .collect()
             })
             .unwrap_or_default(),
+        url: text(v, "url"),
+        commit_hash: v.get("meta").and_then(|m| text(m, "commitHash")),
+        commit_message: v.get("meta").and_then(|m| text(m, "commitMessage")),
+        branch: v.get("meta").and_then(|m| text(m, "branch")),
     })
 }
 
@@ -602,22 +756,48 @@ impl Colour {
 struct Verdict {
     name: String,
     colour: Colour,
-    /// Word for the "services" line: running, sleeping, completed, crashed, …
+    /// Word for the "services" line: running, sleeping, completed, stopped, crashed, …
     bucket: &'static str,
     detail: String,
     /// Status of a newer deployment rolling out.
     rollout: Option<String>,
     last_deploy: Option<OffsetDateTime>,
+    /// The deployment this verdict is about when it is bad: the failed
+    /// newer one, or the serving one that crashed or stopped.
+    culprit: Option<Deployment>,
+    /// Where the service lives, for a link to its deployment's page.
+    service_id: Option<String>,
+    environment_id: Option<String>,
 }
 
 impl Verdict {
     fn headline(&self) -> String {
-        if self.detail == "crashed" {
-            format!("{} crashed", self.name)
+        if self.detail == "crashed" || self.detail.starts_with("stopped") {
+            format!("{} {}", self.name, self.detail)
         } else {
             format!("{}: {}", self.name, self.detail)
         }
     }
+
+    /// Where a bad verdict sorts in the metric lines: worst first.
+    fn rank(&self) -> u8 {
+        match self.colour {
+            Colour::Down => 0,
+            Colour::Degraded => 1,
+            Colour::Unknown => 2,
+            Colour::Pending => 3,
+            Colour::Inactive => 4,
+            Colour::Healthy => 5,
+        }
+    }
+}
+
+/// A service instance runs on a schedule (`cronSchedule` set): a stopped
+/// deployment is then a job that finished. A missing field counts as no
+/// schedule — the query always asks for it, and a web service that stopped
+/// must never pass for a finished job.
+fn is_cron(v: &Value) -> bool {
+    text(v, "cronSchedule").is_some()
 }
 
 fn judge_instance(v: &Value, name: String) -> Verdict {
@@ -640,6 +820,9 @@ fn judge_instance(v: &Value, name: String) -> Verdict {
         detail: detail.to_string(),
         rollout: None,
         last_deploy,
+        culprit: None,
+        service_id: text(v, "serviceId"),
+        environment_id: text(v, "environmentId"),
     };
 
     let from_active = active.iter().find(|d| is_stable(&d.status));
@@ -656,7 +839,14 @@ fn judge_instance(v: &Value, name: String) -> Verdict {
     let crashed = counted.iter().filter(|s| **s == "CRASHED").count();
 
     let mut out = match serving.status.as_str() {
-        "SUCCESS" if serving.stopped => verdict(Colour::Healthy, "completed", "completed"),
+        // Railway's CLI calls this "Completed" in `railway status` but
+        // "STOPPED" in `railway service status`: only a cron job is done.
+        "SUCCESS" if serving.stopped && is_cron(v) => {
+            verdict(Colour::Healthy, "completed", "completed")
+        }
+        "SUCCESS" if serving.stopped => {
+            verdict(Colour::Degraded, "stopped", "stopped (stopped by hand?)")
+        }
         "SUCCESS" if crashed > 0 && running == 0 => verdict(Colour::Down, "crashed", "crashed"),
         "SUCCESS" if crashed > 0 => verdict(
             Colour::Degraded,
@@ -689,6 +879,9 @@ fn judge_instance(v: &Value, name: String) -> Verdict {
             &format!("unrecognised status `{}`", clip(other, 30)),
         ),
     };
+    if matches!(out.colour, Colour::Down | Colour::Degraded) {
+        out.culprit = Some(serving.clone());
+    }
 
     // A newer deployment than the serving one: failed, or still rolling out.
     if let (Some(l), Some(s)) = (latest.as_ref(), from_active) {
@@ -702,6 +895,7 @@ fn judge_instance(v: &Value, name: String) -> Verdict {
                     Colour::Healthy => {
                         out.colour = Colour::Degraded;
                         out.detail = "deploy failed, previous deploy serving".into();
+                        out.culprit = Some(l.clone());
                     }
                     Colour::Degraded => out.detail.push_str("; latest deploy failed"),
                     _ => {}
@@ -757,9 +951,32 @@ fn activity(verdicts: &[Verdict]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// At most this many metric lines per card; the rest go to `details`.
+const MAX_METRICS: usize = 3;
+
+/// Railway's dashboard page about one deployment (its build and deploy
+/// logs). The deployment's own `url` is the app's public host, not this.
+fn deployment_page(project_id: &str, v: &Verdict) -> Option<String> {
+    let deployment = v.culprit.as_ref()?.id.as_deref()?;
+    let service = v.service_id.as_deref()?;
+    let mut url = url::Url::parse("https://railway.com").ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .extend(["project", project_id, "service", service]);
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(env) = &v.environment_id {
+            q.append_pair("environmentId", env);
+        }
+        q.append_pair("id", deployment);
+    }
+    Some(url.to_string())
+}
+
 fn judge(
     ctx: &Context<'_>,
     cfg: &Config<'_>,
+    project_id: &str,
     project_name: &str,
     envs: &[Env],
     skipped: &[String],
@@ -778,7 +995,11 @@ fn judge(
                 } else {
                     service.to_string()
                 };
-                judge_instance(v, name)
+                let mut verdict = judge_instance(v, name);
+                if verdict.environment_id.is_none() {
+                    verdict.environment_id = env.id.clone();
+                }
+                verdict
             })
         })
         .collect();
@@ -797,6 +1018,7 @@ fn judge(
     for bucket in [
         "crashed",
         "failed",
+        "stopped",
         "sleeping",
         "completed",
         "first deploy",
@@ -820,7 +1042,13 @@ fn judge(
             None => "never".into(),
         },
     ));
-    for v in verdicts.iter().filter(|v| v.colour != Colour::Healthy) {
+    let mut listed: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.colour != Colour::Healthy)
+        .collect();
+    // Worst first, so the lines that fit are the ones that matter.
+    listed.sort_by_key(|v| v.rank());
+    for v in listed {
         metrics.push(Metric::new(v.name.clone(), v.detail.clone()));
     }
     if !skipped.is_empty() {
@@ -904,6 +1132,26 @@ fn judge(
             card(status, summary, metrics)
         }
     };
+    let mut details = Vec::new();
+    if matches!(out.status, Status::Down | Status::Degraded) {
+        let mut bad: Vec<&Verdict> = verdicts
+            .iter()
+            .filter(|v| matches!(v.colour, Colour::Down | Colour::Degraded))
+            .collect();
+        bad.sort_by_key(|v| v.rank());
+        // "Open" goes to the worst service's failing deployment.
+        out.link = bad.iter().find_map(|v| deployment_page(project_id, v));
+        for v in &bad {
+            if let Some(d) = &v.culprit {
+                details.extend(d.details(&v.name));
+            }
+        }
+    }
+    if out.metrics.len() > MAX_METRICS {
+        let rest = out.metrics.split_off(MAX_METRICS);
+        details.splice(0..0, rest);
+    }
+    out.details = details;
     if let Some(a) = activity {
         out.in_progress = true;
         out.activity = Some(a);
@@ -962,6 +1210,16 @@ mod tests {
         serde_json::to_vec(&v).unwrap()
     }
 
+    /// The value of a detail (fails the test if absent).
+    fn detail<'a>(run: &'a Run, label: &str) -> &'a str {
+        run.card
+            .details
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| m.value.as_str())
+            .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", run.card.details))
+    }
+
     /// The production environment's first service instance node.
     fn first_instance(v: &mut Value) -> &mut Value {
         &mut v["data"]["project"]["environments"]["edges"][0]["node"]["serviceInstances"]["edges"]
@@ -983,9 +1241,9 @@ mod tests {
         assert!(q.starts_with("query TrayProject($projectId: String!)"));
         for field in [
             "canAccess",
-            "latestDeployment",
-            "activeDeployments",
-            "deploymentStopped",
+            "cronSchedule",
+            "latestDeployment { id status createdAt statusUpdatedAt deploymentStopped url meta ",
+            "activeDeployments { id status createdAt deploymentStopped url meta ",
             "hasNextPage",
         ] {
             assert!(q.contains(field), "{field}");
@@ -1031,10 +1289,17 @@ mod tests {
         assert_eq!(run.card.status, Status::Degraded);
         assert_eq!(run.metric("services"), "2/2 running");
         assert_eq!(run.metric("api"), "deploy failed, previous deploy serving");
-        assert_eq!(run.metric("worker"), "1/2 instances crashed");
+        // Three lines at most: the second bad service moves to the details.
+        assert_eq!(run.card.metrics.len(), 3);
+        assert_eq!(detail(&run, "worker"), "1/2 instances crashed");
         assert_eq!(
             run.card.summary,
             "api: deploy failed, previous deploy serving; worker: 1/2 instances crashed"
+        );
+        // "Open" goes to api's failed deployment on the Railway dashboard.
+        assert_eq!(
+            run.card.link.as_deref(),
+            Some("https://railway.com/project/3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41/service/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b?environmentId=b7e41d0a-2c5f-4f6e-8a93-11c0d2e3f4a5&id=0e9d8c7b-6a5f-4e3d-2c1b-a09f8e7d6c5b")
         );
     }
 
@@ -1044,11 +1309,14 @@ mod tests {
         assert_eq!(run.card.status, Status::Down);
         assert_eq!(run.metric("services"), "0/2 running, 1 crashed, 1 failed");
         assert_eq!(run.metric("api"), "crashed");
-        assert_eq!(run.metric("frontend"), "deploy failed, nothing serving");
+        assert_eq!(detail(&run, "frontend"), "deploy failed, nothing serving");
         assert_eq!(
             run.card.summary,
             "api crashed; frontend: deploy failed, nothing serving"
         );
+        assert!(run.card.link.as_deref().unwrap().starts_with(
+            "https://railway.com/project/3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41/service/"
+        ));
     }
 
     #[test]
@@ -1241,7 +1509,9 @@ mod tests {
         let run = account(json(200, &body));
         // Only worker colours now.
         assert_eq!(run.card.status, Status::Degraded);
-        assert_eq!(run.metric("api"), "never deployed");
+        // The degraded worker comes first; the inactive api moves to the details.
+        assert_eq!(run.metric("worker"), "1/2 instances crashed");
+        assert_eq!(detail(&run, "api"), "never deployed");
         assert_eq!(run.metric("services"), "1/2 running, 1 inactive");
         // A project whose only services are inactive is unknown.
         let only = edit(HEALTHY, |v| {
@@ -1269,6 +1539,7 @@ mod tests {
             let pg = &mut v["data"]["project"]["environments"]["edges"][0]["node"]
                 ["serviceInstances"]["edges"][1]["node"];
             pg["activeDeployments"][0]["deploymentStopped"] = true.into();
+            pg["cronSchedule"] = "*/15 * * * *".into();
         });
         let run = account(json(200, &body));
         assert_eq!(run.card.status, Status::Healthy);
@@ -1369,5 +1640,191 @@ mod tests {
         });
         let v = judge_instance(&instance, "api".into());
         assert_eq!(v.colour, Colour::Degraded);
+    }
+
+    const STOPPED_WEB: &[u8] =
+        include_bytes!("../../tests/fixtures/railway/project_overview_stopped_web.json");
+    const CRON_DONE: &[u8] =
+        include_bytes!("../../tests/fixtures/railway/project_overview_cron_completed.json");
+    const INTERNAL: &[u8] =
+        include_bytes!("../../tests/fixtures/railway/error_internal_with_data_200.json");
+    const NOT_ROUTED: &[u8] =
+        include_bytes!("../../tests/fixtures/railway/error_not_found_404.json");
+
+    #[test]
+    fn a_stopped_web_service_is_degraded_not_completed() {
+        let run = account(json(200, STOPPED_WEB));
+        assert_eq!(run.card.status, Status::Degraded);
+        assert_eq!(run.card.summary, "api stopped (stopped by hand?)");
+        assert_eq!(run.metric("services"), "1/2 running, 1 stopped");
+        assert_eq!(run.metric("api"), "stopped (stopped by hand?)");
+        // What was deployed, from `meta`, and where users reach it.
+        assert_eq!(detail(&run, "api commit"), "5e6f7a8");
+        assert_eq!(
+            detail(&run, "api commit message"),
+            "Add order export endpoint"
+        );
+        assert_eq!(detail(&run, "api branch"), "main");
+        assert_eq!(
+            detail(&run, "api url"),
+            "https://api-production-5d2c.up.railway.app"
+        );
+        // The link is the deployment's dashboard page, not the app's url.
+        assert_eq!(
+            run.card.link.as_deref(),
+            Some("https://railway.com/project/3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41/service/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b?environmentId=b7e41d0a-2c5f-4f6e-8a93-11c0d2e3f4a5&id=7b3e9f12-4c6a-4d8e-b1f0-2a9c8d7e6f50")
+        );
+    }
+
+    #[test]
+    fn a_stopped_cron_service_completed() {
+        let run = account(json(200, CRON_DONE));
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.card.summary, "all 3 services up");
+        assert_eq!(run.metric("services"), "2/3 running, 1 completed");
+        assert_eq!(run.card.link, None);
+        assert!(run.card.details.is_empty(), "{:?}", run.card.details);
+    }
+
+    #[test]
+    fn without_a_schedule_a_stopped_service_is_never_green() {
+        for cron in [Some(Value::Null), Some("".into()), Some("  ".into()), None] {
+            let body = edit(CRON_DONE, |v| {
+                let job = &mut v["data"]["project"]["environments"]["edges"][0]["node"]
+                    ["serviceInstances"]["edges"][2]["node"];
+                match &cron {
+                    Some(c) => job["cronSchedule"] = c.clone(),
+                    None => {
+                        job.as_object_mut().unwrap().remove("cronSchedule");
+                    }
+                }
+            });
+            let run = account(json(200, &body));
+            assert_eq!(run.card.status, Status::Degraded, "{cron:?}");
+            assert_eq!(
+                run.card.summary, "nightly-report stopped (stopped by hand?)",
+                "{cron:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_deploy_names_its_commit() {
+        let body = edit(DEGRADED, |v| {
+            let api = first_instance(v);
+            api["latestDeployment"]["meta"] = serde_json::json!({
+                "branch": "release/2026-08",
+                "commitHash": "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c",
+                "commitMessage": "Upgrade the payment SDK",
+                "reason": "deploy",
+            });
+            api["latestDeployment"]["url"] = Value::Null;
+        });
+        let run = account(json(200, &body));
+        assert_eq!(run.card.status, Status::Degraded);
+        assert_eq!(detail(&run, "api commit"), "9f8e7d6");
+        assert_eq!(
+            detail(&run, "api commit message"),
+            "Upgrade the payment SDK"
+        );
+        assert_eq!(detail(&run, "api branch"), "release/2026-08");
+        assert!(run.card.details.iter().all(|m| m.label != "api url"));
+        assert!(run
+            .card
+            .link
+            .as_deref()
+            .unwrap()
+            .ends_with("&id=0e9d8c7b-6a5f-4e3d-2c1b-a09f8e7d6c5b"));
+    }
+
+    #[test]
+    fn the_project_token_path_links_with_the_tokens_project() {
+        let env = edit(ENV_OK, |v| {
+            let api = &mut v["data"]["environment"]["serviceInstances"]["edges"][0]["node"];
+            api["activeDeployments"][0]["deploymentStopped"] = true.into();
+            api["latestDeployment"]["deploymentStopped"] = true.into();
+        });
+        let run = drive(&service("production", TokenKind::Project), |r| {
+            match r.tag {
+                IDENTITY => json(200, IDENTITY_OK),
+                _ => json(200, &env),
+            }
+        });
+        assert_eq!(run.card.status, Status::Degraded);
+        let link = run.card.link.as_deref().unwrap();
+        assert!(
+            link.starts_with(&format!(
+                "https://railway.com/project/{PROJECT_ID}/service/"
+            )),
+            "{link}"
+        );
+        assert!(
+            link.contains("environmentId=b7e41d0a-2c5f-4f6e-8a93-11c0d2e3f4a5"),
+            "{link}"
+        );
+    }
+
+    #[test]
+    fn internal_server_errors_are_railways_fault() {
+        // Data beside the error: incomplete, so "can't see", not a colour.
+        let run = account(json(200, INTERNAL));
+        assert_eq!(run.card.status, Status::Unknown);
+        assert_eq!(run.reason_kind(), Some(ReasonKind::Unreachable));
+        assert!(
+            run.reason_text().contains("fault on Railway's side"),
+            "{}",
+            run.reason_text()
+        );
+        assert!(run.reason_text().contains("Problem processing request"));
+        assert!(run.reason_text().contains("partial data"));
+        assert!(run.reason_text().contains("3395127708164523981"));
+        // The same error without data.
+        let body = edit(INTERNAL, |v| v["data"] = Value::Null);
+        let run = account(json(200, &body));
+        assert_eq!(run.reason_kind(), Some(ReasonKind::Unreachable));
+        assert!(!run.reason_text().contains("partial data"));
+        // Client errors Railway files under the same code keep their meaning.
+        let body = edit(HEALTHY, |v| {
+            v["errors"] = serde_json::json!([{
+                "message": "Not Authorized",
+                "path": ["project", "environments", "edges", 1],
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            }]);
+        });
+        assert_eq!(account(json(200, &body)).card.status, Status::Healthy);
+        let missing =
+            include_bytes!("../../tests/fixtures/railway/error_project_not_found_200.json");
+        assert_eq!(
+            account(json(200, missing)).reason_kind(),
+            Some(ReasonKind::Config)
+        );
+    }
+
+    #[test]
+    fn http_404_points_at_base_url_not_the_project() {
+        let run = account(json(404, NOT_ROUTED));
+        assert_eq!(run.reason_kind(), Some(ReasonKind::Config));
+        let text = run.reason_text();
+        assert!(text.starts_with("Railway's API answered 404"), "{text}");
+        assert!(text.contains("check the service's base_url"), "{text}");
+        assert!(
+            text.contains("default https://backboard.railway.com"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("project 3f2a") && !text.contains("not found —"),
+            "{text}"
+        );
+        let mut s = service("production", TokenKind::Account);
+        s.base_url = Some(Url::parse("https://proxy.example/railway/").unwrap());
+        let run = drive(&s, |_| json(404, b"Not Found"));
+        assert_eq!(run.reason_kind(), Some(ReasonKind::Config));
+        assert!(
+            run.reason_text()
+                .contains("base_url (`https://proxy.example/railway/`"),
+            "{}",
+            run.reason_text()
+        );
+        assert!(run.reason_text().contains("/railway/graphql/v2"));
     }
 }

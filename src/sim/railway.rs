@@ -2,15 +2,17 @@
 //!
 //! Operations are recognised by the root field the query names
 //! (`projectToken`, `environment(`, `deployments(`, `project(`); fields that
-//! are optional in a selection (`statusUpdatedAt`, `url`, `staticUrl`,
-//! `canAccess`) are only sent when the query text asks for them, as GraphQL would.
+//! are optional in a selection (`statusUpdatedAt`, `url`, `staticUrl`, `meta`,
+//! `canAccess`, `cronSchedule`) are only sent when the query text asks for
+//! them, as GraphQL would. Every sim service is a web service (`cronSchedule:
+//! null`); `meta` carries an invented commit.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::util::{cloudflare_denied, ts_millis, uuid};
+use super::util::{cloudflare_denied, fnv, ts_millis, uuid};
 use super::{split_slow, Reply, Scenario, SeenRequest, Shared, TargetKey};
 
 const LIMIT: u32 = 1000;
@@ -251,6 +253,29 @@ impl Deploy {
         if query.contains("url") {
             d["url"] = if serving { json!(host) } else { Value::Null };
         }
+        if query.contains("meta") {
+            let hash = format!(
+                "{:016x}{:016x}{:08x}",
+                fnv(&self.seed),
+                fnv(&format!("{}#commit", self.seed)),
+                fnv(&format!("{}#commit2", self.seed)) >> 32
+            );
+            let message = match self.status {
+                "FAILED" => "Upgrade the payment SDK",
+                "CRASHED" => "Raise the connection pool size",
+                "BUILDING" => "Add order export endpoint",
+                _ => "Cache product listings",
+            };
+            d["meta"] = json!({
+                "branch": "main",
+                "commitAuthor": "mkowalski",
+                "commitHash": hash,
+                "commitMessage": message,
+                "logsV2": true,
+                "reason": "deploy",
+                "repo": "acme/shop",
+            });
+        }
         d
     }
 }
@@ -370,14 +395,18 @@ impl Project {
             .instances(env, scenario)
             .iter()
             .map(|i| {
-                json!({ "node": {
+                let mut node = json!({
                     "id": uuid(&format!("{}/{}/{}/si", self.id, env.name, i.name)),
                     "serviceId": uuid(&format!("{}/{}/service", self.id, i.name)),
                     "serviceName": i.name,
                     "environmentId": env.id,
                     "latestDeployment": i.latest.json(selection(query, "latestDeployment"), now),
                     "activeDeployments": i.active.iter().map(|d| d.json(selection(query, "activeDeployments"), now)).collect::<Vec<_>>(),
-                }})
+                });
+                if query.contains("cronSchedule") {
+                    node["cronSchedule"] = Value::Null;
+                }
+                json!({ "node": node })
             })
             .collect();
         let mut e = json!({
