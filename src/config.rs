@@ -308,7 +308,13 @@ fn provider_keys(p: Provider) -> &'static [&'static str] {
         Provider::Railway => &["project", "environment", "token_kind"],
         Provider::Plausible => &["site", "traffic_drop", "traffic_min_baseline"],
         Provider::Netlify => &["site"],
-        Provider::Sentry => &["org", "project", "spike_degraded", "spike_down"],
+        Provider::Sentry => &[
+            "org",
+            "project",
+            "spike_degraded",
+            "spike_down",
+            "unhandled_users_down",
+        ],
     }
 }
 
@@ -784,6 +790,9 @@ impl Validator<'_> {
                 Self::key_span(t, "spike_down", span.clone()),
                 "`spike_down` must be at least `spike_degraded`",
             );
+        }
+        if let Some(n) = self.number(t, "unhandled_users_down", span.clone()) {
+            thresholds.unhandled_users_down = n as u64;
         }
         if let Some(item) = t.get("traffic_drop") {
             if item.as_bool() == Some(false) {
@@ -1302,6 +1311,7 @@ impl Editor {
                     "org",
                     "spike_degraded",
                     "spike_down",
+                    "unhandled_users_down",
                     "traffic_drop",
                     "traffic_min_baseline",
                 ] {

@@ -216,6 +216,9 @@ pub struct Thresholds {
     pub spike_degraded: f64,
     /// Sentry: last hour's errors above this many times the trailing median → down.
     pub spike_down: f64,
+    /// Sentry: an unhandled error issue seen by at least this many users in
+    /// the last hour → down. 0 turns the rule off.
+    pub unhandled_users_down: u64,
     /// Plausible: a fall of at least this many percent against the previous
     /// period → degraded. `None` turns the rule off.
     pub traffic_drop: Option<f64>,
@@ -229,6 +232,7 @@ impl Default for Thresholds {
         Thresholds {
             spike_degraded: 3.0,
             spike_down: 10.0,
+            unhandled_users_down: 100,
             traffic_drop: Some(80.0),
             traffic_min_baseline: 50,
         }

@@ -321,6 +321,21 @@ fn thresholds_are_read_and_checked() {
     .unwrap();
     let t = &c.workspaces[0].services[0].thresholds;
     assert_eq!((t.spike_degraded, t.spike_down), (2.0, 5.5));
+    assert_eq!(t.unhandled_users_down, 100);
+    let c = config::parse(
+        &format!("{base}unhandled_users_down = 25\n"),
+        Path::new("x"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.workspaces[0].services[0].thresholds.unhandled_users_down,
+        25
+    );
+    one_problem(
+        &format!("{base}unhandled_users_down = -3\n"),
+        9,
+        &["`unhandled_users_down` must be a number of at least 0"],
+    );
     one_problem(
         &format!("{base}spike_degraded = 9\nspike_down = 5\n"),
         10,

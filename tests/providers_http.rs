@@ -1400,6 +1400,195 @@ async fn sentry_error_fixtures() {
     assert!((88..=91).contains(&wait), "{wait}");
 }
 
+/// The `details` entry with this label, if any.
+fn sentry_detail<'a>(p: &'a Polled, label: &str) -> Option<&'a str> {
+    p.card()
+        .details
+        .iter()
+        .find(|m| m.label == label)
+        .map(|m| m.value.as_str())
+}
+
+#[tokio::test]
+async fn sentry_stats_v2_categories_outcomes_and_the_partial_hour() {
+    let no_issues = || sentry_issues(200, fixture("sentry/org_issues_empty.json"));
+
+    // Grouped by category: only error + default count, summed per hour; the
+    // profile_duration group's 3,000 this hour is not an error spike, and
+    // the transactions' rate limiting is not Sentry dropping errors.
+    let mixed = || sentry_stats(200, fixture("sentry/stats_v2_mixed_categories.json"));
+    let p = poll(sentry(), sentry_routes(no_issues(), mixed())).await;
+    assert_eq!(p.status(), Status::Healthy, "{}", p.summary());
+    assert_eq!(p.summary(), "no unresolved errors in the last hour");
+    // At 14:05 the 14:00 bucket (1) is 5 minutes old: the last hour is it
+    // plus 55/60 of the 13:00 bucket (8).
+    assert_eq!(
+        p.metric("events (24 h)"),
+        "96 (8 in the last hour, median 4)"
+    );
+    assert!(
+        p.card()
+            .metrics
+            .iter()
+            .all(|m| m.label != "rate limited (24 h)"),
+        "{:?}",
+        p.card().metrics
+    );
+    // Later in the same hour less of the previous one is carried.
+    let late = datetime!(2026-08-22 14:45 UTC);
+    let p = poll_with(
+        sentry(),
+        |_| {},
+        sentry_routes(no_issues(), mixed()),
+        &http(),
+        late,
+    )
+    .await;
+    assert_eq!(
+        p.metric("events (24 h)"),
+        "96 (3 in the last hour, median 4)"
+    );
+
+    // The invalid outcome: a metric line of its own.
+    let p = poll(
+        sentry(),
+        sentry_routes(
+            no_issues(),
+            sentry_stats(200, fixture("sentry/stats_v2_invalid_outcome.json")),
+        ),
+    )
+    .await;
+    assert_eq!(p.status(), Status::Healthy);
+    assert_eq!(p.metric("events rejected as invalid (24 h)"), "37");
+    assert_eq!(
+        p.metric("events (24 h)"),
+        "71 (4 in the last hour, median 3)"
+    );
+    assert_eq!(p.card().metrics.len(), 3);
+}
+
+#[tokio::test]
+async fn sentry_project_status_shapes() {
+    let stats_ok = || sentry_stats(200, fixture("sentry/stats_v2_errors_healthy.json"));
+    let no_issues = || sentry_issues(200, fixture("sentry/org_issues_empty.json"));
+
+    // `deleted` (disabled / pending deletion): the settings point at a
+    // project that is going away.
+    let p = poll(
+        sentry(),
+        vec![sentry_details(
+            200,
+            fixture("sentry/project_details_deleted.json"),
+        )],
+    )
+    .await;
+    p.assert_unknown(ReasonKind::Config);
+    assert_eq!(p.result.requests, 1);
+    assert!(
+        p.reason().starts_with(
+            "project acme-web/shop-api is being deleted or disabled in Sentry (status: deleted) — "
+        ),
+        "{}",
+        p.reason()
+    );
+    assert!(p.reason().contains("set `project`"), "{}", p.reason());
+
+    // A list-style project object: no `status`, `hasAccess: true`. Readable.
+    let p = poll(
+        sentry(),
+        vec![
+            sentry_details(200, fixture("sentry/project_summary_no_status.json")),
+            no_issues(),
+            stats_ok(),
+        ],
+    )
+    .await;
+    assert_eq!(p.status(), Status::Healthy, "{}", p.reason());
+    assert_eq!(p.result.requests, 3);
+}
+
+#[tokio::test]
+async fn sentry_unhandled_error_with_many_users_is_down() {
+    let p = poll(
+        sentry(),
+        sentry_routes(
+            sentry_issues(200, fixture("sentry/org_issues_unhandled_many_users.json")),
+            sentry_stats(200, fixture("sentry/stats_v2_errors_healthy.json")),
+        ),
+    )
+    .await;
+    assert_eq!(p.status(), Status::Down);
+    assert_eq!(
+        p.summary(),
+        "unhandled error hit 412 users in the last hour: KeyError: 'cart_id'"
+    );
+    // "Open" goes to the issue that is the reason, not the most frequent one.
+    assert_eq!(
+        p.card().open_url(),
+        Some("https://acme-web.sentry.io/issues/6019876543/")
+    );
+    assert_eq!(p.card().metrics.len(), 3);
+    assert_eq!(sentry_detail(&p, "users affected (1 h)"), Some("412"));
+    assert_eq!(sentry_detail(&p, "priority"), Some("high"));
+    assert_eq!(sentry_detail(&p, "issue"), Some("SHOP-API-4M"));
+
+    // The threshold is configurable: at 500 users it is a degraded card
+    // about the most frequent error issue.
+    let p = poll_with(
+        sentry(),
+        |s| s.thresholds.unhandled_users_down = 500,
+        sentry_routes(
+            sentry_issues(200, fixture("sentry/org_issues_unhandled_many_users.json")),
+            sentry_stats(200, fixture("sentry/stats_v2_errors_healthy.json")),
+        ),
+        &http(),
+        NOW,
+    )
+    .await;
+    assert_eq!(p.status(), Status::Degraded);
+    assert_eq!(p.summary(), "3 unresolved error issues in the last hour");
+    assert_eq!(
+        p.card().link.as_deref(),
+        Some("https://acme-web.sentry.io/issues/6019870001/")
+    );
+}
+
+#[tokio::test]
+async fn sentry_403_after_the_details_is_a_missing_scope() {
+    let p = poll(
+        sentry(),
+        sentry_routes(
+            sentry_issues(200, fixture("sentry/org_issues_empty.json")),
+            sentry_stats(403, fixture("sentry/error_403_forbidden.json")),
+        ),
+    )
+    .await;
+    p.assert_unknown(ReasonKind::Auth);
+    assert!(
+        p.reason()
+            .contains("lacks the `org:read` scope: Sentry refused the stats_v2 error counts"),
+        "{}",
+        p.reason()
+    );
+    assert!(!p.reason().contains("rejected"), "{}", p.reason());
+    assert_eq!(p.result.requests, 3);
+
+    let p = poll(
+        sentry(),
+        sentry_routes(
+            sentry_issues(403, fixture("sentry/error_403_forbidden.json")),
+            sentry_stats(200, fixture("sentry/stats_v2_errors_healthy.json")),
+        ),
+    )
+    .await;
+    p.assert_unknown(ReasonKind::Auth);
+    assert!(
+        p.reason().contains("lacks the `event:read` scope"),
+        "{}",
+        p.reason()
+    );
+}
+
 // ---- every provider: odd bodies, size cap, silence, redirects --------------
 
 /// Each provider's first-round routes, all answering `status` with `body`

@@ -3,32 +3,66 @@
 //! Config: `org` and `project` (slugs), `base_url` for a region host
 //! (`https://de.sentry.io`) or a self-hosted install (path prefixes are kept),
 //! thresholds `spike_degraded` / `spike_down` (multiples of the trailing
-//! median hourly error count). Token: `Authorization: Bearer` (user or
-//! internal-integration token with `org:read project:read event:read`).
+//! median hourly error count) and `unhandled_users_down` (users of one
+//! unhandled error in the last hour; 0 = off). Token: `Authorization: Bearer`
+//! (user or internal-integration token with `org:read project:read event:read`).
 //!
 //! Rounds (the issues endpoint's `project` filter wants the numeric id, the
 //! config holds a slug, so the details call goes first):
-//! 1. `GET /api/0/projects/{org}/{project}/` — gate: `status == "active"` and
-//!    `hasAccess != false`, else unknown; yields the numeric `id`.
+//! 1. `GET /api/0/projects/{org}/{project}/` — gate, yields the numeric `id`.
+//!    Sentry sends `status` `active`, `deleted` (disabled / pending deletion /
+//!    deletion in progress) or `unknown`; list-style project objects have none.
+//!    `deleted` stops with a config reason; `hasAccess == false` with an auth
+//!    reason; no status, `unknown` or an undocumented value is read as active
+//!    (an undocumented one is shown in the details); a `status` that is not
+//!    a string is an unreadable answer.
 //! 2. concurrently
 //!    `GET /api/0/organizations/{org}/issues/?project=<id>&query=is:unresolved&statsPeriod=1h&sort=freq&limit=25`
 //!    and `GET /api/0/organizations/{org}/stats_v2/?field=sum(quantity)&category=error&groupBy=outcome&interval=1h&statsPeriod=24h&project=<id>`.
 //!    First page only: 25 issues sorted by frequency are enough to judge.
+//!    On the org endpoint `statsPeriod=1h` is the query's range, so only
+//!    issues seen in the last hour come back and their `count` / `userCount`
+//!    are counted within that hour (`lifetime` holds the totals).
 //!
 //! When round 1 answers 404 on sentry.io, one more call
 //! (`GET /api/0/organizations/`) looks for the org's `links.regionUrl` to say
 //! which `base_url` to set.
 //!
+//! Reading `stats_v2`: only groups whose `by.category` is absent, `error` or
+//! `default` count (an answer grouped by category also carries transactions,
+//! profiles...); groups of the same outcome are summed bucket by bucket.
+//! `accepted` is the error rate, `rate_limited` and `invalid` (events
+//! rejected as invalid) are 24 h totals of errors only.
+//!
+//! The last hour: the last bucket is the current, unfinished hour when its
+//! start (`intervals`) is less than an hour before `now`. Then "the last
+//! hour" is a sliding hour: that bucket plus the share of the previous
+//! bucket not yet replaced (at :15, ¾ of it), compared with the median of
+//! the full hours before both. Nothing is extrapolated from a few minutes,
+//! so early in an hour a spike is neither invented nor missed. A last bucket
+//! that has ended (or an answer without usable timestamps) is taken whole.
+//!
 //! Status (the server's `statsPeriod=1h` filter is trusted; no local-clock re-filtering):
-//! - down: an unresolved `fatal` issue, or last hour's accepted errors
-//!   ≥ `spike_down` × max(median of the earlier hours, 1);
+//! - down: an unresolved `fatal` issue; an unhandled (`isUnhandled`) error
+//!   issue seen by ≥ `unhandled_users_down` users in the last hour; or the
+//!   last hour's accepted errors ≥ `spike_down` × max(median of the earlier
+//!   hours, 1);
 //! - degraded: an unresolved `error` issue, any issue with substatus
 //!   new/regressed/escalating, a spike ≥ `spike_degraded` ×, or `rate_limited`
-//!   outcomes > 0 (Sentry is dropping events);
+//!   error outcomes > 0 (Sentry is dropping events);
 //! - healthy otherwise; unknown on HTTP errors (404 → config with the
-//!   regional-host hint), a non-active project, or unreadable bodies.
+//!   regional-host hint; a 403 on issues or stats after the details answered
+//!   → auth naming the missing scope, `event:read` / `org:read`), a deleted
+//!   project, no access, or unreadable bodies.
+//!
+//! Card: at most three metric lines — unresolved issues, events (24 h), then
+//! the top issue, rate-limited and invalid counts in that order; the rest go
+//! to `details`, with the issue behind the card (else the top issue): short
+//! id, users affected, priority, unhandled, permalink. When an issue is the
+//! reason, `link` is its permalink, so "Open" goes to the issue.
 
 use serde_json::Value;
+use time::{Duration, OffsetDateTime};
 
 use super::common::{self, card, count, find, is_success, string};
 use super::{
@@ -95,12 +129,12 @@ pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
             },
         };
     }
-    let id = match gate(ctx, org, details) {
-        Ok(id) => id,
+    let (id, project_status) = match gate(ctx, org, details) {
+        Ok(ok) => ok,
         Err(reason) => return common::unknown(ctx, reason, Some(details)),
     };
     match (find(done, ISSUES), find(done, STATS)) {
-        (Some(issues), Some(stats)) => evaluate(ctx, issues, stats),
+        (Some(issues), Some(stats)) => evaluate(ctx, issues, stats, project_status),
         _ => {
             let issues = get(
                 ISSUES,
@@ -193,8 +227,9 @@ fn not_found(ctx: &Context<'_>, org: &str, ex: &Exchange, orgs: Option<&Exchange
     reason
 }
 
-/// Checks the project details and returns the numeric project id.
-fn gate(ctx: &Context<'_>, org: &str, ex: &Exchange) -> Result<String, Reason> {
+/// Checks the project details; returns the numeric project id and a
+/// status worth showing (one Sentry did not document), if any.
+fn gate(ctx: &Context<'_>, org: &str, ex: &Exchange) -> Result<(String, Option<String>), Reason> {
     let status = ex.response.status;
     if status == 404 {
         return Err(not_found(ctx, org, ex, None));
@@ -218,49 +253,63 @@ fn gate(ctx: &Context<'_>, org: &str, ex: &Exchange) -> Result<String, Reason> {
             ),
         ));
     }
-    match string(&v, "status") {
-        Some("active") => {}
-        // The states Sentry documents for a project that is not in use: the
-        // settings point at it, so it is the user's to fix.
-        Some(s @ ("disabled" | "pending_deletion" | "deletion_in_progress")) => {
-            return Err(Reason::new(
-                ReasonKind::Config,
-                format!(
-                    "{} is not active (status: {s})",
-                    ctx.service.target.describe()
-                ),
-            ))
-        }
-        // No status, or one Sentry does not document: an answer we cannot
-        // read, not a verdict on the settings.
+    // Sentry's project serializer sends `active`, `deleted` (which covers
+    // disabled, pending deletion and deletion in progress) or `unknown`;
+    // list-style project objects have no `status` at all. Only `deleted` is a
+    // verdict, and it is on the settings; the older internal names are read
+    // the same way in case a proxy or an old install passes them through.
+    let mut odd = None;
+    let status = match v.get("status") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        // A status that is not even a string: not a project object we know.
         Some(other) => {
             return Err(bad_body(
                 ctx.service,
                 "project",
-                format!("unknown project status `{}`", clip(other, 40)),
+                format!("`status` is {}", describe_json_shape(other)),
             ))
         }
-        None => {
-            return Err(bad_body(
-                ctx.service,
-                "project",
-                format!("{} without a `status`", describe_json_shape(&v)),
+    };
+    match status {
+        Some("active") | None => {}
+        Some(s @ ("deleted" | "disabled" | "pending_deletion" | "deletion_in_progress")) => {
+            return Err(Reason::new(
+                ReasonKind::Config,
+                format!(
+                    "project {} is being deleted or disabled in Sentry (status: {s}) — if it should still be watched, have a Sentry admin restore it; otherwise set `project` to the slug of a project in use",
+                    ctx.service.target.describe()
+                ),
             ))
         }
+        // `unknown` or a value Sentry does not document: not a reason to
+        // stop reading; the card shows it.
+        Some(other) => odd = Some(clip(other, 40)),
     }
     // The id is a string in the API; accept a bare number too.
     match v.get("id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(bad_body(ctx.service, "project", "no project `id`")),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok((s.trim().to_string(), odd)),
+        Some(Value::Number(n)) => Ok((n.to_string(), odd)),
+        _ => Err(bad_body(
+            ctx.service,
+            "project",
+            format!("no project `id` in {}", describe_json_shape(&v)),
+        )),
     }
 }
 
 struct Issue {
     title: String,
+    short_id: Option<String>,
     level: String,
     substatus: Option<String>,
     events: Option<u64>,
+    /// Users who met it in the query's range (the last hour): the org
+    /// endpoint counts `userCount` within `statsPeriod`, `lifetime` holds the rest.
+    users: Option<u64>,
+    unhandled: bool,
+    priority: Option<String>,
+    permalink: Option<String>,
 }
 
 fn read_issue(v: &Value) -> Option<Issue> {
@@ -276,32 +325,59 @@ fn read_issue(v: &Value) -> Option<Issue> {
             .or_else(|| string(v, "shortId"))
             .unwrap_or("(untitled issue)")
             .to_string(),
+        short_id: string(v, "shortId").map(|s| clip(s, 40)),
         level: string(v, "level").unwrap_or("unknown").to_string(),
         substatus: string(v, "substatus").map(str::to_string),
         events: v.get("count").and_then(count),
+        users: v.get("userCount").and_then(count),
+        unhandled: v.get("isUnhandled") == Some(&Value::Bool(true)),
+        priority: string(v, "priority").map(|s| clip(s, 20)),
+        permalink: string(v, "permalink")
+            .filter(|l| common::web_link(l).is_some())
+            .map(|l| l.trim().to_string()),
     })
 }
 
-/// Hourly accepted errors (oldest first) and the rate-limited total.
+/// Hourly accepted errors (oldest first), when each bucket starts, and the
+/// error events Sentry dropped or refused.
 struct Rates {
     accepted: Vec<u64>,
+    /// The buckets' start times, when the answer gives one per bucket.
+    starts: Option<Vec<OffsetDateTime>>,
     rate_limited: u64,
+    invalid: u64,
+}
+
+/// `stats_v2` groups that are about errors: a group without a category (the
+/// answer to `category=error&groupBy=outcome`), or the `error` / `default`
+/// categories of an answer grouped by category too. Transactions, profiles,
+/// attachments... are other products' volumes, not errors.
+fn is_error_group(g: &Value) -> bool {
+    match g.get("by").and_then(|b| b.get("category")) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(c)) => c == "error" || c == "default",
+        Some(_) => false,
+    }
 }
 
 fn read_stats(v: &Value) -> Option<Rates> {
     // The legacy project stats shape, [[ts, count], ...], reads the same way;
     // anything else in an array is not a series we can trust.
     if let Some(points) = v.as_array() {
-        let accepted = points
+        let (starts, accepted): (Vec<Option<OffsetDateTime>>, Vec<u64>) = points
             .iter()
             .map(|p| match p.as_array().map(Vec::as_slice) {
-                Some([_, n]) => count(n),
+                Some([ts, n]) => Some((unix_time(ts), count(n)?)),
                 _ => None,
             })
-            .collect::<Option<Vec<u64>>>()?;
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         return Some(Rates {
             accepted,
+            starts: starts.into_iter().collect(),
             rate_limited: 0,
+            invalid: 0,
         });
     }
     // A stats_v2 answer is an object with its time buckets; without them
@@ -323,30 +399,95 @@ fn read_stats(v: &Value) -> Option<Rates> {
             .map(|a| a.iter().map(|n| count(n).unwrap_or(0)).collect())
             .unwrap_or_default()
     };
-    let outcome = |g: &Value| {
-        g.get("by")
-            .and_then(|b| string(b, "outcome"))
-            .map(str::to_string)
+    let total = |g: &Value| {
+        g.get("totals")
+            .and_then(|t| t.get("sum(quantity)"))
+            .and_then(count)
+            .unwrap_or_else(|| series(g).iter().fold(0u64, |a, b| a.saturating_add(*b)))
     };
     let mut rates = Rates {
         accepted: Vec::new(),
+        starts: None,
         rate_limited: 0,
+        invalid: 0,
     };
-    for g in groups {
-        match outcome(g).as_deref() {
-            Some("accepted") => rates.accepted = series(g),
-            Some("rate_limited") => {
-                let total = g
-                    .get("totals")
-                    .and_then(|t| t.get("sum(quantity)"))
-                    .and_then(count)
-                    .unwrap_or_else(|| series(g).iter().fold(0u64, |a, b| a.saturating_add(*b)));
-                rates.rate_limited = rates.rate_limited.saturating_add(total);
+    // One group per (category, outcome) when grouped by category: groups of
+    // the same outcome add up, bucket by bucket.
+    for g in groups.iter().filter(|g| is_error_group(g)) {
+        match g.get("by").and_then(|b| string(b, "outcome")) {
+            Some("accepted") => {
+                let s = series(g);
+                if rates.accepted.len() < s.len() {
+                    rates.accepted.resize(s.len(), 0);
+                }
+                for (acc, n) in rates.accepted.iter_mut().zip(s) {
+                    *acc = acc.saturating_add(n);
+                }
             }
+            Some("rate_limited") => {
+                rates.rate_limited = rates.rate_limited.saturating_add(total(g))
+            }
+            Some("invalid") => rates.invalid = rates.invalid.saturating_add(total(g)),
             _ => {}
         }
     }
+    // Bucket times line up with the series only when there is one per bucket.
+    rates.starts = v
+        .get("intervals")
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .map(|t| common::parse_time(t.as_str()))
+                .collect::<Option<Vec<_>>>()
+        })
+        .filter(|t| !t.is_empty() && t.len() == rates.accepted.len());
     Some(rates)
+}
+
+/// A legacy bucket's `unix_ts`.
+fn unix_time(v: &Value) -> Option<OffsetDateTime> {
+    let n = v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))?;
+    OffsetDateTime::from_unix_timestamp(n).ok()
+}
+
+/// How much of the last bucket has elapsed (0–1) when it is the current,
+/// unfinished hour; `None` when it is a finished one, or when its start is
+/// so far from our clock that the timestamps say nothing about now.
+fn partial_fraction(starts: &[OffsetDateTime], now: OffsetDateTime) -> Option<f64> {
+    let last = *starts.last()?;
+    let len = match starts {
+        [.., a, b] if b > a => *b - *a,
+        _ => Duration::HOUR,
+    };
+    let elapsed = now - last;
+    if elapsed >= len || elapsed < -len {
+        return None;
+    }
+    Some((elapsed / len).clamp(0.0, 1.0))
+}
+
+/// The last hour's accepted errors and the earlier full hours to compare
+/// them with. When the last bucket is the unfinished current hour, the last
+/// hour is that bucket plus the not-yet-replaced share of the hour before
+/// it (at :15, three quarters of it): a sliding hour, so a spike is judged
+/// on an hour's worth of data at any minute, neither diluted late nor
+/// extrapolated from a few minutes early.
+fn last_hour(rates: &Rates, now: OffsetDateTime) -> (u64, &[u64]) {
+    let acc = rates.accepted.as_slice();
+    let Some((&last, earlier)) = acc.split_last() else {
+        return (0, &[]);
+    };
+    let fraction = rates
+        .starts
+        .as_deref()
+        .and_then(|s| partial_fraction(s, now));
+    match (fraction, earlier.split_last()) {
+        (Some(f), Some((&previous, before))) => {
+            let carried = (previous as f64 * (1.0 - f)).round() as u64;
+            (last.saturating_add(carried), before)
+        }
+        _ => (last, earlier),
+    }
 }
 
 /// "an object with keys a, b", "an array", "null": what a JSON answer
@@ -386,7 +527,56 @@ fn fmt_ratio(x: f64) -> String {
     }
 }
 
-fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Step {
+/// A 403 on a round-two endpoint after the project details answered with
+/// the same key: the token works but lacks that endpoint's scope.
+fn missing_scope(ctx: &Context<'_>, refused: &[(&Exchange, &str, &str)]) -> Reason {
+    let key = ctx
+        .service
+        .key
+        .as_ref()
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "(none)".into());
+    let scopes: Vec<String> = refused.iter().map(|(_, s, _)| format!("`{s}`")).collect();
+    let what: Vec<&str> = refused.iter().map(|(_, _, w)| *w).collect();
+    let said = refused
+        .iter()
+        .find_map(|(ex, _, _)| detail(&ex.response.body))
+        .map(|d| format!(": {}", clip(&d, 120)))
+        .unwrap_or_default();
+    Reason::new(
+        ReasonKind::Auth,
+        format!(
+            "API key `{key}` lacks the {} scope{}: Sentry refused {} (HTTP 403{said}) while the same key read the project — create a token with org:read project:read event:read, then {}",
+            scopes.join(" and "),
+            if scopes.len() == 1 { "" } else { "s" },
+            what.join(" and "),
+            ctx.service
+                .key
+                .as_ref()
+                .map(|k| k.how_to_set())
+                .unwrap_or_else(|| "set it as this service's key".into())
+        ),
+    )
+}
+
+fn evaluate(
+    ctx: &Context<'_>,
+    issues_ex: &Exchange,
+    stats_ex: &Exchange,
+    project_status: Option<String>,
+) -> Step {
+    // Scopes per endpoint (apis.md §4.2): issues need `event:read`,
+    // stats_v2 `org:read`; the details call that succeeded needed `project:read`.
+    let refused: Vec<(&Exchange, &str, &str)> = [
+        (issues_ex, "event:read", "the issue list"),
+        (stats_ex, "org:read", "the stats_v2 error counts"),
+    ]
+    .into_iter()
+    .filter(|(ex, _, _)| ex.response.status == 403)
+    .collect();
+    if let Some((first, _, _)) = refused.first() {
+        return common::unknown(ctx, missing_scope(ctx, &refused), Some(first));
+    }
     for ex in [issues_ex, stats_ex] {
         if !is_success(ex.response.status) {
             return common::unknown(ctx, failure(ctx, ex), Some(ex));
@@ -428,10 +618,7 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
         Err(e) => return unreadable(stats_ex, "event stats", e.to_string()),
     };
 
-    let (last, earlier) = match rates.accepted.split_last() {
-        Some((last, earlier)) => (*last, earlier),
-        None => (0, &[][..]),
-    };
+    let (last, earlier) = last_hour(&rates, ctx.now);
     let med = median(earlier);
     let ratio = last as f64 / med.max(1.0);
     let total = rates
@@ -441,22 +628,49 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
     let th = &ctx.service.thresholds;
 
     let fatal = issues.iter().find(|i| i.level == "fatal");
+    // Unhandled errors many users ran into: the users are counted over the
+    // request's range, the last hour. The most widespread one is the reason.
+    let widespread = issues
+        .iter()
+        .filter(|i| {
+            th.unhandled_users_down > 0
+                && i.unhandled
+                && matches!(i.level.as_str(), "error" | "fatal")
+                && i.users.is_some_and(|u| u >= th.unhandled_users_down)
+        })
+        .max_by_key(|i| i.users);
     let flagged = issues.iter().find(|i| {
         matches!(
             i.substatus.as_deref(),
             Some("new" | "regressed" | "escalating")
         )
     });
-    let errors = issues.iter().filter(|i| i.level == "error").count();
+    let error_issues: Vec<&Issue> = issues.iter().filter(|i| i.level == "error").collect();
+    let errors = error_issues.len();
 
     let spike = format!(
         "error spike: {last} in the last hour, {}× the median",
         fmt_ratio(ratio)
     );
-    let (status, summary) = if let Some(f) = fatal {
-        (Status::Down, format!("fatal: {}", clip(&f.title, 80)))
+    // The issue the card is about, when one is the reason: "Open" goes there.
+    let (status, summary, cause) = if let Some(f) = fatal {
+        (
+            Status::Down,
+            format!("fatal: {}", clip(&f.title, 80)),
+            Some(f),
+        )
+    } else if let Some(w) = widespread {
+        (
+            Status::Down,
+            format!(
+                "unhandled error hit {} users in the last hour: {}",
+                thousands(w.users.unwrap_or(0)),
+                clip(&w.title, 80)
+            ),
+            Some(w),
+        )
     } else if last > 0 && ratio >= th.spike_down {
-        (Status::Down, spike)
+        (Status::Down, spike, None)
     } else if let Some(f) = flagged {
         (
             Status::Degraded,
@@ -465,6 +679,7 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
                 f.substatus.as_deref().unwrap_or("new"),
                 clip(&f.title, 80)
             ),
+            Some(f),
         )
     } else if errors > 0 {
         (
@@ -473,9 +688,10 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
                 "{errors} unresolved error issue{} in the last hour",
                 if errors == 1 { "" } else { "s" }
             ),
+            error_issues.first().copied(),
         )
     } else if last > 0 && ratio >= th.spike_degraded {
-        (Status::Degraded, spike)
+        (Status::Degraded, spike, None)
     } else if rates.rate_limited > 0 {
         (
             Status::Degraded,
@@ -483,15 +699,18 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
                 "Sentry dropped {} events (rate limited) — some errors are not visible",
                 thousands(rates.rate_limited)
             ),
+            None,
         )
     } else {
         (
             Status::Healthy,
             "no unresolved errors in the last hour".to_string(),
+            None,
         )
     };
 
-    let mut metrics = vec![
+    // At most three lines; in order of importance, the rest go to details.
+    let mut lines = vec![
         Metric::new(
             "unresolved issues (1 h)",
             if issues.len() >= 25 {
@@ -509,32 +728,71 @@ fn evaluate(ctx: &Context<'_>, issues_ex: &Exchange, stats_ex: &Exchange) -> Ste
                 fmt_ratio(med)
             ),
         ),
-        Metric::new(
-            "top issue",
-            issues
-                .first()
-                .map(|i| match i.events {
-                    Some(n) => format!("{} ({} events)", clip(&i.title, 80), thousands(n)),
-                    None => clip(&i.title, 80),
-                })
-                .unwrap_or_else(|| "none".into()),
-        ),
     ];
+    if let Some(top) = issues.first() {
+        lines.push(Metric::new(
+            "top issue",
+            match top.events {
+                Some(n) => format!("{} ({} events)", clip(&top.title, 80), thousands(n)),
+                None => clip(&top.title, 80),
+            },
+        ));
+    }
     if rates.rate_limited > 0 {
-        metrics.push(Metric::new(
+        lines.push(Metric::new(
             "rate limited (24 h)",
             thousands(rates.rate_limited),
         ));
     }
-    common::finish(ctx, card(status, summary, metrics))
+    if rates.invalid > 0 {
+        lines.push(Metric::new(
+            "events rejected as invalid (24 h)",
+            thousands(rates.invalid),
+        ));
+    }
+    if issues.is_empty() && lines.len() < 3 {
+        lines.push(Metric::new("top issue", "none"));
+    }
+    let overflow = lines.split_off(lines.len().min(3));
+
+    // Details of the issue behind the card, else of the top one.
+    let mut details = Vec::new();
+    if let Some(i) = cause.or(issues.first()) {
+        details.push(Metric::new(
+            "issue",
+            i.short_id.clone().unwrap_or_else(|| clip(&i.title, 80)),
+        ));
+        if let Some(u) = i.users {
+            details.push(Metric::new("users affected (1 h)", thousands(u)));
+        }
+        if let Some(p) = &i.priority {
+            details.push(Metric::new("priority", p.clone()));
+        }
+        if i.unhandled {
+            details.push(Metric::new("unhandled", "yes"));
+        }
+        if let Some(l) = &i.permalink {
+            details.push(Metric::new("issue link", clip(l, 300)));
+        }
+    }
+    details.extend(overflow);
+    if let Some(s) = project_status {
+        details.push(Metric::new("project status", s));
+    }
+
+    let mut card = card(status, summary, lines);
+    card.details = details;
+    card.link = cause.and_then(|i| i.permalink.clone());
+    common::finish(ctx, card)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Service;
+    use crate::model::{Service, Thresholds};
     use crate::providers::testkit::{self, drive, json, query, with_header, Run};
     use crate::providers::Response;
+    use time::format_description::well_known::Rfc3339;
     use url::Url;
 
     const DETAILS: &[u8] = include_bytes!("../../tests/fixtures/sentry/project_details.json");
@@ -546,6 +804,17 @@ mod tests {
     const STATS_EMPTY: &[u8] =
         include_bytes!("../../tests/fixtures/sentry/stats_v2_empty_groups.json");
     const ORGS_LIST: &[u8] = include_bytes!("../../tests/fixtures/sentry/organizations_list.json");
+    const STATS_MIXED: &[u8] =
+        include_bytes!("../../tests/fixtures/sentry/stats_v2_mixed_categories.json");
+    const STATS_INVALID: &[u8] =
+        include_bytes!("../../tests/fixtures/sentry/stats_v2_invalid_outcome.json");
+    const ISSUES_UNHANDLED: &[u8] =
+        include_bytes!("../../tests/fixtures/sentry/org_issues_unhandled_many_users.json");
+    const DETAILS_DELETED: &[u8] =
+        include_bytes!("../../tests/fixtures/sentry/project_details_deleted.json");
+    const PROJECT_NO_STATUS: &[u8] =
+        include_bytes!("../../tests/fixtures/sentry/project_summary_no_status.json");
+    const E403: &[u8] = include_bytes!("../../tests/fixtures/sentry/error_403_forbidden.json");
 
     fn service() -> Service {
         Service::example(
@@ -588,6 +857,29 @@ mod tests {
             }));
         }
         serde_json::to_vec(&serde_json::json!({"intervals": [], "groups": groups})).unwrap()
+    }
+
+    /// A stats_v2 answer whose hourly buckets end with one starting at
+    /// `last` (hh:mm on the test day), as Sentry dates them.
+    fn stats_at(accepted: &[u64], last: &str) -> Vec<u8> {
+        let last = OffsetDateTime::parse(&format!("2026-08-22T{last}:00Z"), &Rfc3339).unwrap();
+        let n = accepted.len() as i64;
+        let intervals: Vec<String> = (0..n)
+            .map(|k| {
+                (last - Duration::hours(n - 1 - k))
+                    .format(&Rfc3339)
+                    .unwrap()
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({
+            "intervals": intervals,
+            "groups": [{
+                "by": {"outcome": "accepted"},
+                "totals": {"sum(quantity)": accepted.iter().sum::<u64>()},
+                "series": {"sum(quantity)": accepted},
+            }],
+        }))
+        .unwrap()
     }
 
     fn issue(level: &str, substatus: Option<&str>) -> Vec<u8> {
@@ -860,6 +1152,7 @@ mod tests {
         );
         assert_eq!(run1.rounds.len(), 1);
         assert_eq!(run1.reason_kind(), Some(ReasonKind::Config));
+        assert!(run1.reason_text().contains("being deleted or disabled"));
         assert!(run1.reason_text().contains("pending_deletion"));
         d["status"] = "active".into();
         d["hasAccess"] = false.into();
@@ -1047,5 +1340,438 @@ mod tests {
             json(200, STATS_OK),
         );
         assert_eq!(run5.reason_kind(), Some(ReasonKind::BadResponse));
+    }
+
+    fn detail_of<'a>(run: &'a Run, label: &str) -> Option<&'a str> {
+        run.card
+            .details
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| m.value.as_str())
+    }
+
+    #[test]
+    fn only_error_categories_count_and_same_outcomes_add_up() {
+        // error + default accepted, summed per hour; the profile_duration
+        // group's 3,000 in the current hour and the transactions' rate limits
+        // and the attachments' invalid events are other products.
+        let run = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, STATS_MIXED),
+        );
+        assert_eq!(run.card.status, Status::Healthy, "{}", run.card.summary);
+        // 14:05: 1 so far this hour + 55/60 of the 13:00 hour's 8 (7 + 1).
+        assert_eq!(
+            run.metric("events (24 h)"),
+            "96 (8 in the last hour, median 4)"
+        );
+        assert!(run
+            .card
+            .metrics
+            .iter()
+            .all(|m| m.label != "rate limited (24 h)"));
+        assert!(run
+            .card
+            .details
+            .iter()
+            .all(|m| !m.label.contains("invalid")));
+        let v: Value = serde_json::from_slice(STATS_MIXED).unwrap();
+        let r = read_stats(&v).unwrap();
+        assert_eq!((r.rate_limited, r.invalid), (0, 0));
+        assert_eq!(r.accepted[22], 8);
+        assert_eq!(r.starts.as_ref().map(Vec::len), Some(24));
+    }
+
+    #[test]
+    fn categories_and_outcomes_by_hand() {
+        let body = serde_json::json!({
+            "intervals": [],
+            "groups": [
+                {"by": {"category": "error", "outcome": "accepted"}, "series": {"sum(quantity)": [1, 2, 3]}},
+                {"by": {"category": "default", "outcome": "accepted"}, "series": {"sum(quantity)": [10, 20, 30]}},
+                {"by": {"category": "profile_duration", "outcome": "accepted"}, "series": {"sum(quantity)": [0, 0, 3000]}},
+                {"by": {"category": "security", "outcome": "accepted"}, "series": {"sum(quantity)": [5, 5, 5]}},
+                {"by": {"category": 7, "outcome": "accepted"}, "series": {"sum(quantity)": [9, 9, 9]}},
+                {"by": {"category": "error", "outcome": "rate_limited"}, "totals": {"sum(quantity)": 4}},
+                {"by": {"category": "default", "outcome": "rate_limited"}, "series": {"sum(quantity)": [1, 1, 0]}},
+                {"by": {"category": "transaction", "outcome": "rate_limited"}, "totals": {"sum(quantity)": 900}},
+                {"by": {"outcome": "invalid"}, "totals": {"sum(quantity)": 3}},
+                {"by": {"category": "replay", "outcome": "invalid"}, "totals": {"sum(quantity)": 50}},
+            ]
+        });
+        let r = read_stats(&body).unwrap();
+        assert_eq!(r.accepted, vec![11, 22, 33]);
+        assert_eq!(r.rate_limited, 6);
+        assert_eq!(r.invalid, 3);
+        // Empty intervals are no timestamps at all.
+        assert!(r.starts.is_none());
+    }
+
+    #[test]
+    fn invalid_events_are_a_metric_line() {
+        let run = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, STATS_INVALID),
+        );
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.metric("events rejected as invalid (24 h)"), "37");
+        assert_eq!(
+            run.metric("events (24 h)"),
+            "71 (4 in the last hour, median 3)"
+        );
+        assert_eq!(run.card.metrics.len(), 3);
+        // Zero invalid events: no line.
+        let ok = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, STATS_OK),
+        );
+        assert!(ok.card.metrics.iter().all(|m| !m.label.contains("invalid")));
+    }
+
+    #[test]
+    fn the_current_hour_is_partial() {
+        // 23 hours of 4, the 13:00 hour and then the 14:00 hour at 14:05.
+        let day = |prev: u64, now: u64| {
+            let mut v = vec![4u64; 22];
+            v.push(prev);
+            v.push(now);
+            v
+        };
+        // Two errors five minutes into the hour: extrapolated, 24 an hour (6×);
+        // as a sliding hour, 2 + 55/60 of 4 = 6 (1.5×). Not a spike.
+        let run = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, &stats_at(&day(4, 2), "14:00")),
+        );
+        assert_eq!(run.card.status, Status::Healthy, "{}", run.card.summary);
+        assert_eq!(
+            run.metric("events (24 h)"),
+            "94 (6 in the last hour, median 4)"
+        );
+        // The hour that just ended spiked (60) and the new one has barely
+        // begun (3): judging the partial bucket alone would miss it.
+        let run = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, &stats_at(&day(60, 3), "14:00")),
+        );
+        assert_eq!(run.card.status, Status::Down, "{}", run.card.summary);
+        assert_eq!(
+            run.card.summary,
+            "error spike: 58 in the last hour, 14.5× the median"
+        );
+        // A burst inside the current hour counts in full at once.
+        let run = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, &stats_at(&day(4, 14), "14:00")),
+        );
+        assert_eq!(run.card.status, Status::Degraded);
+        assert_eq!(
+            run.card.summary,
+            "error spike: 18 in the last hour, 4.5× the median"
+        );
+        // Buckets that end with a finished hour (13:00 at 14:05): the last
+        // one is taken whole, as before.
+        let run = check(
+            json(200, DETAILS),
+            json(200, NO_ISSUES),
+            json(200, &stats_at(&day(4, 12), "13:00")),
+        );
+        assert_eq!(
+            run.card.summary,
+            "error spike: 12 in the last hour, 3× the median"
+        );
+    }
+
+    #[test]
+    fn partial_fractions_follow_the_clock() {
+        let at =
+            |hm: &str| OffsetDateTime::parse(&format!("2026-08-22T{hm}:00Z"), &Rfc3339).unwrap();
+        let starts = [at("13:00"), at("14:00")];
+        let f = |now: &str| partial_fraction(&starts, at(now));
+        assert_eq!(f("14:00"), Some(0.0));
+        assert_eq!(f("14:15"), Some(0.25));
+        assert_eq!(f("14:59"), Some(59.0 / 60.0));
+        assert_eq!(f("15:00"), None, "finished");
+        // Our clock a little behind the server's: the hour just began.
+        assert_eq!(f("13:58"), Some(0.0));
+        // Far off: the timestamps say nothing about now.
+        assert_eq!(f("12:30"), None);
+        assert_eq!(partial_fraction(&[], at("14:00")), None);
+        // One bucket alone is an hour long.
+        assert_eq!(partial_fraction(&[at("14:00")], at("14:30")), Some(0.5));
+        // The legacy [[ts, n]] shape carries times too.
+        let legacy = serde_json::json!([[1787403600, 4], [1787407200, 2]]);
+        let r = read_stats(&legacy).unwrap();
+        assert_eq!(r.starts, Some(vec![at("13:00"), at("14:00")]));
+    }
+
+    #[test]
+    fn deleted_project_is_a_config_reason() {
+        let run = check(
+            json(200, DETAILS_DELETED),
+            json(200, NO_ISSUES),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.rounds.len(), 1);
+        assert_eq!(run.reason_kind(), Some(ReasonKind::Config));
+        assert_eq!(
+            run.reason_text(),
+            "project acme-web/shop-api is being deleted or disabled in Sentry (status: deleted) — if it should still be watched, have a Sentry admin restore it; otherwise set `project` to the slug of a project in use"
+        );
+    }
+
+    #[test]
+    fn project_status_absent_or_unknown_is_read_as_active() {
+        let run = check(
+            json(200, PROJECT_NO_STATUS),
+            json(200, NO_ISSUES),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.card.status, Status::Healthy, "{:?}", run.card.reason);
+        assert_eq!(
+            query(&run.rounds[1][0], "project").as_deref(),
+            Some("4507281934056448")
+        );
+        assert_eq!(detail_of(&run, "project status"), None);
+        for status in ["unknown", "archived"] {
+            let mut d: Value = serde_json::from_slice(DETAILS).unwrap();
+            d["status"] = status.into();
+            let run = check(
+                json(200, &serde_json::to_vec(&d).unwrap()),
+                json(200, NO_ISSUES),
+                json(200, STATS_OK),
+            );
+            assert_eq!(run.card.status, Status::Healthy, "{status}");
+            assert_eq!(detail_of(&run, "project status"), Some(status));
+        }
+        // A status that is not a string is not a shape we know.
+        let run = check(
+            json(200, br#"{"id":"7","status":7}"#),
+            json(200, NO_ISSUES),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.reason_kind(), Some(ReasonKind::BadResponse));
+        assert!(
+            run.reason_text().contains("`status` is a number"),
+            "{}",
+            run.reason_text()
+        );
+        // Neither a status nor an id: not a project.
+        let run = check(
+            json(200, br#"{"detail":"ok"}"#),
+            json(200, NO_ISSUES),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.reason_kind(), Some(ReasonKind::BadResponse));
+        assert!(
+            run.reason_text()
+                .contains("no project `id` in an object with detail"),
+            "{}",
+            run.reason_text()
+        );
+    }
+
+    #[test]
+    fn a_403_after_the_details_names_the_missing_scope() {
+        let run = check(json(200, DETAILS), json(200, NO_ISSUES), json(403, E403));
+        assert_eq!(run.card.status, Status::Unknown);
+        assert_eq!(run.reason_kind(), Some(ReasonKind::Auth));
+        assert_eq!(
+            run.reason_text(),
+            "API key `acme-sentry` lacks the `org:read` scope: Sentry refused the stats_v2 error counts (HTTP 403: You do not have permission to perform this action.) while the same key read the project — create a token with org:read project:read event:read, then run `overwatch secret set acme-sentry`"
+        );
+        assert!(!run.reason_text().contains("rejected"));
+        let run = check(json(200, DETAILS), json(403, E403), json(200, STATS_OK));
+        assert!(
+            run.reason_text()
+                .contains("lacks the `event:read` scope: Sentry refused the issue list"),
+            "{}",
+            run.reason_text()
+        );
+        let run = check(json(200, DETAILS), json(403, E403), json(403, b""));
+        assert!(
+            run.reason_text()
+                .contains("lacks the `event:read` and `org:read` scopes"),
+            "{}",
+            run.reason_text()
+        );
+        // A 403 on the first call is still a rejected key.
+        let run = check(json(403, E403), json(200, NO_ISSUES), json(200, STATS_OK));
+        assert!(
+            run.reason_text().contains("was rejected"),
+            "{}",
+            run.reason_text()
+        );
+    }
+
+    #[test]
+    fn unhandled_error_with_many_users_is_down_and_opens_the_issue() {
+        let run = check(
+            json(200, DETAILS),
+            json(200, ISSUES_UNHANDLED),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.card.status, Status::Down);
+        assert_eq!(
+            run.card.summary,
+            "unhandled error hit 412 users in the last hour: KeyError: 'cart_id'"
+        );
+        // The reason is the second issue, not the most frequent one.
+        assert_eq!(
+            run.card.link.as_deref(),
+            Some("https://acme-web.sentry.io/issues/6019876543/")
+        );
+        assert_eq!(
+            run.card.open_url(),
+            Some("https://acme-web.sentry.io/issues/6019876543/")
+        );
+        assert_eq!(
+            run.metric("top issue"),
+            "OperationalError: could not connect to server: Connection refused (2,105 events)"
+        );
+        assert_eq!(detail_of(&run, "issue"), Some("SHOP-API-4M"));
+        assert_eq!(detail_of(&run, "users affected (1 h)"), Some("412"));
+        assert_eq!(detail_of(&run, "priority"), Some("high"));
+        assert_eq!(detail_of(&run, "unhandled"), Some("yes"));
+        assert_eq!(run.card.metrics.len(), 3);
+
+        // The threshold is the user's: above 412 the issues are just errors.
+        let mut s = service();
+        s.thresholds.unhandled_users_down = 413;
+        let run = check_with(
+            &s,
+            json(200, DETAILS),
+            json(200, ISSUES_UNHANDLED),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.card.status, Status::Degraded);
+        assert_eq!(
+            run.card.summary,
+            "3 unresolved error issues in the last hour"
+        );
+        assert_eq!(
+            run.card.link.as_deref(),
+            Some("https://acme-web.sentry.io/issues/6019870001/")
+        );
+        // 27 users of the ValueError are enough at 20; the widest one wins.
+        s.thresholds.unhandled_users_down = 20;
+        let run = check_with(
+            &s,
+            json(200, DETAILS),
+            json(200, ISSUES_UNHANDLED),
+            json(200, STATS_OK),
+        );
+        assert!(
+            run.card.summary.contains("412 users"),
+            "{}",
+            run.card.summary
+        );
+        // 0 turns the rule off.
+        s.thresholds.unhandled_users_down = 0;
+        let run = check_with(
+            &s,
+            json(200, DETAILS),
+            json(200, ISSUES_UNHANDLED),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.card.status, Status::Degraded);
+        // A handled error with many users is not this rule's business.
+        let handled = br#"[{"id":"1","title":"Slow","level":"error","status":"unresolved","isUnhandled":false,"userCount":5000,"count":"9"}]"#;
+        let run = check(json(200, DETAILS), json(200, handled), json(200, STATS_OK));
+        assert_eq!(run.card.status, Status::Degraded);
+    }
+
+    #[test]
+    fn the_default_threshold_keeps_96_users_degraded() {
+        // The shared fixture's new unhandled error: 96 users, below 100.
+        assert_eq!(Thresholds::default().unhandled_users_down, 100);
+        let run = check(
+            json(200, DETAILS),
+            json(200, ISSUES_BAD),
+            json(200, STATS_OK),
+        );
+        assert_eq!(run.card.status, Status::Degraded);
+        assert_eq!(detail_of(&run, "users affected (1 h)"), Some("96"));
+        assert_eq!(detail_of(&run, "priority"), Some("high"));
+        assert_eq!(
+            detail_of(&run, "issue link"),
+            Some("https://acme-web.sentry.io/issues/6012345678/")
+        );
+        assert_eq!(
+            run.card.link.as_deref(),
+            Some("https://acme-web.sentry.io/issues/6012345678/")
+        );
+    }
+
+    #[test]
+    fn no_issue_link_when_no_issue_is_the_reason() {
+        // A warning only: healthy, "Open" stays on the dashboard, the issue's
+        // page is in the details.
+        let warning = br#"[{"id":"1","title":"Slow","level":"warning","status":"unresolved","substatus":"ongoing","count":"3","userCount":2,"priority":"low","permalink":"https://acme-web.sentry.io/issues/1/"}]"#;
+        let run = check(json(200, DETAILS), json(200, warning), json(200, STATS_OK));
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.card.link, None);
+        assert_eq!(
+            detail_of(&run, "issue link"),
+            Some("https://acme-web.sentry.io/issues/1/")
+        );
+        // A spike is about the rate, not an issue.
+        let mut series = vec![4u64; 23];
+        series.push(40);
+        let run = check(
+            json(200, DETAILS),
+            json(200, warning),
+            json(200, &stats(&series, 0)),
+        );
+        assert_eq!(run.card.status, Status::Down);
+        assert_eq!(run.card.link, None);
+        // A permalink that is not a web page is never kept.
+        let odd = br#"[{"id":"1","title":"Boom","level":"fatal","status":"unresolved","permalink":"javascript:alert(1)"}]"#;
+        let run = check(json(200, DETAILS), json(200, odd), json(200, STATS_OK));
+        assert_eq!(run.card.status, Status::Down);
+        assert_eq!(run.card.link, None);
+        assert_eq!(detail_of(&run, "issue link"), None);
+    }
+
+    #[test]
+    fn at_most_three_metric_lines_the_rest_in_details() {
+        let mut body: Value = serde_json::from_slice(&stats(&[1, 1, 1], 250)).unwrap();
+        body["groups"].as_array_mut().unwrap().push(
+            serde_json::json!({"by": {"outcome": "invalid"}, "totals": {"sum(quantity)": 7}}),
+        );
+        let body = serde_json::to_vec(&body).unwrap();
+        let run = check(json(200, DETAILS), json(200, ISSUES_BAD), json(200, &body));
+        let labels: Vec<&str> = run.card.metrics.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["unresolved issues (1 h)", "events (24 h)", "top issue"]
+        );
+        assert_eq!(detail_of(&run, "rate limited (24 h)"), Some("250"));
+        assert_eq!(
+            detail_of(&run, "events rejected as invalid (24 h)"),
+            Some("7")
+        );
+        // Without issues the counts take the third line.
+        let run = check(json(200, DETAILS), json(200, NO_ISSUES), json(200, &body));
+        let labels: Vec<&str> = run.card.metrics.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "unresolved issues (1 h)",
+                "events (24 h)",
+                "rate limited (24 h)"
+            ]
+        );
+        assert_eq!(
+            detail_of(&run, "events rejected as invalid (24 h)"),
+            Some("7")
+        );
+        assert_eq!(detail_of(&run, "top issue"), None);
     }
 }
