@@ -7,7 +7,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -164,7 +163,6 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Reads the file's text, mapping "not there" to [`ConfigError::NotFound`].
 pub fn read(path: &Path) -> Result<String, ConfigError> {
-    use std::io::Read;
     let rerr = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => ConfigError::NotFound {
             path: path.to_path_buf(),
@@ -174,41 +172,29 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
             source: e,
         },
     };
-    // Only a regular file (through symlinks): a FIFO would block forever
-    // and /dev/zero would be read until memory runs out.
-    let meta = std::fs::metadata(path).map_err(rerr)?;
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file (a device, a pipe or a socket)"
-        };
-        return Err(rerr(std::io::Error::other(format!(
-            "it is {what}; --config and OVERWATCH_CONFIG take a TOML file"
-        ))));
-    }
-    // At most one byte past the cap: a 50 MB file costs 1 MiB, not 50.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_CONFIG_BYTES as u64 + 1).read_to_end(&mut bytes))
-        .map_err(rerr)?;
-    let bytes_len = if bytes.len() > MAX_CONFIG_BYTES {
-        meta.len().max(bytes.len() as u64)
-    } else {
-        bytes.len() as u64
+    // Only a regular file (through links), at most the cap: see crate::fsutil.
+    let bytes = match crate::fsutil::read_capped(path, MAX_CONFIG_BYTES) {
+        Ok(b) => b,
+        Err(crate::fsutil::ReadError::NotFound) => return Err(rerr(std::io::ErrorKind::NotFound.into())),
+        Err(crate::fsutil::ReadError::Io(e)) => return Err(rerr(e)),
+        Err(e @ crate::fsutil::ReadError::NotRegular(_)) => {
+            return Err(rerr(std::io::Error::other(format!(
+                "{e}; --config and OVERWATCH_CONFIG take a TOML file"
+            ))))
+        }
+        Err(crate::fsutil::ReadError::TooLarge { len, cap }) => {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems: vec![Problem {
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "the file is {len} bytes; a config is at most {cap} bytes — is this the right file?"
+                    ),
+                }],
+            })
+        }
     };
-    if bytes.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
-            problems: vec![Problem {
-                line: 1,
-                column: 1,
-                message: format!(
-                    "the file is {bytes_len} bytes; a config is at most {MAX_CONFIG_BYTES} bytes — is this the right file?"
-                ),
-            }],
-        });
-    }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
@@ -1423,52 +1409,10 @@ fn insert_first(t: &mut toml_edit::Table, key: &str, value: toml_edit::Value) {
 /// a rename, with mode 0600, so a crash leaves the old file or the new one.
 /// A symlinked config is written through to its target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let werr = |detail: String| ConfigError::Write {
+    crate::fsutil::write_atomic(path, bytes).map_err(|detail| ConfigError::Write {
         path: path.to_path_buf(),
         detail,
-    };
-    let real = match std::fs::canonicalize(path) {
-        Ok(p) => p,
-        // A symlink that leads nowhere (or in a loop): renaming over it
-        // would silently replace the user's link with a plain file.
-        Err(e) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
-            let to = std::fs::read_link(path)
-                .map(|t| t.display().to_string())
-                .unwrap_or_else(|_| "?".into());
-            return Err(werr(format!(
-                "{} is a symlink to {to}, which does not exist or cannot be reached ({e}); fix or remove the link",
-                path.display()
-            )));
-        }
-        Err(_) => path.to_path_buf(),
-    };
-    let dir = real
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| werr(format!("cannot create {}: {e}", dir.display())))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".overwatch-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| {
-            werr(format!(
-                "cannot create a temporary file in {}: {e}",
-                dir.display()
-            ))
-        })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| werr(e.to_string()))?;
-    }
-    tmp.write_all(bytes).map_err(|e| werr(e.to_string()))?;
-    tmp.as_file().sync_all().map_err(|e| werr(e.to_string()))?;
-    tmp.persist(&real).map_err(|e| werr(e.error.to_string()))?;
-    Ok(())
+    })
 }
 
 impl fmt::Display for Problem {

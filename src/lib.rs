@@ -3,6 +3,7 @@
 //! A map of the crate:
 //! - [`model`]: workspaces, services, statuses, reasons, metrics, cards.
 //! - [`config`]: the TOML file: parse, validate (with file:line:column), edit keeping comments.
+//! - [`fsutil`]: the rules every file read or written obeys (regular files, a size cap, atomic writes, links only to readable regular files).
 //! - [`secrets`]: key references, the never-printing `Secret`, the `SecretStore` trait.
 //! - [`providers`]: one pure adapter per provider and the shared HTTP layer.
 //! - [`engine`]: background polling, budgets, transitions and notifications.
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod desktop;
 pub mod engine;
+pub mod fsutil;
 pub mod model;
 pub mod providers;
 pub mod secrets;

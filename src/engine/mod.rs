@@ -392,7 +392,7 @@ impl Core {
         let mut persisted = opts
             .state_path
             .as_deref()
-            .map(state::load)
+            .map(|p| state::load(p, opts.clock.now()))
             .unwrap_or_default();
         let now = Instant::now();
         let wall = opts.clock.now();
@@ -1327,6 +1327,7 @@ impl Core {
             return;
         };
         let st = State {
+            format: state::FORMAT.into(),
             version: state::VERSION,
             services: self
                 .slots
