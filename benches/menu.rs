@@ -60,6 +60,7 @@ fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
         offline: false,
         demo: false,
         config_error: None,
+        engine_fault: None,
         refresh: Some(Duration::from_secs(60)),
         notify: Notify::On,
         autostart: false,

@@ -29,6 +29,11 @@ pub const DEFAULT_REFRESH: Duration = Duration::from_secs(60);
 
 /// The shortest refresh interval accepted (the simulator and tests use 1 s).
 pub const MIN_REFRESH: Duration = Duration::from_secs(1);
+/// The longest refresh interval: longer is "off" in all but name, and every
+/// time sum in the engine stays far from overflowing.
+pub const MAX_REFRESH: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest `unreachable_alert_after`.
+pub const MAX_UNREACHABLE_ALERT_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The commented example shipped with the program (`overwatch config init`).
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
@@ -456,6 +461,13 @@ impl Validator<'_> {
                 self.at(here, "`refresh` must be at least 1s (or \"off\")");
                 None
             }
+            Ok(d) if d > MAX_REFRESH => {
+                self.at(
+                    here,
+                    "`refresh` must be at most 7 days (168h); to stop checking, write \"off\"",
+                );
+                None
+            }
             Ok(d) => Some(Some(d)),
             Err(e) => {
                 self.at(here, format!("`refresh`: {e}"));
@@ -763,7 +775,18 @@ impl Validator<'_> {
             }
         }
         let enabled = self.boolean(t, "enabled", span.clone()).unwrap_or(true);
-        let refresh = self.refresh(t, span.clone()).flatten();
+        let refresh = match self.refresh(t, span.clone()) {
+            Some(None) => {
+                // "off" per service used to be accepted and ignored.
+                let here = t.get("refresh").and_then(|i| i.span()).or(span.clone());
+                self.at(
+                    here,
+                    "`refresh = \"off\"` only works for the whole config; to stop checking this service write `enabled = false`",
+                );
+                None
+            }
+            other => other.flatten(),
+        };
         let mut thresholds = Thresholds::default();
         if let Some(n) = self.number(t, "spike_degraded", span.clone()) {
             thresholds.spike_degraded = n;
@@ -855,6 +878,10 @@ impl Validator<'_> {
             let here = item.span().or(span);
             let parsed = duration_value(item, "\"15m\" or \"1h\"");
             match parsed {
+                Ok(d) if d > MAX_UNREACHABLE_ALERT_AFTER => self.at(
+                    here,
+                    "`unreachable_alert_after` must be at most 1 day (24h)",
+                ),
                 Ok(d) => rules.unreachable_alert_after = d,
                 Err(e) => self.at(here, format!("`unreachable_alert_after`: {e}")),
             }

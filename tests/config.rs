@@ -616,3 +616,24 @@ fn alert_rules_are_checked_where_they_are_written() {
         &["did you mean `confirm`"],
     );
 }
+
+#[test]
+fn durations_that_would_silence_the_engine_are_refused() {
+    // `refresh = "99999999h"` used to pass validation and panic the engine.
+    let base = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"W\"\nprovider = \"netlify\"\nsite = \"a\"\nkey = \"k\"\n";
+    one_problem("refresh = \"99999999h\"\n", 1, &["at most 7 days"]);
+    one_problem(&format!("{base}refresh = \"169h\"\n"), 8, &["at most 7 days"]);
+    assert!(config::parse(&format!("{base}refresh = \"168h\"\n"), Path::new("x")).is_ok());
+    one_problem(
+        &format!("{base}unreachable_alert_after = \"25h\"\n"),
+        8,
+        &["`unreachable_alert_after` must be at most 1 day"],
+    );
+    one_problem("timeout = \"99999h\"\n", 1, &["between 1s and 5m"]);
+    // Per service, "off" was accepted and ignored.
+    one_problem(
+        &format!("{base}refresh = \"off\"\n"),
+        8,
+        &["only works for the whole config", "enabled = false"],
+    );
+}

@@ -44,6 +44,10 @@ struct Watch {
 }
 
 fn spawn(dir: &Path, config: &Path, args: &[&str], bus: &str) -> Watch {
+    spawn_with(dir, config, args, bus, &[])
+}
+
+fn spawn_with(dir: &Path, config: &Path, args: &[&str], bus: &str, env: &[(&str, &str)]) -> Watch {
     let mut child = Command::new(env!("CARGO_BIN_EXE_overwatch"))
         .arg("--config")
         .arg(config)
@@ -53,6 +57,7 @@ fn spawn(dir: &Path, config: &Path, args: &[&str], bus: &str) -> Watch {
         .env("OVERWATCH_DATA_DIR", dir.join("data"))
         .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -217,4 +222,43 @@ async fn text_lines_with_no_notify_and_a_restart_stays_quiet() {
     );
     w.terminate();
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_panic_ends_watch_with_the_message_and_a_non_zero_exit() {
+    // Before: the engine task died silently and `watch` printed nothing, forever.
+    let sim = sim::start(
+        SimConfig::default()
+            .with_target(TargetKey::railway("watch-api"), Scenario::Healthy)
+            .with_target(TargetKey::netlify("watch-web"), Scenario::Healthy),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim);
+    let bus = format!("unix:path={}", dir.path().join("no-such-bus").display());
+    let mut w = spawn_with(
+        dir.path(),
+        &config,
+        &["--no-notify"],
+        &bus,
+        &[(overwatch::engine::INJECT_PANIC_ENV, "engine")],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = w.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch kept running after the engine panicked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = w.stderr.join().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the engine stopped on an internal error (injected by OVERWATCH_INJECT_PANIC=engine)"),
+        "{stderr}"
+    );
 }

@@ -175,3 +175,38 @@ fn every_consumer_gets_the_network_probe_and_the_users_clock() {
     assert!(o.rewire.is_some());
     assert_eq!(o.clock.zone(), overwatch::engine::Zone::system());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_engine_is_shown_and_restarted() {
+    // The engine task used to die silently: the tray showed "checking…" forever.
+    let sim = sim_with(Scenario::Healthy).await;
+    let c = config(&sim, "k", "");
+    let w =
+        Arc::new(Wiring::system().with_store(|_| Arc::new(OneKey("k")) as Arc<dyn SecretStore>));
+    let mut o = w.engine_options(&c, None, None).unwrap();
+    o.inject_panic = true;
+    let engine = Engine::start(c, o);
+    let mut faults = engine.faults();
+    tokio::time::timeout(Duration::from_secs(30), faults.changed())
+        .await
+        .expect("a fault within 30 s")
+        .unwrap();
+    let fault = faults.borrow().clone().unwrap();
+    assert!(
+        fault.contains("injected by OVERWATCH_INJECT_PANIC=engine"),
+        "{fault}"
+    );
+    // Shown in every snapshot, and the restarted engine checks again (2 s later).
+    assert_eq!(
+        settled(&engine, "sites/web", None).await,
+        (Status::Healthy, None)
+    );
+    assert_eq!(
+        engine.subscribe().borrow().engine_fault.as_deref(),
+        Some(fault.as_str())
+    );
+    engine
+        .refresh(Scope::All)
+        .await
+        .expect("the restarted engine takes commands");
+}

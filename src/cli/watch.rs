@@ -56,6 +56,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
         let opts = wiring.engine_options(&config, notifier, state_path)?;
         let handle = Engine::start(config, opts);
         let mut events = handle.events();
+        let mut faults = handle.faults();
         eprintln!(
             "watching {} from {} (Ctrl-C to stop)",
             super::plural(polled, "service"),
@@ -87,12 +88,24 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
                     Err(RecvError::Closed) => break,
                 },
                 _ = &mut stop => break,
+                // The engine restarts itself, but a script reading this stream
+                // must learn that it missed time: stop, loudly.
+                r = faults.changed() => {
+                    if r.is_err() {
+                        break;
+                    }
+                    let fault = faults.borrow().clone();
+                    if let Some(f) = fault {
+                        eprintln!("error: {f}");
+                        let _ = handle.shutdown().await;
+                        return Ok(1);
+                    }
+                }
             }
         }
         let _ = handle.shutdown().await;
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(0)
+        Ok::<_, anyhow::Error>(0)
+    })
 }
 
 /// Resolves on Ctrl-C (and, on Unix, SIGTERM), so the state is saved on the way out.

@@ -236,6 +236,7 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
         offline: snap.offline(),
         demo: shared.demo,
         config_error: shared.config_error.clone(),
+        engine_fault: snap.engine_fault.clone(),
         refresh: if snap.paused {
             None
         } else {
@@ -617,5 +618,28 @@ mod tests {
             "{all:#?}"
         );
         assert!(all.iter().any(|l| l == "Paused until 11:30"), "{all:#?}");
+    }
+
+    /// An engine that crashed and restarted says so at the top of the menu.
+    #[test]
+    fn an_engine_fault_is_shown_in_the_menu() {
+        let c = config::parse(config::EXAMPLE, Path::new("x")).unwrap();
+        let shared = Shared {
+            config: c,
+            config_error: None,
+            demo: false,
+            autostart: false,
+            config_path: PathBuf::from("x"),
+            zone: Zone::utc(),
+        };
+        let snap = Snapshot {
+            engine_fault: Some("the engine stopped on an internal error (boom)".into()),
+            ..Snapshot::default()
+        };
+        let u = compute(&shared, &snap, OffsetDateTime::now_utc());
+        assert_eq!(
+            u.menu[1].label,
+            "⚠ the engine stopped on an internal error (boom)"
+        );
     }
 }

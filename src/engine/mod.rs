@@ -50,6 +50,7 @@ use schedule::{backoff, jittered, requests_per_poll, BudgetKey, Budgets, Rng};
 use state::{ServiceRecord, State};
 
 /// How the engine runs. [`EngineOptions::new`] gives the defaults.
+#[derive(Clone)]
 pub struct EngineOptions {
     pub http: Http,
     pub store: Arc<dyn SecretStore>,
@@ -83,6 +84,9 @@ pub struct EngineOptions {
     /// `timeout` or a newly used keychain key takes effect without a restart.
     /// `None` keeps the ones given (tests).
     pub rewire: Option<Arc<dyn Rewire>>,
+    /// Panic once, on the first poll result: the tests' way to check that a
+    /// crash is shown and survived. Set from [`INJECT_PANIC_ENV`] by default.
+    pub inject_panic: bool,
 }
 
 /// Builds the parts of a check that depend on the config: the HTTP client
@@ -113,6 +117,7 @@ impl EngineOptions {
             network_probe: None,
             budget_loopback: false,
             rewire: None,
+            inject_panic: std::env::var(INJECT_PANIC_ENV).is_ok_and(|v| v == "engine"),
         }
     }
 }
@@ -173,6 +178,8 @@ pub struct Snapshot {
     pub mutes: Vec<Mute>,
     /// The start-up round is done (the tray can colour without "checking…").
     pub started: bool,
+    /// The engine hit an internal error and was restarted: what happened.
+    pub engine_fault: Option<String>,
 }
 
 impl Snapshot {
@@ -204,6 +211,7 @@ pub struct EngineHandle {
     first_events: Arc<std::sync::Mutex<Option<broadcast::Receiver<Event>>>>,
     wakeups: Arc<AtomicU64>,
     polls_done: Arc<AtomicU64>,
+    faults: watch::Receiver<Option<String>>,
 }
 
 /// The engine has stopped; the command was not carried out.
@@ -212,6 +220,12 @@ pub struct EngineHandle {
 pub struct Stopped;
 
 impl EngineHandle {
+    /// The last internal error the engine was restarted after (`None` while
+    /// it never failed), and every new one. `watch` exits on the first.
+    pub fn faults(&self) -> watch::Receiver<Option<String>> {
+        self.faults.clone()
+    }
+
     /// The latest snapshot, and every new one.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
         self.snapshot.clone()
@@ -297,8 +311,16 @@ impl Engine {
         let (ev_tx, ev_rx) = broadcast::channel(1024);
         let wakeups = Arc::new(AtomicU64::new(0));
         let polls_done = Arc::new(AtomicU64::new(0));
-        let core = Core::new(config, opts, snap_tx, ev_tx.clone());
-        tokio::spawn(core.run(cmd_rx, wakeups.clone(), polls_done.clone()));
+        let (fault_tx, fault_rx) = watch::channel(None);
+        tokio::spawn(supervise(
+            config,
+            opts,
+            cmd_rx,
+            snap_tx,
+            ev_tx.clone(),
+            (wakeups.clone(), polls_done.clone()),
+            fault_tx,
+        ));
         EngineHandle {
             cmd: cmd_tx,
             snapshot: snap_rx,
@@ -306,8 +328,75 @@ impl Engine {
             first_events: Arc::new(std::sync::Mutex::new(Some(ev_rx))),
             wakeups,
             polls_done,
+            faults: fault_rx,
         }
     }
+}
+
+/// Set to `engine` to make the engine panic once, on its first poll result:
+/// how the tests check that a panic is shown and survived, never silent.
+pub const INJECT_PANIC_ENV: &str = "OVERWATCH_INJECT_PANIC";
+
+/// Runs the engine; if it panics, says so (`faults`, the snapshot, the log)
+/// and starts it again from the last config applied, after a wait that
+/// doubles with each crash (2 s … 5 min). Commands sent meanwhile wait.
+async fn supervise(
+    config: Config,
+    opts: EngineOptions,
+    mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+    snap_tx: watch::Sender<Arc<Snapshot>>,
+    ev_tx: broadcast::Sender<Event>,
+    counters: (Arc<AtomicU64>, Arc<AtomicU64>),
+    fault_tx: watch::Sender<Option<String>>,
+) {
+    use futures_util::FutureExt;
+    let latest = Arc::new(std::sync::Mutex::new(config));
+    let inject = opts.inject_panic;
+    let mut crashes = 0u32;
+    loop {
+        let run = std::panic::AssertUnwindSafe(async {
+            let config = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let mut core = Core::new(config, opts.clone(), snap_tx.clone(), ev_tx.clone());
+            core.latest = Some(latest.clone());
+            core.fault = fault_tx.borrow().clone();
+            core.inject_panic = inject && crashes == 0;
+            core.run(&mut cmd_rx, counters.0.clone(), counters.1.clone())
+                .await
+        });
+        match run.catch_unwind().await {
+            Ok(()) => return,
+            Err(payload) => {
+                crashes += 1;
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                let wait = Duration::from_secs(1 << crashes.min(8)).min(Duration::from_secs(300));
+                let text = format!(
+                    "the engine stopped on an internal error ({}) and restarts in {} — please report this",
+                    crate::providers::clip(&what, 200),
+                    notify::span(wait)
+                );
+                tracing::error!("{text}");
+                let _ = fault_tx.send(Some(text.clone()));
+                snap_tx.send_modify(|s| {
+                    let mut next = (**s).clone();
+                    next.engine_fault = Some(text);
+                    *s = Arc::new(next);
+                });
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// `t + d`, saturating a year ahead instead of panicking on overflow: no
+/// interval from a config (capped at 7 days) or a provider's reset comes
+/// near it, but a panic here would silence every service at once.
+fn later(t: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(365 * 86400);
+    t.checked_add(d.min(FAR)).unwrap_or(t)
 }
 
 /// Whether a card says the request never reached the provider (no answer at
@@ -360,6 +449,12 @@ struct Startup {
 
 struct Core {
     config: Config,
+    /// Where the supervisor finds the config to restart with.
+    latest: Option<Arc<std::sync::Mutex<Config>>>,
+    /// The last crash, shown in every snapshot after it.
+    fault: Option<String>,
+    /// Panic on the next poll result (see [`INJECT_PANIC_ENV`]).
+    inject_panic: bool,
     slots: Vec<Slot>,
     opts: EngineOptions,
     budgets: Budgets,
@@ -421,6 +516,9 @@ impl Core {
             sem,
             opts,
             dirty: false,
+            latest: None,
+            fault: None,
+            inject_panic: false,
         };
         core.install(config, Some(persisted), now);
         let pending = core
@@ -439,7 +537,7 @@ impl Core {
 
     async fn run(
         mut self,
-        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        cmd_rx: &mut mpsc::UnboundedReceiver<Command>,
         wakeups: Arc<AtomicU64>,
         polls_done: Arc<AtomicU64>,
     ) {
@@ -461,6 +559,9 @@ impl Core {
                     Some(c) => self.command(c),
                 },
                 Some(done) = done_rx.recv() => {
+                    if std::mem::take(&mut self.inject_panic) {
+                        panic!("injected by {INJECT_PANIC_ENV}=engine");
+                    }
                     self.check_clock();
                     self.on_result(done);
                     polls_done.fetch_add(1, Ordering::Relaxed);
@@ -542,6 +643,9 @@ impl Core {
             st.pending.retain(|id| ids.contains(id));
         }
         self.config = config;
+        if let Some(l) = &self.latest {
+            *l.lock().unwrap_or_else(|e| e.into_inner()) = self.config.clone();
+        }
         self.dirty = true;
     }
 
@@ -619,7 +723,7 @@ impl Core {
                 for i in 0..self.slots.len() {
                     if let (Some(iv), Some(due)) = (self.interval(i), self.slots[i].due) {
                         if due > now + iv {
-                            self.slots[i].due = Some(now + jittered(iv, &mut self.rng));
+                            self.slots[i].due = Some(later(now, jittered(iv, &mut self.rng)));
                         }
                     }
                 }
@@ -709,9 +813,13 @@ impl Core {
         let mut walls: Vec<OffsetDateTime> = Vec::new();
         for i in 0..self.slots.len() {
             if let Some(t) = self.slots[i].rec.last_success {
-                let limit = self.nominal_interval(i) * 2;
-                let stale_at = t + limit;
-                if stale_at > wall {
+                let limit = self.nominal_interval(i).saturating_mul(2);
+                // Checked: a time near year 9999 (a clock gone wrong) must
+                // not panic the engine; such a card simply never turns stale.
+                let stale_at = time::Duration::try_from(limit)
+                    .ok()
+                    .and_then(|l| t.checked_add(l));
+                if let Some(stale_at) = stale_at.filter(|s| *s > wall) {
                     walls.push(stale_at);
                 }
             }
@@ -724,7 +832,7 @@ impl Core {
         for w in walls {
             // A few ms late, so the moment has surely passed when we look.
             let d = (w - wall).unsigned_abs() + Duration::from_millis(5);
-            at(now + d);
+            at(later(now, d));
         }
         wake
     }
@@ -803,7 +911,7 @@ impl Core {
                 let cost = requests_per_poll(key.provider);
                 if let Err(wait) = self.budgets.try_take(&key, cost, now) {
                     tracing::debug!(service = %self.slots[i].service.id, "budget: waiting {wait:?}");
-                    self.slots[i].due = Some(now + wait);
+                    self.slots[i].due = Some(later(now, wait));
                     continue;
                 }
             }
@@ -865,7 +973,7 @@ impl Core {
         self.slots[i].in_flight = false;
         let connect_failed = is_connect_failure(&result.card);
         if let Some(wait) = result.retry_after {
-            self.slots[i].hold_until = Some(now + wait);
+            self.slots[i].hold_until = Some(later(now, wait));
             if let Some(key) = self.slots[i].budget.clone() {
                 self.budgets.rate_limited(&key, now);
             }
@@ -880,7 +988,7 @@ impl Core {
                 s.has_result = true;
                 let next = self.nominal_interval(i);
                 let d = jittered(next, &mut self.rng);
-                self.slots[i].due = Some(now + d);
+                self.slots[i].due = Some(later(now, d));
                 return;
             }
             self.go_online(at, now);
@@ -907,7 +1015,7 @@ impl Core {
                 self.go_offline(at);
                 let next = self.nominal_interval(i);
                 let d = jittered(next, &mut self.rng);
-                self.slots[i].due = Some(now + d);
+                self.slots[i].due = Some(later(now, d));
                 return;
             }
             if !was_failing {
@@ -956,10 +1064,10 @@ impl Core {
         let s = &self.slots[i];
         let next = if let Some(h) = s.hold_until.filter(|h| *h > now) {
             let spread = nominal.mul_f64(self.rng.between(0.0, schedule::JITTER));
-            Some(h + spread)
+            Some(later(h, spread))
         } else {
             // With auto-refresh off, only a manual refresh polls again.
-            interval.map(|iv| now + backoff(iv, s.errors, &mut self.rng))
+            interval.map(|iv| later(now, backoff(iv, s.errors, &mut self.rng)))
         };
         self.slots[i].due = next;
 
@@ -1310,6 +1418,7 @@ impl Core {
             notifications_paused_until: self.notifications_paused_until,
             mutes: self.mutes.clone(),
             started: self.startup.is_none(),
+            engine_fault: self.fault.clone(),
         };
         self.snap_tx.send_if_modified(|old| {
             if **old == snap {

@@ -53,6 +53,8 @@ pub struct MenuState {
     pub demo: bool,
     /// The config file does not validate (the last good config keeps running).
     pub config_error: Option<String>,
+    /// The engine crashed and was restarted (an internal error, shown, never silent).
+    pub engine_fault: Option<String>,
     /// Auto-refresh interval; `None` = off.
     pub refresh: Option<Duration>,
     pub notify: Notify,
@@ -241,6 +243,9 @@ pub fn tooltip(state: &MenuState) -> String {
 /// Builds the whole menu.
 pub fn build(state: &MenuState) -> Vec<Node> {
     let mut out = vec![Node::text("header", headline(state))];
+    if let Some(fault) = &state.engine_fault {
+        out.push(Node::text("engine-fault", format!("⚠ {fault}")));
+    }
     if let Some(err) = &state.config_error {
         for (i, line) in err.lines().take(4).enumerate() {
             out.push(Node::text(
@@ -593,6 +598,7 @@ mod tests {
             offline: false,
             demo: false,
             config_error: None,
+            engine_fault: None,
             refresh: Some(Duration::from_secs(60)),
             notify: Notify::On,
             autostart: false,
