@@ -376,6 +376,22 @@ impl Validator<'_> {
     ) -> Option<String> {
         let item = t.get(key)?;
         match item.as_str() {
+            // No name, id or URL needs a control character, and each of
+            // them reaches terminals, menus and notifications.
+            Some(s) if s.chars().any(crate::text::is_unsafe) => {
+                let c = s
+                    .chars()
+                    .find(|c| crate::text::is_unsafe(*c))
+                    .unwrap_or(' ');
+                self.at(
+                    item.span().or(span),
+                    format!(
+                        "`{key}` contains a control character (U+{:04X}); remove it",
+                        u32::from(c)
+                    ),
+                );
+                None
+            }
             Some(s) => Some(s.to_string()),
             None => {
                 self.at(
@@ -680,6 +696,15 @@ impl Validator<'_> {
             .unwrap_or_default();
         let required = |v: &mut Self, key: &str, what: &str| -> Option<String> {
             match v.string(t, key, span.clone()) {
+                // "." or ".." as one path segment would move the request to
+                // another path of the provider's API.
+                Some(s) if matches!(s.trim(), "." | "..") => {
+                    v.at(
+                        Self::key_span(t, key, span.clone()),
+                        format!("`{key}` cannot be `{}`: it is {what}", s.trim()),
+                    );
+                    None
+                }
                 Some(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
                 Some(_) => {
                     v.at(

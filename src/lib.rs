@@ -8,6 +8,7 @@
 //! - [`providers`]: one pure adapter per provider and the shared HTTP layer.
 //! - [`engine`]: background polling, budgets, transitions and notifications.
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
+//! - [`text`]: untrusted text made safe per medium (terminal line, menu label, notification markup).
 //! - [`view`]: what people see as plain data: card lines, the menu model and its diff, the icon, the status report.
 //! - [`desktop`]: OS integrations behind core traits (the keychain, desktop notifications), the tray and the tray process.
 //! - [`wiring`]: the one place a config becomes the HTTP client, secret store, clock and network probe every consumer runs with.
@@ -22,5 +23,6 @@ pub mod model;
 pub mod providers;
 pub mod secrets;
 pub mod sim;
+pub mod text;
 pub mod view;
 pub mod wiring;

@@ -622,7 +622,11 @@ fn durations_that_would_silence_the_engine_are_refused() {
     // `refresh = "99999999h"` used to pass validation and panic the engine.
     let base = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"W\"\nprovider = \"netlify\"\nsite = \"a\"\nkey = \"k\"\n";
     one_problem("refresh = \"99999999h\"\n", 1, &["at most 7 days"]);
-    one_problem(&format!("{base}refresh = \"169h\"\n"), 8, &["at most 7 days"]);
+    one_problem(
+        &format!("{base}refresh = \"169h\"\n"),
+        8,
+        &["at most 7 days"],
+    );
     assert!(config::parse(&format!("{base}refresh = \"168h\"\n"), Path::new("x")).is_ok());
     one_problem(
         &format!("{base}unreachable_alert_after = \"25h\"\n"),

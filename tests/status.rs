@@ -362,3 +362,74 @@ fn a_missing_env_key_is_named_and_nothing_is_sent() {
     }
     assert_eq!(w.sim.request_count(), before, "no request without a key");
 }
+
+/// A provider's text with terminal escapes, a forged line and a bidi override
+/// (a Netlify error message, the commit title) reaches `status` neutralised,
+/// and `--json` keeps it raw, JSON-escaped.
+#[test]
+fn provider_text_cannot_drive_the_terminal() {
+    use overwatch::sim::Canned;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hostile = "Build failed\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n✓ all healthy \u{202e}gnp.exe";
+    let dir_fixture = format!("{}/tests/fixtures/netlify", env!("CARGO_MANIFEST_DIR"));
+    let site = std::fs::read(format!("{dir_fixture}/site_healthy.json")).unwrap();
+    let mut deploys: Value = serde_json::from_slice(
+        &std::fs::read(format!("{dir_fixture}/deploys_failed_production.json")).unwrap(),
+    )
+    .unwrap();
+    deploys[0]["error_message"] = hostile.into();
+    deploys[0]["title"] = hostile.into();
+    let cfg = SimConfig::default()
+        .with_canned(Canned::new("GET", "/api/v1/sites/evil", 200, site))
+        .with_canned(Canned::new(
+            "GET",
+            "/api/v1/sites/evil/deploys?production=true&per_page=5",
+            200,
+            serde_json::to_vec(&deploys).unwrap(),
+        ));
+    let sim = rt.block_on(sim::start(cfg)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[workspaces]]\nname = \"Acme\"\n\n[[workspaces.services]]\nname = \"Web\"\nprovider = \"netlify\"\nsite = \"evil\"\nkey = \"env:OW_STATUS_TOKEN\"\nbase_url = \"{}\"\n",
+            sim.base_url()
+        ),
+    )
+    .unwrap();
+    let run = |json: bool| {
+        let mut c = Command::cargo_bin("overwatch").unwrap();
+        c.arg("--config").arg(&config).arg("status");
+        if json {
+            c.arg("--json");
+        }
+        c.env("OW_STATUS_TOKEN", sim::DEFAULT_TOKEN)
+            .output()
+            .unwrap()
+    };
+    let text = run(false);
+    assert_eq!(text.status.code(), Some(1), "degraded");
+    let out = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        !out.chars()
+            .any(|c| c != '\n' && overwatch::text::is_unsafe(c)),
+        "{out:?}"
+    );
+    assert!(
+        !out.lines()
+            .any(|l| l.trim_start().starts_with("✓ all healthy")),
+        "a forged line: {out}"
+    );
+    assert!(
+        out.contains("Build failed\u{fffd}]0;pwned\u{fffd}\u{fffd}[2J  ✓ all healthy"),
+        "{out}"
+    );
+    let json: Value = serde_json::from_slice(&run(true).stdout).unwrap();
+    let raw = json.to_string();
+    assert!(raw.contains(r"\u001b]0;pwned\u0007"), "{raw}");
+}

@@ -50,7 +50,17 @@ impl DesktopNotifier {
 impl Notifier for DesktopNotifier {
     fn notify(&self, n: &Notification) -> Result<(), String> {
         let mut note = notify_rust::Notification::new();
-        note.appname(APP_NAME).summary(&n.title).body(&n.body);
+        // Titles and bodies carry names from the config and text from
+        // providers; freedesktop daemons render both as markup.
+        let (title, body) = if cfg!(all(unix, not(target_os = "macos"))) {
+            (crate::text::markup(&n.title), crate::text::markup(&n.body))
+        } else {
+            (
+                crate::text::clean(&n.title).into_owned(),
+                crate::text::clean(&n.body).into_owned(),
+            )
+        };
+        note.appname(APP_NAME).summary(&title).body(&body);
         let url = n.dashboard_url.clone().filter(|_| self.actions);
         let wait = url.is_some() && self.waiting.load(Ordering::SeqCst) < MAX_WAITING;
         if wait {

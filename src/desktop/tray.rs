@@ -18,6 +18,11 @@ use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 use crate::view::icon::{self, IconSpec};
 use crate::view::menu::{self, Action, Kind, Node, Update};
 
+/// Every label passes here on its way into muda: one harmless line, `&` doubled.
+fn label(text: &str) -> String {
+    crate::text::menu_label(text)
+}
+
 /// The icon size handed to the platform (hosts scale it to their panel).
 #[cfg(target_os = "macos")]
 const ICON_SIZE: u32 = 36;
@@ -101,17 +106,18 @@ fn make(
     }
     match n.kind {
         Kind::Item => {
-            let it = MenuItem::with_id(n.id.clone(), &n.label, n.enabled, None);
+            let it = MenuItem::with_id(n.id.clone(), label(&n.label), n.enabled, None);
             handles.insert(n.id.clone(), Handle::Item(it.clone()));
             Box::new(it)
         }
         Kind::Check => {
-            let it = CheckMenuItem::with_id(n.id.clone(), &n.label, n.enabled, n.checked, None);
+            let it =
+                CheckMenuItem::with_id(n.id.clone(), label(&n.label), n.enabled, n.checked, None);
             handles.insert(n.id.clone(), Handle::Check(it.clone()));
             Box::new(it)
         }
         Kind::Submenu => {
-            let sub = Submenu::with_id(n.id.clone(), &n.label, n.enabled);
+            let sub = Submenu::with_id(n.id.clone(), label(&n.label), n.enabled);
             for c in &n.children {
                 let child = make(c, handles, actions);
                 if let Err(e) = sub.append(child.as_ref()) {
@@ -160,7 +166,7 @@ impl Rendered {
             match self.handles.get(&c.id) {
                 Some(Handle::Item(it)) => {
                     if let Some(l) = &c.label {
-                        it.set_text(l);
+                        it.set_text(label(l));
                     }
                     if let Some(e) = c.enabled {
                         it.set_enabled(e);
@@ -168,7 +174,7 @@ impl Rendered {
                 }
                 Some(Handle::Check(it)) => {
                     if let Some(l) = &c.label {
-                        it.set_text(l);
+                        it.set_text(label(l));
                     }
                     if let Some(e) = c.enabled {
                         it.set_enabled(e);
@@ -179,7 +185,7 @@ impl Rendered {
                 }
                 Some(Handle::Sub(s)) => {
                     if let Some(l) = &c.label {
-                        s.set_text(l);
+                        s.set_text(label(l));
                     }
                     if let Some(e) = c.enabled {
                         s.set_enabled(e);
@@ -347,7 +353,7 @@ pub fn run(
                     );
                     shown_icon = Some(u.icon);
                 }
-                let _ = t.set_tooltip(Some(&u.tooltip));
+                let _ = t.set_tooltip(Some(crate::text::clean(&u.tooltip)));
                 match rendered.as_mut() {
                     Some(r) => {
                         if r.update(u.menu) == Applied::Rebuilt {
@@ -389,7 +395,7 @@ fn build(u: &TrayUpdate, generation: u32) -> Result<(TrayIcon, Rendered), tray_i
     let mut builder = TrayIconBuilder::new()
         .with_id(id)
         .with_menu(Box::new(r.menu.clone()))
-        .with_tooltip(&u.tooltip);
+        .with_tooltip(crate::text::clean(&u.tooltip));
     if let Some(i) = tray_icon(u.icon) {
         builder = builder.with_icon(i);
     }

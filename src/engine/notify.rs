@@ -158,14 +158,16 @@ impl Event {
         })
     }
 
-    /// The line `overwatch watch` prints: time, kind, title and body on one line.
+    /// The line `overwatch watch` prints: time, kind, title and body on one
+    /// line, with every control character of a name or a provider's text
+    /// neutralised ([`crate::text::clean`]): one event is always one line.
     pub fn text_line(&self, zone: &Zone) -> String {
         format!(
             "{} {:<10} {} — {}",
             clock_time(self.at, zone, true),
             self.kind.as_str(),
-            self.title,
-            self.body.replace('\n', "; ")
+            crate::text::clean(&self.title),
+            crate::text::clean(&self.body.replace('\n', "; "))
         )
     }
 }

@@ -28,8 +28,27 @@ pub fn shown_status(service: &Service, card: Option<&Card>) -> Option<Status> {
     Some(card.map(|c| c.status).unwrap_or(Status::Loading))
 }
 
-/// Builds the lines of a service's card. `stale` marks data older than it should be.
+/// Builds the lines of a service's card. `stale` marks data older than it
+/// should be. Every line is one line of harmless text ([`crate::text::clean`]):
+/// names come from the config and summaries from providers.
 pub fn lines(
+    service: &Service,
+    card: Option<&Card>,
+    now: OffsetDateTime,
+    stale: bool,
+) -> CardLines {
+    let raw = raw_lines(service, card, now, stale);
+    let c = |s: String| crate::text::clean(&s).into_owned();
+    CardLines {
+        title: c(raw.title),
+        summary: c(raw.summary),
+        metrics: raw.metrics.into_iter().map(c).collect(),
+        activity: raw.activity.map(c),
+        updated: raw.updated.map(c),
+    }
+}
+
+fn raw_lines(
     service: &Service,
     card: Option<&Card>,
     now: OffsetDateTime,

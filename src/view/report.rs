@@ -100,7 +100,11 @@ impl Report {
         for ws in &self.workspaces {
             let counts = Counts::of(ws.services.iter().filter_map(|s| s.status));
             let glyph = ws.status.map(|s| s.glyph()).unwrap_or("↗");
-            out.push_str(&format!("\n{glyph} {} — {}\n", ws.name, counts.headline()));
+            out.push_str(&format!(
+                "\n{glyph} {} — {}\n",
+                crate::text::clean(&ws.name),
+                counts.headline()
+            ));
             for sr in &ws.services {
                 let Some(svc) = services.iter().find(|s| s.id.0 == sr.id) else {
                     continue;
@@ -129,7 +133,10 @@ impl Report {
                     out.push_str(&format!("      {u}\n"));
                 }
                 if svc.mode == Mode::Link {
-                    out.push_str(&format!("      {}\n", sr.dashboard_url));
+                    out.push_str(&format!(
+                        "      {}\n",
+                        crate::text::clean(&sr.dashboard_url)
+                    ));
                 }
             }
         }
