@@ -312,15 +312,12 @@ impl Engine {
 
 /// Whether a card says the request never reached the provider (no answer at
 /// all): connection refused, DNS, reset, TLS, timeout. A 5xx is an answer.
+/// Read from the reason's typed facts, never from its wording.
 pub fn is_connect_failure(card: &Card) -> bool {
     match &card.reason {
-        Some(r) if card.status == Status::Unknown => match r.kind {
-            ReasonKind::Offline | ReasonKind::Timeout => true,
-            // The HTTP layer's transport messages carry no status code; the
-            // provider-answered ones ("server error (HTTP 502)") do.
-            ReasonKind::Unreachable => !r.message.contains("(HTTP "),
-            _ => false,
-        },
+        Some(r) if card.status == Status::Unknown => {
+            r.kind == ReasonKind::Offline || r.facts.transport.is_some()
+        }
         _ => false,
     }
 }
