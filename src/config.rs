@@ -17,8 +17,8 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use url::Url;
 
 use crate::model::{
-    format_duration, is_loopback, parse_duration, AlertRules, Mode, Provider, Service, ServiceId, Target,
-    Thresholds, TokenKind, Workspace,
+    format_duration, is_loopback, parse_duration, AlertRules, Mode, Provider, Service, ServiceId,
+    Target, Thresholds, TokenKind, Workspace,
 };
 use crate::secrets::KeyRef;
 

@@ -467,7 +467,8 @@ pub fn is_loopback(url: &Url) -> bool {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             d == "localhost"
                 || d.ends_with(".localhost")
-                || d.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
         None => false,
     }

@@ -581,7 +581,9 @@ impl Failure {
         let chain = causes(err);
         if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
             return match tls {
-                rustls::Error::InvalidCertificate(c) => Failure::Certificate(certificate_problem(c)),
+                rustls::Error::InvalidCertificate(c) => {
+                    Failure::Certificate(certificate_problem(c))
+                }
                 other => Failure::Handshake(other.to_string()),
             };
         }
@@ -609,10 +611,7 @@ impl Failure {
                 Failure::Reset
             }
             Some(
-                K::HostUnreachable
-                | K::NetworkUnreachable
-                | K::NetworkDown
-                | K::AddrNotAvailable,
+                K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable,
             ) => Failure::NoRoute(source_text(err)),
             _ if err.is_connect() => Failure::Connect(source_text(err)),
             _ if err.is_body() || err.is_decode() => Failure::Body(source_text(err)),

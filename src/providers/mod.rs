@@ -334,7 +334,11 @@ mod tests {
         let r = unreadable_body(&svc, "issue list", b"<html>x</html>", "expected value");
         assert_eq!(r.kind, ReasonKind::BadResponse);
         assert_eq!(r.facts.body, Some(BodyKind::Html));
-        assert!(r.message.contains("(an HTML page: expected value)"), "{}", r.message);
+        assert!(
+            r.message.contains("(an HTML page: expected value)"),
+            "{}",
+            r.message
+        );
         // Valid JSON of the wrong shape is not "malformed".
         let r = unreadable_body(&svc, "deploy list", br#"{"a":1}"#, "expected an array");
         assert_eq!(r.facts.body, Some(BodyKind::Json));
@@ -352,6 +356,9 @@ mod tests {
         let r = http_error_reason(&svc, 502, Some("bad gateway"), None);
         assert_eq!(r.kind, ReasonKind::Unreachable);
         assert_eq!(r.facts.http_status, Some(502));
-        assert_eq!(r.facts.transport, None, "an answer is not a transport failure");
+        assert_eq!(
+            r.facts.transport, None,
+            "an answer is not a transport failure"
+        );
     }
 }

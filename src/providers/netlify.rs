@@ -47,8 +47,7 @@ use time::OffsetDateTime;
 
 use super::common::{self, card, find, is_success, parse_time, string};
 use super::{
-    ago, clip, http_error_reason, unreadable_body, Auth, Context, Exchange, Method,
-    Request, Step,
+    ago, clip, http_error_reason, unreadable_body, Auth, Context, Exchange, Method, Request, Step,
 };
 use crate::model::{Card, Metric, Reason, ReasonKind, Status, Target};
 

@@ -42,7 +42,7 @@ use time::{Date, Duration as TimeDelta, OffsetDateTime, UtcOffset};
 
 use super::common::{self, card, find, is_success, number};
 use super::{
-    bad_body, http_error_reason, unreadable_body, thousands, Auth, Context, Exchange, Method,
+    bad_body, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
 use crate::model::{BodyKind, Metric, Reason, ReasonKind, Status, Target};

@@ -280,9 +280,7 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
     let v = match parsed {
         Ok(v) if v.is_object() => v,
         Ok(_) => return Err(bad_body(ctx.service, "response", "expected a JSON object")),
-        Err(e) => {
-            return Err(unreadable_body(ctx.service, "response", body, e))
-        }
+        Err(e) => return Err(unreadable_body(ctx.service, "response", body, e)),
     };
     if let Some(fault) = server_fault(&v) {
         return Err(fault);

@@ -66,7 +66,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::common::{self, card, count, find, is_success, string};
 use super::{
-    bad_body, clip, http_error_reason, unreadable_body, thousands, Auth, Context, Exchange, Method,
+    bad_body, clip, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
 use crate::model::{Metric, Reason, ReasonKind, Status, Target};
@@ -237,9 +237,8 @@ fn gate(ctx: &Context<'_>, org: &str, ex: &Exchange) -> Result<(String, Option<S
     if !is_success(status) {
         return Err(failure(ctx, ex));
     }
-    let v: Value = serde_json::from_slice(&ex.response.body).map_err(|e| {
-        unreadable_body(ctx.service, "project", &ex.response.body, e)
-    })?;
+    let v: Value = serde_json::from_slice(&ex.response.body)
+        .map_err(|e| unreadable_body(ctx.service, "project", &ex.response.body, e))?;
     if v.get("hasAccess") == Some(&Value::Bool(false)) {
         return Err(Reason::new(
             ReasonKind::Auth,
