@@ -803,6 +803,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn facts_are_additive_in_json() {
+        // A reason without facts keeps the old shape, and old JSON still reads.
+        let plain = Reason::new(ReasonKind::Config, "no key");
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "config", "message": "no key"})
+        );
+        let old: Reason = serde_json::from_value(json).unwrap();
+        assert_eq!(old, plain);
+        let r = Reason::new(ReasonKind::RateLimited, "slow down")
+            .with_status(429)
+            .with_body(BodyKind::Html)
+            .with_retry_after(Duration::from_millis(1500));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["facts"],
+            serde_json::json!({"http_status": 429, "body": "html", "retry_after_secs": 2})
+        );
+        assert_eq!(serde_json::from_value::<Reason>(json).unwrap(), r);
+        let t = Reason::new(ReasonKind::Unreachable, "x").with_transport(Transport::NoRoute);
+        assert_eq!(
+            serde_json::to_value(&t).unwrap()["facts"],
+            serde_json::json!({"transport": "no_route"})
+        );
+    }
+
+    #[test]
+    fn added_facts_never_override_what_the_writer_knew() {
+        let mut r = Reason::new(ReasonKind::RateLimited, "adapter's words")
+            .with_retry_after(Duration::from_secs(10));
+        let mut more = Facts {
+            http_status: Some(429),
+            ..Facts::default()
+        };
+        more.set_retry_after(Duration::from_secs(37));
+        r.add_facts(&more);
+        assert_eq!(r.message, "adapter's words");
+        assert_eq!(r.kind, ReasonKind::RateLimited);
+        assert_eq!(r.facts.retry_after(), Some(Duration::from_secs(10)));
+        assert_eq!(r.facts.http_status, Some(429));
+    }
+
+    #[test]
     fn loopback_hosts() {
         for u in [
             "http://127.0.0.1:8080/",

@@ -1398,7 +1398,33 @@ fn spawn_notifier(n: Arc<dyn Notifier>) -> std::sync::mpsc::Sender<Notification>
 
 #[cfg(test)]
 mod tests {
-    use super::default_route_in;
+    use super::{default_route_in, is_connect_failure};
+    use crate::model::{Card, Reason, ReasonKind, Transport};
+
+    #[test]
+    fn offline_evidence_is_the_transport_fact_never_the_wording() {
+        let unknown = |r: Reason| Card::unknown(r);
+        // An answer (a 502 page) whose words look like a transport failure.
+        let answered = Reason::new(
+            ReasonKind::Unreachable,
+            "could not connect to the upstream: connection refused",
+        )
+        .with_status(502);
+        assert!(!is_connect_failure(&unknown(answered)));
+        // A transport failure whose words happen to mention HTTP.
+        let no_answer = Reason::new(ReasonKind::Unreachable, "proxy failed (HTTP CONNECT)")
+            .with_transport(Transport::Other);
+        assert!(is_connect_failure(&unknown(no_answer)));
+        let timed_out =
+            Reason::new(ReasonKind::Timeout, "no answer").with_transport(Transport::TimedOut);
+        assert!(is_connect_failure(&unknown(timed_out)));
+        // An adapter's unreachable without any transport fact (Railway's
+        // internal error on HTTP 200) is an answer.
+        assert!(!is_connect_failure(&unknown(Reason::new(
+            ReasonKind::Unreachable,
+            "Railway's API had an internal error"
+        ))));
+    }
 
     const V4_HEAD: &str =
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";

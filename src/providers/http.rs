@@ -839,6 +839,96 @@ mod tests {
     }
 
     #[test]
+    fn each_transport_failure_has_one_kind_fact_and_wording() {
+        let host = "api.example:443";
+        let cases = [
+            (
+                Failure::Refused,
+                Transport::Refused,
+                ReasonKind::Unreachable,
+                "could not connect to api.example:443: connection refused",
+            ),
+            (
+                Failure::TimedOut(Duration::from_secs(5)),
+                Transport::TimedOut,
+                ReasonKind::Timeout,
+                "no answer within 5 s from api.example:443",
+            ),
+            (
+                Failure::Dns,
+                Transport::Dns,
+                ReasonKind::Unreachable,
+                "could not resolve api.example:443: DNS lookup failed",
+            ),
+            (
+                Failure::Certificate("its certificate has expired".into()),
+                Transport::Tls,
+                ReasonKind::Unreachable,
+                "TLS certificate problem with api.example:443: its certificate has expired",
+            ),
+            (
+                Failure::Handshake("peer is incompatible".into()),
+                Transport::Tls,
+                ReasonKind::Unreachable,
+                "TLS handshake with api.example:443 failed: peer is incompatible",
+            ),
+            (
+                Failure::NoRoute("Network is unreachable (os error 101)".into()),
+                Transport::NoRoute,
+                ReasonKind::Unreachable,
+                "could not connect to api.example:443: Network is unreachable (os error 101)",
+            ),
+            (
+                Failure::Reset,
+                Transport::Reset,
+                ReasonKind::Unreachable,
+                "connection to api.example:443 was closed unexpectedly",
+            ),
+            (
+                Failure::Body("unexpected end".into()),
+                Transport::Other,
+                ReasonKind::Unreachable,
+                "connection to api.example:443 broke while reading the answer: unexpected end",
+            ),
+        ];
+        for (failure, transport, kind, message) in cases {
+            let r = failure.reason(host);
+            assert_eq!(r.facts.transport, Some(transport), "{failure:?}");
+            assert_eq!(r.kind, kind, "{failure:?}");
+            assert_eq!(r.message, message);
+            assert_eq!(r.facts.http_status, None, "no answer, no status");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_classified_as_refused_not_by_its_text() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let opts = HttpOptions::default();
+        let http = Http::new(opts.clone()).unwrap();
+        let err = http
+            .client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(Failure::classify(&err, &opts), Failure::Refused);
+    }
+
+    #[test]
+    fn refusals_tls_and_resets_prove_the_network_timeouts_dns_and_routes_do_not() {
+        use Transport as T;
+        for t in [T::Refused, T::Tls, T::Reset] {
+            assert!(t.proves_network(), "{t:?}");
+        }
+        for t in [T::TimedOut, T::Dns, T::NoRoute, T::Other] {
+            assert!(!t.proves_network(), "{t:?}");
+        }
+    }
+
+    #[test]
     fn sizes_and_durations_read_naturally() {
         assert_eq!(human_size(4 * 1024 * 1024), "4 MiB");
         assert_eq!(human_size(64 * 1024), "64 KiB");
