@@ -16,8 +16,8 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use url::Url;
 
 use crate::model::{
-    format_duration, parse_duration, AlertRules, Mode, Provider, Service, ServiceId, Target,
-    Thresholds, TokenKind, Workspace,
+    format_duration, is_loopback, parse_duration, AlertRules, Mode, Provider, Service, ServiceId,
+    Target, Thresholds, TokenKind, Workspace,
 };
 use crate::secrets::KeyRef;
 
@@ -961,16 +961,6 @@ fn tables<'a>(
         format!("`{key}` must be a list of tables, written [[{key}]]"),
     );
     Vec::new()
-}
-
-/// Loopback hosts may use plain http (tests, the simulator, local proxies).
-pub fn is_loopback(u: &Url) -> bool {
-    match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// The id of a service without an explicit `id`: workspace and name, slugged.

@@ -455,11 +455,37 @@ impl ReasonKind {
     }
 }
 
-/// A reason with a message a person can act on.
+/// Whether a URL's host is loopback: `localhost` and any `*.localhost` name
+/// (RFC 6761 reserves them for this machine), 127.0.0.0/8 and ::1. The one
+/// rule for "plain http may carry the key here", used by the config's
+/// validation, the CLI and the HTTP layer alike.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    }
+}
+
+/// A reason with a message a person can act on, and the facts behind it.
+///
+/// `kind` and `message` are for people; decisions (is the network gone? was
+/// it an answer at all?) read `facts`, never the message text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub kind: ReasonKind,
     pub message: String,
+    /// Absent from the JSON when nothing is known, so older readers and
+    /// state files see the same shape as before.
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
 }
 
 impl Reason {
@@ -467,6 +493,161 @@ impl Reason {
         Reason {
             kind,
             message: message.into(),
+            facts: Facts::default(),
+        }
+    }
+
+    /// The request failed below HTTP in this way.
+    pub fn with_transport(mut self, t: Transport) -> Self {
+        self.facts.transport = Some(t);
+        self
+    }
+
+    /// The provider answered with this HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.facts.http_status = Some(status);
+        self
+    }
+
+    /// The answer's body was of this kind.
+    pub fn with_body(mut self, body: BodyKind) -> Self {
+        self.facts.body = Some(body);
+        self
+    }
+
+    /// The provider asked us to wait this long (rounded up to whole seconds).
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.facts.set_retry_after(wait);
+        self
+    }
+
+    /// Adds the facts this reason does not know yet. Never changes the kind,
+    /// the message or a fact already set: whoever wrote the reason knew best.
+    pub fn add_facts(&mut self, more: &Facts) {
+        let f = &mut self.facts;
+        f.transport = f.transport.or(more.transport);
+        f.http_status = f.http_status.or(more.http_status);
+        f.body = f.body.or(more.body);
+        f.retry_after_secs = f.retry_after_secs.or(more.retry_after_secs);
+    }
+}
+
+/// What is known for certain about a failed check, as types. Every field is
+/// optional: a config problem has none, a refused connection only `transport`,
+/// a 429 `http_status` and `retry_after_secs`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// How the request failed below HTTP (no answer at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    /// The status of the answer the reason is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// What that answer's body was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodyKind>,
+    /// The wait the provider asked for, in whole seconds (whole so that the
+    /// state file round-trips exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl Facts {
+    pub fn is_empty(&self) -> bool {
+        *self == Facts::default()
+    }
+
+    /// The provider's wait as a duration.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after_secs.map(Duration::from_secs)
+    }
+
+    pub fn set_retry_after(&mut self, wait: Duration) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.retry_after_secs = Some(secs);
+    }
+}
+
+/// How a request failed before any HTTP answer arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// The host refused the connection: nothing listens on that port.
+    Refused,
+    /// No answer in time (connecting, or waiting for the answer).
+    TimedOut,
+    /// The host name could not be resolved.
+    Dns,
+    /// The TLS handshake or the certificate failed.
+    Tls,
+    /// No route to the host or its network, or the network is down.
+    NoRoute,
+    /// The connection was reset or closed under us.
+    Reset,
+    /// Anything else below HTTP.
+    Other,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Refused => "refused",
+            Transport::TimedOut => "timed_out",
+            Transport::Dns => "dns",
+            Transport::Tls => "tls",
+            Transport::NoRoute => "no_route",
+            Transport::Reset => "reset",
+            Transport::Other => "other",
+        }
+    }
+
+    /// Whether something at the host's address answered below HTTP (a
+    /// refusal, a TLS peer, a reset): proof that the network itself works,
+    /// so this failure is the service's, never a sign of being offline.
+    pub fn proves_network(self) -> bool {
+        matches!(self, Transport::Refused | Transport::Tls | Transport::Reset)
+    }
+}
+
+/// What an answer's body was, as far as a reason needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    Empty,
+    Html,
+    PlainText,
+    /// Looks like JSON (starts with `{` or `[`) but does not parse.
+    MalformedJson,
+    Json,
+}
+
+impl BodyKind {
+    /// Classifies a body: valid JSON first, then by its first characters.
+    pub fn of(body: &[u8]) -> BodyKind {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+            return BodyKind::Json;
+        }
+        let t = String::from_utf8_lossy(&body[..body.len().min(512)]);
+        let t = t.trim_start();
+        if t.is_empty() {
+            BodyKind::Empty
+        } else if t.starts_with('<') {
+            BodyKind::Html
+        } else if t.starts_with('{') || t.starts_with('[') {
+            BodyKind::MalformedJson
+        } else {
+            BodyKind::PlainText
+        }
+    }
+
+    /// The body in a few words, for messages ("an HTML page", "an empty body").
+    pub fn describe(self) -> &'static str {
+        match self {
+            BodyKind::Empty => "an empty body",
+            BodyKind::Html => "an HTML page",
+            BodyKind::PlainText => "plain text",
+            BodyKind::MalformedJson => "malformed JSON",
+            BodyKind::Json => "JSON",
         }
     }
 }
@@ -620,6 +801,73 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_are_additive_in_json() {
+        // A reason without facts keeps the old shape, and old JSON still reads.
+        let plain = Reason::new(ReasonKind::Config, "no key");
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "config", "message": "no key"})
+        );
+        let old: Reason = serde_json::from_value(json).unwrap();
+        assert_eq!(old, plain);
+        let r = Reason::new(ReasonKind::RateLimited, "slow down")
+            .with_status(429)
+            .with_body(BodyKind::Html)
+            .with_retry_after(Duration::from_millis(1500));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["facts"],
+            serde_json::json!({"http_status": 429, "body": "html", "retry_after_secs": 2})
+        );
+        assert_eq!(serde_json::from_value::<Reason>(json).unwrap(), r);
+        let t = Reason::new(ReasonKind::Unreachable, "x").with_transport(Transport::NoRoute);
+        assert_eq!(
+            serde_json::to_value(&t).unwrap()["facts"],
+            serde_json::json!({"transport": "no_route"})
+        );
+    }
+
+    #[test]
+    fn added_facts_never_override_what_the_writer_knew() {
+        let mut r = Reason::new(ReasonKind::RateLimited, "adapter's words")
+            .with_retry_after(Duration::from_secs(10));
+        let mut more = Facts {
+            http_status: Some(429),
+            ..Facts::default()
+        };
+        more.set_retry_after(Duration::from_secs(37));
+        r.add_facts(&more);
+        assert_eq!(r.message, "adapter's words");
+        assert_eq!(r.kind, ReasonKind::RateLimited);
+        assert_eq!(r.facts.retry_after(), Some(Duration::from_secs(10)));
+        assert_eq!(r.facts.http_status, Some(429));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://127.0.0.1:8080/",
+            "http://127.5.0.1/",
+            "http://[::1]:9/",
+            "http://localhost/",
+            "http://LOCALHOST.:80/",
+            "http://api.localhost:8080/",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://10.0.0.1/",
+            "http://example.invalid/",
+            "http://localhost.example/",
+            "http://notlocalhost/",
+            "http://127.0.0.1.example/",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
 
     #[test]
     fn worst_of_orders_down_over_degraded_over_unknown() {

@@ -252,6 +252,9 @@ base_url = "http://plausible.example.org"
         "http://127.0.0.1:8000",
         "http://localhost:9",
         "http://[::1]:80",
+        // The HTTP layer sends to these, so the config must accept them (issue 11).
+        "http://api.localhost:8080",
+        "http://127.1.2.3",
     ] {
         let t = text.replace("http://plausible.example.org", local);
         assert!(config::parse(&t, Path::new("x")).is_ok(), "{local}");

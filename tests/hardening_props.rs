@@ -412,6 +412,7 @@ fn render(provider: Provider, tag: &str, a: &Answer) -> Response {
         status: a.status,
         headers,
         body,
+        retry_after: None,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use overwatch::model::{Mode, ReasonKind, Service, Status, Target, TokenKind};
+use overwatch::model::{Mode, ReasonKind, Service, Status, Target, TokenKind, Transport};
 use overwatch::providers::http::{rate_limit_wait, Http, HttpOptions};
 use overwatch::providers::{Auth, Method, Request};
 use overwatch::secrets::{KeyRef, NoStore, Secret};
@@ -337,6 +337,7 @@ async fn connection_refused_is_unreachable() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ReasonKind::Unreachable);
+    assert_eq!(err.facts.transport, Some(Transport::Refused));
     assert_eq!(
         err.message,
         format!("could not connect to 127.0.0.1:{port}: connection refused")
@@ -365,6 +366,7 @@ async fn tls_to_a_plain_server_is_a_tls_failure() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ReasonKind::Unreachable);
+    assert_eq!(err.facts.transport, Some(Transport::Tls));
     assert!(err.message.contains("TLS"), "{}", err.message);
     assert_no_token(&err);
 }

@@ -12,7 +12,7 @@
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use overwatch::model::{Card, ReasonKind, Service, Status, Target, TokenKind};
+use overwatch::model::{BodyKind, Card, ReasonKind, Service, Status, Target, TokenKind};
 use overwatch::providers::http::{Http, HttpOptions, DEFAULT_RETRY_AFTER};
 use overwatch::providers::PollResult;
 use overwatch::secrets::{KeyRef, NoStore};
@@ -558,6 +558,32 @@ async fn railway_429_waits_for_retry_after() {
         "rate limited by Railway (HTTP 429) — retrying in 37s"
     );
     assert_eq!(p.summary(), p.reason());
+    let facts = p.card().reason.as_ref().unwrap().facts;
+    assert_eq!(facts.http_status, Some(429));
+    assert_eq!(facts.retry_after(), Some(Duration::from_secs(37)));
+    assert_eq!(facts.body, Some(BodyKind::Json));
+}
+
+#[tokio::test]
+async fn the_http_layer_adds_facts_and_keeps_the_adapters_words() {
+    // Railway's Cloudflare page on a 429: the adapter says what it is; the
+    // layer (which read the wait) used to replace that with a generic line.
+    let p = poll(
+        account(),
+        vec![railway_project(429, CLOUDFLARE).header("Retry-After", "45")],
+    )
+    .await;
+    p.assert_unknown(ReasonKind::RateLimited);
+    assert!(
+        p.reason().contains("Cloudflare front blocked"),
+        "{}",
+        p.reason()
+    );
+    assert_eq!(p.result.retry_after, Some(Duration::from_secs(45)));
+    let facts = p.card().reason.as_ref().unwrap().facts;
+    assert_eq!(facts.http_status, Some(429));
+    assert_eq!(facts.body, Some(BodyKind::Html));
+    assert_eq!(facts.retry_after(), Some(Duration::from_secs(45)));
 }
 
 /// A detail of a Railway card (fails the test if absent).

@@ -322,7 +322,7 @@ fn check_url(s: &str, allow_insecure: bool) -> Result<(), String> {
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
         return Err(format!("`{s}` must be an http(s) URL like https://host"));
     }
-    if u.scheme() == "http" && !config::is_loopback(&u) && !allow_insecure {
+    if u.scheme() == "http" && !crate::model::is_loopback(&u) && !allow_insecure {
         return Err(format!(
             "`{s}` is plain http to a non-local host: the API key would travel unencrypted; use https (or --allow-insecure)"
         ));

@@ -401,15 +401,12 @@ fn later(t: Instant, d: Duration) -> Instant {
 
 /// Whether a card says the request never reached the provider (no answer at
 /// all): connection refused, DNS, reset, TLS, timeout. A 5xx is an answer.
+/// Read from the reason's typed facts, never from its wording.
 pub fn is_connect_failure(card: &Card) -> bool {
     match &card.reason {
-        Some(r) if card.status == Status::Unknown => match r.kind {
-            ReasonKind::Offline | ReasonKind::Timeout => true,
-            // The HTTP layer's transport messages carry no status code; the
-            // provider-answered ones ("server error (HTTP 502)") do.
-            ReasonKind::Unreachable => !r.message.contains("(HTTP "),
-            _ => false,
-        },
+        Some(r) if card.status == Status::Unknown => {
+            r.kind == ReasonKind::Offline || r.facts.transport.is_some()
+        }
         _ => false,
     }
 }
@@ -1511,7 +1508,33 @@ fn spawn_notifier(n: Arc<dyn Notifier>) -> std::sync::mpsc::Sender<Notification>
 
 #[cfg(test)]
 mod tests {
-    use super::default_route_in;
+    use super::{default_route_in, is_connect_failure};
+    use crate::model::{Card, Reason, ReasonKind, Transport};
+
+    #[test]
+    fn offline_evidence_is_the_transport_fact_never_the_wording() {
+        let unknown = |r: Reason| Card::unknown(r);
+        // An answer (a 502 page) whose words look like a transport failure.
+        let answered = Reason::new(
+            ReasonKind::Unreachable,
+            "could not connect to the upstream: connection refused",
+        )
+        .with_status(502);
+        assert!(!is_connect_failure(&unknown(answered)));
+        // A transport failure whose words happen to mention HTTP.
+        let no_answer = Reason::new(ReasonKind::Unreachable, "proxy failed (HTTP CONNECT)")
+            .with_transport(Transport::Other);
+        assert!(is_connect_failure(&unknown(no_answer)));
+        let timed_out =
+            Reason::new(ReasonKind::Timeout, "no answer").with_transport(Transport::TimedOut);
+        assert!(is_connect_failure(&unknown(timed_out)));
+        // An adapter's unreachable without any transport fact (Railway's
+        // internal error on HTTP 200) is an answer.
+        assert!(!is_connect_failure(&unknown(Reason::new(
+            ReasonKind::Unreachable,
+            "Railway's API had an internal error"
+        ))));
+    }
 
     const V4_HEAD: &str =
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::model::is_loopback;
 use crate::model::{Provider, Service};
-use crate::providers::http::is_loopback;
 
 /// How far a scheduled poll may move from its interval, both ways (±10 %),
 /// so services that start together drift apart.

@@ -1,15 +1,13 @@
 //! Small helpers the four adapters share: URL building, card finishing and
 //! lenient value access. Private to `providers`.
 
-use std::time::Duration;
-
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use url::Url;
 
-use super::{clip, describe_body, Context, Exchange, Method, Response, Step};
-use crate::model::{Card, Metric, Reason, Status};
+use super::{answer_facts, clip, Context, Exchange, Method, Step};
+use crate::model::{BodyKind, Card, Metric, Reason, Status};
 
 /// `base` + path segments (each percent-encoded, so a domain or slug cannot
 /// escape its segment) + query pairs. Keeps any path prefix of `base`
@@ -46,8 +44,13 @@ pub(super) fn web_link(s: &str) -> Option<Url> {
     (matches!(u.scheme(), "https" | "http") && u.host_str().is_some()).then_some(u)
 }
 
-/// An `unknown` card with what we know about the failed exchange, if any.
-pub(super) fn unknown(ctx: &Context<'_>, reason: Reason, ex: Option<&Exchange>) -> Step {
+/// An `unknown` card with what we know about the failed exchange, if any:
+/// its request and answer as metric lines, and the answer's facts added to
+/// the reason (the adapter's own facts and wording win).
+pub(super) fn unknown(ctx: &Context<'_>, mut reason: Reason, ex: Option<&Exchange>) -> Step {
+    if let Some(ex) = ex {
+        reason.add_facts(&answer_facts(&ex.response));
+    }
     let mut card = Card::unknown(reason);
     if let Some(ex) = ex {
         card.metrics = exchange_metrics(ex);
@@ -63,9 +66,10 @@ fn exchange_metrics(ex: &Exchange) -> Vec<Metric> {
         Method::Post => "POST",
     };
     let mut answer = format!("HTTP {}", ex.response.status);
-    if serde_json::from_slice::<Value>(&ex.response.body).is_err() {
+    let body = BodyKind::of(&ex.response.body);
+    if body != BodyKind::Json {
         answer.push_str(", ");
-        answer.push_str(describe_body(&ex.response.body));
+        answer.push_str(body.describe());
     }
     vec![
         Metric::new("request", format!("{method} {}", ex.request.url.path())),
@@ -98,17 +102,10 @@ pub(super) fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-/// `Retry-After` as whole seconds (the HTTP-date form is not used by these APIs).
-pub(super) fn retry_after(resp: &Response) -> Option<Duration> {
-    resp.header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 /// A short message from a body that is not JSON: the first line of plain
 /// text. HTML pages and empty bodies say nothing useful.
 pub(super) fn text_detail(body: &[u8]) -> Option<String> {
-    if describe_body(body) != "plain text" {
+    if BodyKind::of(body) != BodyKind::PlainText {
         return None;
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
@@ -189,16 +186,5 @@ mod tests {
         assert_eq!(text_detail(b"\n Not Found \n"), Some("Not Found".into()));
         assert_eq!(text_detail(b"<html>x</html>"), None);
         assert_eq!(text_detail(b""), None);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_only() {
-        let r = |v: &str| Response {
-            status: 429,
-            headers: vec![("retry-after".into(), v.into())],
-            body: Vec::new(),
-        };
-        assert_eq!(retry_after(&r("37")), Some(Duration::from_secs(37)));
-        assert_eq!(retry_after(&r("Wed, 21 Oct 2015 07:28:00 GMT")), None);
     }
 }

@@ -5,7 +5,6 @@
 //! the host the service is configured for.
 
 use std::error::Error as StdError;
-use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -16,10 +15,11 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{
-    http_error_reason, plan, Auth, Context, Exchange, Method, PollResult, Request, Response, Step,
-    MAX_ROUNDS,
+    plan, Auth, Context, Exchange, Method, PollResult, Request, Response, Step, MAX_ROUNDS,
 };
-use crate::model::{Card, Mode, Provider, Reason, ReasonKind, Service};
+use crate::model::{
+    is_loopback, Card, Facts, Mode, Provider, Reason, ReasonKind, Service, Transport,
+};
 use crate::secrets::{self, Secret, SecretError, SecretStore};
 
 /// The most redirects one request follows (same origin only).
@@ -142,7 +142,7 @@ impl Http {
             let mut resp = builder
                 .send()
                 .await
-                .map_err(|e| transport_reason(&e, &host, &self.opts))?;
+                .map_err(|e| Failure::classify(&e, &self.opts).reason(&host))?;
             let status = resp.status().as_u16();
             let headers = resp
                 .headers()
@@ -155,31 +155,37 @@ impl Http {
                 })
                 .collect();
             if resp.content_length().is_some_and(|n| n > max as u64) {
-                return Err(too_large(max));
+                return Err(too_large(max, status));
             }
             let mut body = Vec::new();
             // Chunk by chunk, so an endless or huge body costs at most `max` bytes.
             while let Some(chunk) = resp
                 .chunk()
                 .await
-                .map_err(|e| transport_reason(&e, &host, &self.opts))?
+                .map_err(|e| Failure::classify(&e, &self.opts).reason(&host))?
             {
                 if body.len() + chunk.len() > max {
-                    return Err(too_large(max));
+                    return Err(too_large(max, status));
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(Response {
+            let mut response = Response {
                 status,
                 headers,
                 body,
-            })
+                retry_after: None,
+            };
+            // Read at arrival, against the real clock: reset headers are
+            // instants on the provider's clock, and this is the one place
+            // that reads them.
+            response.retry_after = rate_limit_wait(&response, OffsetDateTime::now_utc());
+            Ok(response)
         };
         // reqwest's own timeout covers the body too; this outer one is the
         // guarantee, whatever the client's internals do.
         match tokio::time::timeout(self.opts.total_timeout, exchange).await {
             Ok(r) => r,
-            Err(_) => Err(timeout_reason(&host, self.opts.total_timeout)),
+            Err(_) => Err(Failure::TimedOut(self.opts.total_timeout).reason(&host)),
         }
     }
 
@@ -199,12 +205,17 @@ impl Http {
         if card.updated_at.is_none() {
             card.updated_at = Some(now);
         }
-        // A "slow down" that came without a 429 (Railway's Cloudflare page)
-        // still asks the scheduler to wait.
-        if result.retry_after.is_none()
-            && card.reason.as_ref().map(|r| r.kind) == Some(ReasonKind::RateLimited)
-        {
-            result.retry_after = Some(DEFAULT_RETRY_AFTER);
+        if let Some(reason) = card.reason.as_mut() {
+            if reason.kind == ReasonKind::RateLimited {
+                // A "slow down" that came without a 429 (Railway's Cloudflare
+                // page) still asks the scheduler to wait.
+                let wait = *result.retry_after.get_or_insert(DEFAULT_RETRY_AFTER);
+                // The wait the scheduler will honour, as a fact; the
+                // adapter's message stays as it was written.
+                let mut f = Facts::default();
+                f.set_retry_after(wait);
+                reason.add_facts(&f);
+            }
         }
         result
     }
@@ -275,15 +286,7 @@ impl Http {
                 }
             };
             let reqs = match step {
-                Step::Done(mut card) => {
-                    if let (Some(wait), Some(reason)) = (retry_after, card.reason.as_mut()) {
-                        if reason.kind == ReasonKind::RateLimited {
-                            // The adapter cannot know the parsed delay; say it here.
-                            reason.message =
-                                http_error_reason(service, 429, None, Some(wait)).message;
-                            card.summary = reason.message.clone();
-                        }
-                    }
+                Step::Done(card) => {
                     return PollResult {
                         card,
                         retry_after,
@@ -323,7 +326,7 @@ impl Http {
             for (request, answer) in reqs.into_iter().zip(answers) {
                 match answer {
                     Ok(response) => {
-                        if let Some(wait) = rate_limit_wait(&response, OffsetDateTime::now_utc()) {
+                        if let Some(wait) = response.retry_after {
                             retry_after = Some(retry_after.map_or(wait, |w| w.max(wait)));
                         }
                         done.push(Exchange { request, response });
@@ -394,21 +397,6 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
-}
-
-/// Whether a URL's host is loopback (127.0.0.0/8, ::1, localhost).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost"
-                || d.ends_with(".localhost")
-                || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }
-        None => false,
-    }
 }
 
 fn check_scheme(url: &Url, allow_insecure: bool) -> Result<(), Reason> {
@@ -528,18 +516,12 @@ fn human_size(n: usize) -> String {
     }
 }
 
-fn too_large(max: usize) -> Reason {
+fn too_large(max: usize, status: u16) -> Reason {
     Reason::new(
         ReasonKind::BadResponse,
         format!("response larger than {}", human_size(max)),
     )
-}
-
-fn timeout_reason(host: &str, d: Duration) -> Reason {
-    Reason::new(
-        ReasonKind::Timeout,
-        format!("no answer within {} from {host}", human_duration(d)),
-    )
+    .with_status(status)
 }
 
 /// The chain of causes under an error, innermost last. `io::Error` hides its
@@ -569,53 +551,111 @@ fn source_text(err: &(dyn StdError + 'static)) -> String {
         .unwrap_or_default()
 }
 
-/// Maps a transport error to a reason a person can act on.
-fn transport_reason(err: &reqwest::Error, host: &str, opts: &HttpOptions) -> Reason {
-    let chain = causes(err);
-    if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
-        let msg = match tls {
-            rustls::Error::InvalidCertificate(c) => {
-                format!(
-                    "TLS certificate problem with {host}: {}",
-                    certificate_problem(c)
-                )
+/// A request that got no HTTP answer, classified once: the typed
+/// [`Transport`] fact and the detail its wording needs. Wording is derived
+/// from this in [`Failure::reason`], nowhere else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failure {
+    Refused,
+    /// No answer within this limit (connect or whole exchange).
+    TimedOut(Duration),
+    Dns,
+    /// A certificate the client would not trust: the problem in plain words.
+    Certificate(String),
+    /// Any other TLS failure: rustls' text.
+    Handshake(String),
+    /// No route to the host or network, or the network is down: the OS's text.
+    NoRoute(String),
+    Reset,
+    /// A connect failure of another kind: the innermost cause's text.
+    Connect(String),
+    /// The connection broke after the answer began.
+    Body(String),
+    Other(String),
+}
+
+impl Failure {
+    /// Reads the reqwest error chain: the TLS error, the I/O error kind,
+    /// resolver texts (hyper-util wraps resolver failures without a kind).
+    fn classify(err: &reqwest::Error, opts: &HttpOptions) -> Failure {
+        let chain = causes(err);
+        if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+            return match tls {
+                rustls::Error::InvalidCertificate(c) => {
+                    Failure::Certificate(certificate_problem(c))
+                }
+                other => Failure::Handshake(other.to_string()),
+            };
+        }
+        if err.is_timeout() {
+            return Failure::TimedOut(if err.is_connect() {
+                opts.connect_timeout
+            } else {
+                opts.total_timeout
+            });
+        }
+        let io_kind = chain
+            .iter()
+            .find_map(|e| e.downcast_ref::<std::io::Error>())
+            .map(|e| e.kind());
+        let text: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
+        let any = |needle: &str| text.iter().any(|t| t.to_ascii_lowercase().contains(needle));
+        use std::io::ErrorKind as K;
+        match io_kind {
+            Some(K::ConnectionRefused) => Failure::Refused,
+            Some(K::TimedOut) => Failure::TimedOut(opts.connect_timeout),
+            _ if any("dns error") || any("failed to lookup address") || any("name or service") => {
+                Failure::Dns
             }
-            other => format!("TLS handshake with {host} failed: {other}"),
-        };
-        return Reason::new(ReasonKind::Unreachable, msg);
-    }
-    if err.is_timeout() {
-        let limit = if err.is_connect() {
-            opts.connect_timeout
-        } else {
-            opts.total_timeout
-        };
-        return timeout_reason(host, limit);
-    }
-    let io_kind = chain
-        .iter()
-        .find_map(|e| e.downcast_ref::<std::io::Error>())
-        .map(|e| e.kind());
-    let text: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
-    let any = |needle: &str| text.iter().any(|t| t.to_ascii_lowercase().contains(needle));
-    use std::io::ErrorKind as K;
-    let msg = match io_kind {
-        Some(K::ConnectionRefused) => format!("could not connect to {host}: connection refused"),
-        Some(K::TimedOut) => return timeout_reason(host, opts.connect_timeout),
-        _ if any("dns error") || any("failed to lookup address") || any("name or service") => {
-            format!("could not resolve {host}: DNS lookup failed")
+            Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof) => {
+                Failure::Reset
+            }
+            Some(
+                K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown | K::AddrNotAvailable,
+            ) => Failure::NoRoute(source_text(err)),
+            _ if err.is_connect() => Failure::Connect(source_text(err)),
+            _ if err.is_body() || err.is_decode() => Failure::Body(source_text(err)),
+            _ => Failure::Other(source_text(err)),
         }
-        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof) => {
-            format!("connection to {host} was closed unexpectedly")
+    }
+
+    fn transport(&self) -> Transport {
+        match self {
+            Failure::Refused => Transport::Refused,
+            Failure::TimedOut(_) => Transport::TimedOut,
+            Failure::Dns => Transport::Dns,
+            Failure::Certificate(_) | Failure::Handshake(_) => Transport::Tls,
+            Failure::NoRoute(_) => Transport::NoRoute,
+            Failure::Reset => Transport::Reset,
+            Failure::Connect(_) | Failure::Body(_) | Failure::Other(_) => Transport::Other,
         }
-        _ if err.is_connect() => format!("could not connect to {host}: {}", source_text(err)),
-        _ if err.is_body() || err.is_decode() => format!(
-            "connection to {host} broke while reading the answer: {}",
-            source_text(err)
-        ),
-        _ => format!("request to {host} failed: {}", source_text(err)),
-    };
-    Reason::new(ReasonKind::Unreachable, msg)
+    }
+
+    /// The reason a card shows: kind, wording and the transport fact.
+    fn reason(&self, host: &str) -> Reason {
+        let kind = match self {
+            Failure::TimedOut(_) => ReasonKind::Timeout,
+            _ => ReasonKind::Unreachable,
+        };
+        let msg = match self {
+            Failure::Refused => format!("could not connect to {host}: connection refused"),
+            Failure::TimedOut(d) => format!("no answer within {} from {host}", human_duration(*d)),
+            Failure::Dns => format!("could not resolve {host}: DNS lookup failed"),
+            Failure::Certificate(problem) => {
+                format!("TLS certificate problem with {host}: {problem}")
+            }
+            Failure::Handshake(text) => format!("TLS handshake with {host} failed: {text}"),
+            Failure::Reset => format!("connection to {host} was closed unexpectedly"),
+            Failure::NoRoute(text) | Failure::Connect(text) => {
+                format!("could not connect to {host}: {text}")
+            }
+            Failure::Body(text) => {
+                format!("connection to {host} broke while reading the answer: {text}")
+            }
+            Failure::Other(text) => format!("request to {host} failed: {text}"),
+        };
+        Reason::new(kind, msg).with_transport(self.transport())
+    }
 }
 
 /// A certificate error in plain words. rustls' own texts speak in UNIX
@@ -740,6 +780,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -798,22 +839,92 @@ mod tests {
     }
 
     #[test]
-    fn loopback_hosts() {
-        for u in [
-            "http://127.0.0.1:8080/",
-            "http://127.5.0.1/",
-            "http://[::1]:9/",
-            "http://localhost/",
-            "http://LOCALHOST.:80/",
-        ] {
-            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+    fn each_transport_failure_has_one_kind_fact_and_wording() {
+        let host = "api.example:443";
+        let cases = [
+            (
+                Failure::Refused,
+                Transport::Refused,
+                ReasonKind::Unreachable,
+                "could not connect to api.example:443: connection refused",
+            ),
+            (
+                Failure::TimedOut(Duration::from_secs(5)),
+                Transport::TimedOut,
+                ReasonKind::Timeout,
+                "no answer within 5 s from api.example:443",
+            ),
+            (
+                Failure::Dns,
+                Transport::Dns,
+                ReasonKind::Unreachable,
+                "could not resolve api.example:443: DNS lookup failed",
+            ),
+            (
+                Failure::Certificate("its certificate has expired".into()),
+                Transport::Tls,
+                ReasonKind::Unreachable,
+                "TLS certificate problem with api.example:443: its certificate has expired",
+            ),
+            (
+                Failure::Handshake("peer is incompatible".into()),
+                Transport::Tls,
+                ReasonKind::Unreachable,
+                "TLS handshake with api.example:443 failed: peer is incompatible",
+            ),
+            (
+                Failure::NoRoute("Network is unreachable (os error 101)".into()),
+                Transport::NoRoute,
+                ReasonKind::Unreachable,
+                "could not connect to api.example:443: Network is unreachable (os error 101)",
+            ),
+            (
+                Failure::Reset,
+                Transport::Reset,
+                ReasonKind::Unreachable,
+                "connection to api.example:443 was closed unexpectedly",
+            ),
+            (
+                Failure::Body("unexpected end".into()),
+                Transport::Other,
+                ReasonKind::Unreachable,
+                "connection to api.example:443 broke while reading the answer: unexpected end",
+            ),
+        ];
+        for (failure, transport, kind, message) in cases {
+            let r = failure.reason(host);
+            assert_eq!(r.facts.transport, Some(transport), "{failure:?}");
+            assert_eq!(r.kind, kind, "{failure:?}");
+            assert_eq!(r.message, message);
+            assert_eq!(r.facts.http_status, None, "no answer, no status");
         }
-        for u in [
-            "http://10.0.0.1/",
-            "http://example.invalid/",
-            "http://localhost.example/",
-        ] {
-            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_classified_as_refused_not_by_its_text() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let opts = HttpOptions::default();
+        let http = Http::new(opts.clone()).unwrap();
+        let err = http
+            .client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(Failure::classify(&err, &opts), Failure::Refused);
+    }
+
+    #[test]
+    fn refusals_tls_and_resets_prove_the_network_timeouts_dns_and_routes_do_not() {
+        use Transport as T;
+        for t in [T::Refused, T::Tls, T::Reset] {
+            assert!(t.proves_network(), "{t:?}");
+        }
+        for t in [T::TimedOut, T::Dns, T::NoRoute, T::Other] {
+            assert!(!t.proves_network(), "{t:?}");
         }
     }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::model::{Card, Provider, Reason, ReasonKind, Service};
+use crate::model::{BodyKind, Card, Facts, Provider, Reason, ReasonKind, Service};
 
 /// HTTP method of a provider request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,10 @@ pub struct Response {
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The wait this answer asks for, read from its rate-limit headers by the
+    /// HTTP layer when it arrived (429 only: the header's wait, else the
+    /// default). Adapters read this, never the headers: one parser, one clock.
+    pub retry_after: Option<Duration>,
 }
 
 impl Response {
@@ -136,7 +140,14 @@ pub fn http_error_reason(
     let detail = detail
         .map(|d| format!(": {}", clip(d, 160)))
         .unwrap_or_default();
-    match status {
+    let mut facts = Facts {
+        http_status: Some(status),
+        ..Facts::default()
+    };
+    if let Some(wait) = retry_after {
+        facts.set_retry_after(wait);
+    }
+    let mut reason = match status {
         401 | 403 => Reason::new(
             ReasonKind::Auth,
             format!(
@@ -157,7 +168,8 @@ pub fn http_error_reason(
         ),
         429 => Reason::new(
             ReasonKind::RateLimited,
-            match retry_after {
+            // Worded from the fact, so the message and `facts` agree to the second.
+            match facts.retry_after() {
                 Some(d) => format!(
                     "rate limited by {} (HTTP 429) — retrying in {}",
                     service.provider().title(),
@@ -183,7 +195,9 @@ pub fn http_error_reason(
                 service.provider().title()
             ),
         ),
-    }
+    };
+    reason.facts = facts;
+    reason
 }
 
 /// Shortens text for a one-line message, on a character boundary.
@@ -209,19 +223,36 @@ pub fn bad_body(service: &Service, what: &str, err: impl std::fmt::Display) -> R
     )
 }
 
-/// Short description of a body that is not JSON ("an HTML page", "an empty body").
-pub fn describe_body(body: &[u8]) -> &'static str {
-    let t = String::from_utf8_lossy(&body[..body.len().min(512)]);
-    let t = t.trim_start();
-    if body.is_empty() || t.is_empty() {
-        "an empty body"
-    } else if t.starts_with('<') {
-        "an HTML page"
-    } else if t.starts_with('{') || t.starts_with('[') {
-        "malformed JSON"
-    } else {
-        "plain text"
+/// A `bad_response` reason for a body that arrived but could not be read:
+/// the body's kind is a fact on the reason, and the one wording of it
+/// ("an HTML page: expected value at line 1") is derived here.
+pub fn unreadable_body(
+    service: &Service,
+    what: &str,
+    body: &[u8],
+    err: impl std::fmt::Display,
+) -> Reason {
+    let kind = BodyKind::of(body);
+    // Valid JSON of the wrong shape: the error says what was wrong with it.
+    let err = match kind {
+        BodyKind::Json => err.to_string(),
+        other => format!("{}: {err}", other.describe()),
+    };
+    bad_body(service, what, err).with_body(kind)
+}
+
+/// The facts one answer proves: its status, its body's kind and the wait
+/// it asked for. Added to a reason about that answer (never overriding).
+pub fn answer_facts(resp: &Response) -> Facts {
+    let mut f = Facts {
+        http_status: Some(resp.status),
+        body: Some(BodyKind::of(&resp.body)),
+        ..Facts::default()
+    };
+    if let Some(wait) = resp.retry_after {
+        f.set_retry_after(wait);
     }
+    f
 }
 
 /// "2 min ago", "3 h ago", "just now" — relative ages for metric lines.
@@ -276,11 +307,58 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
     }
 
+    fn site_service() -> Service {
+        Service::example(
+            "Acme",
+            "Web",
+            crate::model::Target::Netlify { site: "www".into() },
+            Some("acme-netlify".parse().unwrap()),
+        )
+    }
+
     #[test]
     fn bodies_are_described() {
-        assert_eq!(describe_body(b""), "an empty body");
-        assert_eq!(describe_body(b"<!DOCTYPE html>"), "an HTML page");
-        assert_eq!(describe_body(b"Not Found"), "plain text");
-        assert_eq!(describe_body(b"{\"a\":"), "malformed JSON");
+        let d = |b: &[u8]| BodyKind::of(b).describe();
+        assert_eq!(d(b""), "an empty body");
+        assert_eq!(d(b"  \n"), "an empty body");
+        assert_eq!(d(b"<!DOCTYPE html>"), "an HTML page");
+        assert_eq!(d(b"Not Found"), "plain text");
+        assert_eq!(d(b"{\"a\":"), "malformed JSON");
+        assert_eq!(BodyKind::of(b"{\"a\": [1]}"), BodyKind::Json);
+        assert_eq!(BodyKind::of(b" [] "), BodyKind::Json);
+    }
+
+    #[test]
+    fn unreadable_bodies_carry_their_kind_and_say_it_once() {
+        let svc = site_service();
+        let r = unreadable_body(&svc, "issue list", b"<html>x</html>", "expected value");
+        assert_eq!(r.kind, ReasonKind::BadResponse);
+        assert_eq!(r.facts.body, Some(BodyKind::Html));
+        assert!(
+            r.message.contains("(an HTML page: expected value)"),
+            "{}",
+            r.message
+        );
+        // Valid JSON of the wrong shape is not "malformed".
+        let r = unreadable_body(&svc, "deploy list", br#"{"a":1}"#, "expected an array");
+        assert_eq!(r.facts.body, Some(BodyKind::Json));
+        assert!(r.message.contains("(expected an array)"), "{}", r.message);
+    }
+
+    #[test]
+    fn http_error_reasons_carry_status_and_wait() {
+        let svc = site_service();
+        let r = http_error_reason(&svc, 429, None, Some(Duration::from_millis(36_200)));
+        assert_eq!(r.kind, ReasonKind::RateLimited);
+        assert_eq!(r.facts.http_status, Some(429));
+        assert_eq!(r.facts.retry_after(), Some(Duration::from_secs(37)));
+        assert!(r.message.ends_with("retrying in 37s"), "{}", r.message);
+        let r = http_error_reason(&svc, 502, Some("bad gateway"), None);
+        assert_eq!(r.kind, ReasonKind::Unreachable);
+        assert_eq!(r.facts.http_status, Some(502));
+        assert_eq!(
+            r.facts.transport, None,
+            "an answer is not a transport failure"
+        );
     }
 }

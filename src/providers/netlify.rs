@@ -47,8 +47,7 @@ use time::OffsetDateTime;
 
 use super::common::{self, card, find, is_success, parse_time, string};
 use super::{
-    ago, bad_body, clip, describe_body, http_error_reason, Auth, Context, Exchange, Method,
-    Request, Step,
+    ago, clip, http_error_reason, unreadable_body, Auth, Context, Exchange, Method, Request, Step,
 };
 use crate::model::{Card, Metric, Reason, ReasonKind, Status, Target};
 
@@ -118,7 +117,7 @@ fn failure(ctx: &Context<'_>, ex: &Exchange) -> Reason {
         ctx.service,
         ex.response.status,
         detail.as_deref(),
-        common::retry_after(&ex.response),
+        ex.response.retry_after,
     )
 }
 
@@ -590,11 +589,7 @@ fn activity(state: &str) -> String {
 fn unreadable(ctx: &Context<'_>, ex: &Exchange, what: &str, err: String) -> Step {
     common::unknown(
         ctx,
-        bad_body(
-            ctx.service,
-            what,
-            format!("{}: {err}", describe_body(&ex.response.body)),
-        ),
+        unreadable_body(ctx.service, what, &ex.response.body, err),
         Some(ex),
     )
 }

@@ -42,10 +42,10 @@ use time::{Date, Duration as TimeDelta, OffsetDateTime, UtcOffset};
 
 use super::common::{self, card, find, is_success, number};
 use super::{
-    bad_body, describe_body, http_error_reason, thousands, Auth, Context, Exchange, Method,
+    bad_body, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
-use crate::model::{Metric, Reason, ReasonKind, Status, Target};
+use crate::model::{BodyKind, Metric, Reason, ReasonKind, Status, Target};
 
 const AGGREGATE: &str = "aggregate";
 const REALTIME: &str = "realtime";
@@ -248,7 +248,7 @@ fn failure(ctx: &Context<'_>, site: &str, ex: &Exchange) -> Reason {
             ));
             r
         }
-        _ => http_error_reason(ctx.service, status, detail, common::retry_after(&ex.response)),
+        _ => http_error_reason(ctx.service, status, detail, ex.response.retry_after),
     }
 }
 
@@ -413,7 +413,7 @@ fn evaluate(
     };
     let window = if is_success(ex.response.status) {
         serde_json::from_slice::<Value>(&ex.response.body)
-            .map_err(|e| format!("{}: {e}", describe_body(&ex.response.body)))
+            .map_err(|e| format!("{}: {e}", BodyKind::of(&ex.response.body).describe()))
             .and_then(|v| same_hours(&v, ctx.now))
     } else {
         Err(format!("HTTP {}", ex.response.status))
@@ -471,11 +471,7 @@ fn fall(before: f64, after: f64) -> f64 {
 fn unreadable(ctx: &Context<'_>, ex: &Exchange, what: &str, e: serde_json::Error) -> Step {
     common::unknown(
         ctx,
-        bad_body(
-            ctx.service,
-            what,
-            format!("{}: {e}", describe_body(&ex.response.body)),
-        ),
+        unreadable_body(ctx.service, what, &ex.response.body, e),
         Some(ex),
     )
 }

@@ -60,10 +60,10 @@ use time::OffsetDateTime;
 
 use super::common::{self, card, find, is_success, parse_time, string};
 use super::{
-    ago, bad_body, clip, describe_body, http_error_reason, Auth, Context, Exchange, Method,
+    ago, bad_body, clip, http_error_reason, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
-use crate::model::{Card, Metric, Reason, ReasonKind, Status, Target, TokenKind};
+use crate::model::{BodyKind, Card, Metric, Reason, ReasonKind, Status, Target, TokenKind};
 
 const PROJECT: &str = "project";
 const IDENTITY: &str = "identity";
@@ -238,7 +238,9 @@ fn error_messages(v: &Value) -> Vec<String> {
 fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
     let body = &ex.response.body;
     let status = ex.response.status;
-    if describe_body(body) == "an HTML page"
+    let parsed = serde_json::from_slice::<Value>(body);
+    if parsed.is_err()
+        && BodyKind::of(body) == BodyKind::Html
         && String::from_utf8_lossy(body)
             .to_ascii_lowercase()
             .contains("cloudflare")
@@ -250,9 +252,10 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
             format!(
                 "Railway's Cloudflare front blocked the request (HTTP {status}, an \"Access denied\" page) — usually too many requests; backing off"
             ),
-        ));
+        )
+        .with_status(status)
+        .with_body(BodyKind::Html));
     }
-    let parsed = serde_json::from_slice::<Value>(body);
     if !is_success(status) {
         let detail = parsed
             .as_ref()
@@ -271,19 +274,13 @@ fn answer(ctx: &Context<'_>, ex: &Exchange) -> Result<Answer, Reason> {
             ctx.service,
             status,
             detail.as_deref(),
-            common::retry_after(&ex.response),
+            ex.response.retry_after,
         ));
     }
     let v = match parsed {
         Ok(v) if v.is_object() => v,
         Ok(_) => return Err(bad_body(ctx.service, "response", "expected a JSON object")),
-        Err(e) => {
-            return Err(bad_body(
-                ctx.service,
-                "response",
-                format!("{}: {e}", describe_body(body)),
-            ))
-        }
+        Err(e) => return Err(unreadable_body(ctx.service, "response", body, e)),
     };
     if let Some(fault) = server_fault(&v) {
         return Err(fault);

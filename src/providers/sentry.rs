@@ -66,7 +66,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::common::{self, card, count, find, is_success, string};
 use super::{
-    bad_body, clip, describe_body, http_error_reason, thousands, Auth, Context, Exchange, Method,
+    bad_body, clip, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
 use crate::model::{Metric, Reason, ReasonKind, Status, Target};
@@ -192,7 +192,7 @@ fn failure(ctx: &Context<'_>, ex: &Exchange) -> Reason {
         ctx.service,
         ex.response.status,
         detail(&ex.response.body).as_deref(),
-        common::retry_after(&ex.response),
+        ex.response.retry_after,
     )
 }
 
@@ -237,13 +237,8 @@ fn gate(ctx: &Context<'_>, org: &str, ex: &Exchange) -> Result<(String, Option<S
     if !is_success(status) {
         return Err(failure(ctx, ex));
     }
-    let v: Value = serde_json::from_slice(&ex.response.body).map_err(|e| {
-        bad_body(
-            ctx.service,
-            "project",
-            format!("{}: {e}", describe_body(&ex.response.body)),
-        )
-    })?;
+    let v: Value = serde_json::from_slice(&ex.response.body)
+        .map_err(|e| unreadable_body(ctx.service, "project", &ex.response.body, e))?;
     if v.get("hasAccess") == Some(&Value::Bool(false)) {
         return Err(Reason::new(
             ReasonKind::Auth,
@@ -585,11 +580,7 @@ fn evaluate(
     let unreadable = |ex: &Exchange, what: &str, err: String| {
         common::unknown(
             ctx,
-            bad_body(
-                ctx.service,
-                what,
-                format!("{}: {err}", describe_body(&ex.response.body)),
-            ),
+            unreadable_body(ctx.service, what, &ex.response.body, err),
             Some(ex),
         )
     };

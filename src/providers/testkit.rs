@@ -15,6 +15,7 @@ pub fn json(status: u16, body: &[u8]) -> Response {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
         body: body.to_vec(),
+        retry_after: None,
     }
 }
 
@@ -54,9 +55,14 @@ pub fn drive(service: &Service, answer: impl Fn(&Request) -> Response) -> Run {
                 assert!(!reqs.is_empty(), "an empty fetch would never finish");
                 assert!(rounds.len() < MAX_ROUNDS, "more than MAX_ROUNDS rounds");
                 for r in &reqs {
+                    let mut response = answer(r);
+                    // As the HTTP layer does on arrival (against this run's clock).
+                    if response.retry_after.is_none() {
+                        response.retry_after = super::http::rate_limit_wait(&response, NOW);
+                    }
                     done.push(Exchange {
                         request: r.clone(),
-                        response: answer(r),
+                        response,
                     });
                 }
                 rounds.push(reqs);
