@@ -91,12 +91,7 @@ fn without_a_daemon_the_notifier_reports_an_error_instead_of_failing() {
     // played through a bus address where nothing listens.
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_sends_to_a_bus_where_nothing_listens",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["--exact", &child_test_name(), "--ignored", "--nocapture"])
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             format!("unix:path={}", dir.path().join("nobody").display()),
@@ -111,6 +106,12 @@ fn without_a_daemon_the_notifier_reports_an_error_instead_of_failing() {
     );
     assert!(stdout.contains("notifier error: "), "{stdout}");
     assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// The child's full test name (`notifications::child_…` in the `it` binary).
+fn child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::child_sends_to_a_bus_where_nothing_listens")
 }
 
 /// Run by the test above in a child process with a dead bus address.
