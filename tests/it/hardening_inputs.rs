@@ -5,7 +5,7 @@
 //! `providers_http::html_plain_text_and_empty_bodies_per_provider`, a silent
 //! server is `providers_http::a_server_that_never_answers_times_out_for_every_provider`,
 //! redirects to another port are `providers_http::a_redirect_to_another_port_does_not_carry_the_token`.
-//! Every row here runs against all four providers; [`ROWS`] × 4 is the count
+//! Every row here runs against every provider of `Provider::ALL`; [`ROWS`] × 4 is the count
 //! the README's Reliability section quotes.
 
 use std::time::Duration;

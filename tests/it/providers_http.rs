@@ -6,7 +6,7 @@
 //! sim's own auth check, so [`poll`] asserts on what the sim received that each
 //! request carried the header its provider expects. The generic transport
 //! cases (chunked bodies over the cap, TLS, refused connections, header
-//! parsing) live in `tests/http_layer.rs`; this file covers them per provider,
+//! parsing) live in `http_layer`; this module covers them per provider,
 //! through `Http::check`.
 
 use std::time::{Duration, Instant};
