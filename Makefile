@@ -22,6 +22,7 @@ lint: deps
 # Every test runs inside a private session (Xvfb, D-Bus, gnome-keyring, dunst,
 # a tray watcher): see scripts/session.sh. The tray's end-to-end test drives
 # the release binary from outside over D-Bus and prints "N passed, N failed".
+# Outside this session (plain `cargo test`) the tests that need it skip.
 test: lint
 	scripts/session.sh $(CARGO) test --all-targets
 	$(CARGO) build --release

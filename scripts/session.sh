@@ -46,4 +46,7 @@ wait_for org.freedesktop.secrets
 wait_for org.freedesktop.Notifications
 wait_for org.kde.StatusNotifierWatcher
 
+# Tells the tests that need this session that they are in it: outside it they
+# skip with a one-line reason; inside it they run and fail if a service is missing.
+export OVERWATCH_TEST_SESSION=1
 "$@"

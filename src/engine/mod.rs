@@ -56,6 +56,11 @@ pub struct EngineOptions {
     pub store: Arc<dyn SecretStore>,
     /// Desktop notifications; `None` sends none (events are still emitted).
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// Takes the notifier's place: every notification is sent here, in order,
+    /// at the moment the engine decides to show it, before the event that
+    /// caused it goes to subscribers. So a test that has seen an event has its
+    /// notification too, with no notifier thread to wait for.
+    pub notification_sink: Option<std::sync::mpsc::Sender<Notification>>,
     pub clock: Arc<dyn Clock>,
     /// Where state persists; `None` keeps it in memory only.
     pub state_path: Option<PathBuf>,
@@ -104,6 +109,7 @@ impl EngineOptions {
             http,
             store,
             notifier: None,
+            notification_sink: None,
             clock: Arc::new(SystemClock::with_zone(Zone::utc())),
             state_path: None,
             max_in_flight: 4,
@@ -488,7 +494,10 @@ impl Core {
             .unwrap_or_default();
         let now = Instant::now();
         let wall = opts.clock.now();
-        let notify_tx = opts.notifier.clone().map(spawn_notifier);
+        let notify_tx = opts
+            .notification_sink
+            .clone()
+            .or_else(|| opts.notifier.clone().map(spawn_notifier));
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let rng = opts.seed.map(Rng::new).unwrap_or_else(Rng::from_entropy);
         let sem = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));

@@ -12,7 +12,7 @@ use std::time::Duration;
 use overwatch::config::Config;
 use overwatch::engine::{
     Engine, EngineHandle, EngineOptions, Event, EventKind, Mute, MuteTarget, MuteUntil,
-    Notification, Notifier, Scope, Silence, Snapshot, TestClock,
+    Notification, Scope, Silence, Snapshot, TestClock,
 };
 use overwatch::model::{Service, ServiceId, Status, Target, TokenKind, Workspace};
 use overwatch::providers::http::{Http, HttpOptions};
@@ -67,34 +67,29 @@ impl SecretStore for Store {
     }
 }
 
-/// A notifier that remembers what it was asked to show.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Notification>>);
-
-impl Notifier for Recorder {
-    fn notify(&self, n: &Notification) -> Result<(), String> {
-        self.0.lock().unwrap().push(n.clone());
-        Ok(())
-    }
+/// What the engine asked the desktop to show, from its notification sink:
+/// sent before the event that caused it, so once a test has seen its events
+/// every notification is already here, with nothing to wait for.
+struct Recorder {
+    rx: Mutex<std::sync::mpsc::Receiver<Notification>>,
+    seen: Mutex<Vec<Notification>>,
 }
 
 impl Recorder {
-    /// The titles shown so far, once the notifier thread has caught up with `expected`.
-    fn titles(&self, expected: usize) -> Vec<String> {
-        // The notifier runs on its own (real) thread: give it a moment.
-        for _ in 0..200 {
-            if self.0.lock().unwrap().len() >= expected {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|n| n.title.clone())
-            .collect()
+    fn new() -> (Recorder, std::sync::mpsc::Sender<Notification>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r = Recorder {
+            rx: Mutex::new(rx),
+            seen: Mutex::new(Vec::new()),
+        };
+        (r, tx)
+    }
+
+    /// The titles shown so far.
+    fn titles(&self) -> Vec<String> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(self.rx.lock().unwrap().try_iter());
+        seen.iter().map(|n| n.title.clone()).collect()
     }
 }
 
@@ -176,6 +171,7 @@ struct Rig {
     store: Arc<Store>,
     clock: Arc<TestClock>,
     recorder: Arc<Recorder>,
+    sink: std::sync::mpsc::Sender<Notification>,
     handle: EngineHandle,
     events: broadcast::Receiver<Event>,
     snap: watch::Receiver<Arc<Snapshot>>,
@@ -187,7 +183,7 @@ struct Rig {
 fn options(
     store: &Arc<Store>,
     clock: &Arc<TestClock>,
-    recorder: &Arc<Recorder>,
+    sink: &std::sync::mpsc::Sender<Notification>,
     dir: &tempfile::TempDir,
 ) -> EngineOptions {
     let mut o = EngineOptions::new(
@@ -195,7 +191,7 @@ fn options(
         store.clone() as Arc<dyn SecretStore>,
     );
     o.clock = clock.clone();
-    o.notifier = Some(recorder.clone() as Arc<dyn Notifier>);
+    o.notification_sink = Some(sink.clone());
     o.state_path = Some(dir.path().join("state.json"));
     o.seed = Some(42);
     o
@@ -214,9 +210,10 @@ async fn rig(
     let services: Vec<Service> = services.iter().map(|(s, _)| s.clone()).collect();
     let store = Arc::new(Store::default());
     let clock = Arc::new(TestClock::new(OffsetDateTime::now_utc()));
-    let recorder = Arc::new(Recorder::default());
+    let (recorder, sink) = Recorder::new();
+    let recorder = Arc::new(recorder);
     let dir = tempfile::tempdir().unwrap();
-    let mut o = options(&store, &clock, &recorder, &dir);
+    let mut o = options(&store, &clock, &sink, &dir);
     tweak(&mut o);
     let handle = Engine::start(config(&services, refresh, &sim.base_url()), o);
     let events = handle.events();
@@ -227,6 +224,7 @@ async fn rig(
         store,
         clock,
         recorder,
+        sink,
         handle,
         events,
         snap,
@@ -293,7 +291,7 @@ impl Rig {
     async fn restart(&mut self) {
         self.handle.shutdown().await.unwrap();
         self.clock = Arc::new(TestClock::new(self.clock_now()));
-        let o = options(&self.store, &self.clock, &self.recorder, &self.dir);
+        let o = options(&self.store, &self.clock, &self.sink, &self.dir);
         let base = self.sim().base_url();
         self.handle = Engine::start(config(&self.services, self.refresh, &base), o);
         self.events = self.handle.events();
@@ -641,7 +639,7 @@ async fn offline_is_one_quiet_state_and_recovery_refreshes_everything() {
     assert!(spread <= Duration::from_millis(10), "{spread:?}");
     assert!(r.snapshot().services.iter().all(|v| !v.stale));
     assert!(r.run(30.0).await.is_empty());
-    assert!(r.recorder.titles(0).is_empty(), "nothing popped up");
+    assert!(r.recorder.titles().is_empty(), "nothing popped up");
 }
 
 #[tokio::test(start_paused = true)]
@@ -933,7 +931,7 @@ async fn start_up_sends_one_summary_or_nothing() {
     assert!(lines
         .iter()
         .any(|l| l.starts_with("Acme · Web (Netlify): degraded — ")));
-    assert_eq!(r.recorder.titles(1), ["3 services need attention"]);
+    assert_eq!(r.recorder.titles(), ["3 services need attention"]);
 
     let mut quiet = rig(
         &[
@@ -1049,7 +1047,7 @@ async fn mutes_silence_until_they_expire_and_the_pause_ends_on_time() {
     assert_eq!(kinds(&ev), [EventKind::Recovered]);
     assert!(ev[0].silenced.is_none());
     assert_eq!(
-        r.recorder.titles(3),
+        r.recorder.titles(),
         [
             "Acme · API (Railway) recovered",
             "Blog · Site (Plausible) recovered",
@@ -1204,7 +1202,7 @@ async fn the_scripted_day_notifies_exactly_what_a_user_wants() {
     let quiet: Vec<EventKind> = all.iter().filter(|e| !e.notify).map(|e| e.kind).collect();
     assert_eq!(quiet, [EventKind::Offline, EventKind::Online]);
     // And the desktop got exactly the same list.
-    let titles = r.recorder.titles(expected.len());
+    let titles = r.recorder.titles();
     let want: Vec<&str> = expected.iter().map(|(_, t)| *t).collect();
     assert_eq!(titles, want);
 

@@ -6,206 +6,32 @@
 //! sim's own auth check, so [`poll`] asserts on what the sim received that each
 //! request carried the header its provider expects. The generic transport
 //! cases (chunked bodies over the cap, TLS, refused connections, header
-//! parsing) live in `tests/http_layer.rs`; this file covers them per provider,
+//! parsing) live in `http_layer`; this module covers them per provider,
 //! through `Http::check`.
 
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use overwatch::model::{BodyKind, Card, ReasonKind, Service, Status, Target, TokenKind};
 use overwatch::providers::http::{Http, HttpOptions, DEFAULT_RETRY_AFTER};
 use overwatch::providers::PollResult;
-use overwatch::secrets::{KeyRef, NoStore};
 use overwatch::sim::{self, Canned, Scenario, SeenRequest, SimConfig, TargetKey};
 use time::macros::datetime;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use url::Url;
 
-/// The env var every service's key points at; it holds the sim's token.
-const KEY_VAR: &str = "OVERWATCH_PROVIDERS_HTTP_KEY";
-/// The clock the fixtures are dated around (the adapters' unit tests use it too).
-const NOW: OffsetDateTime = datetime!(2026-08-22 14:05 UTC);
-
-const RAILWAY_PROJECT: &str = "3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41";
-const NETLIFY_SITE: &str = "8c3f1d2e-5a6b-4c7d-9e0f-1a2b3c4d5e6f";
-/// `id` in sentry/project_details.json.
-const SENTRY_PROJECT_ID: &str = "4507281934056448";
-
 /// A page like the one Cloudflare shows blocked clients.
 const CLOUDFLARE: &[u8] = b"<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>Access denied | backboard.railway.com used Cloudflare to restrict access</title></head><body><h1>Access denied</h1><p>Cloudflare Ray ID: 8b1c2d3e4f5a6b7c</p></body></html>";
 
-fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
-}
-
-/// `path?query`, encoded the way the adapters' URLs are (form encoding).
-fn pq(path: &str, pairs: &[(&str, &str)]) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    format!("{path}?{query}")
-}
-
-// ---- the routes each adapter requests -------------------------------------
-
-fn railway_project(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new("POST", "/graphql/v2", status, body).when_body_contains("query TrayProject(")
-}
-
-fn railway_identity(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new("POST", "/graphql/v2", status, body).when_body_contains("query TrayProjectToken")
-}
-
-fn railway_environment(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new("POST", "/graphql/v2", status, body).when_body_contains("query TrayEnvironment(")
-}
-
-fn plausible_aggregate_path() -> String {
-    pq(
-        "/api/v1/stats/aggregate",
-        &[
-            ("site_id", "example.com"),
-            ("period", "day"),
-            ("metrics", "visitors,pageviews"),
-            ("compare", "previous_period"),
-        ],
-    )
-}
-
-fn plausible_aggregate(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new("GET", &plausible_aggregate_path(), status, body)
-}
-
-fn plausible_realtime(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new(
-        "GET",
-        &pq(
-            "/api/v1/stats/realtime/visitors",
-            &[("site_id", "example.com")],
-        ),
-        status,
-        body,
-    )
-}
-
-/// The second-round request: visitors per hour, yesterday and today (v2).
-fn plausible_hours(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new("POST", "/api/v2/query", status, body).when_body_contains("\"time:hour\"")
-}
-
-fn netlify_site(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new(
-        "GET",
-        &format!("/api/v1/sites/{NETLIFY_SITE}"),
-        status,
-        body,
-    )
-}
-
-fn netlify_deploys(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new(
-        "GET",
-        &pq(
-            &format!("/api/v1/sites/{NETLIFY_SITE}/deploys"),
-            &[("production", "true"), ("per_page", "5")],
-        ),
-        status,
-        body,
-    )
-}
-
-fn sentry_details(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new("GET", "/api/0/projects/acme-web/shop-api/", status, body)
-}
-
-fn sentry_issues(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new(
-        "GET",
-        &pq(
-            "/api/0/organizations/acme-web/issues/",
-            &[
-                ("project", SENTRY_PROJECT_ID),
-                ("query", "is:unresolved"),
-                ("statsPeriod", "1h"),
-                ("sort", "freq"),
-                ("limit", "25"),
-            ],
-        ),
-        status,
-        body,
-    )
-}
-
-fn sentry_stats(status: u16, body: impl Into<Vec<u8>>) -> Canned {
-    Canned::new(
-        "GET",
-        &pq(
-            "/api/0/organizations/acme-web/stats_v2/",
-            &[
-                ("field", "sum(quantity)"),
-                ("category", "error"),
-                ("groupBy", "outcome"),
-                ("interval", "1h"),
-                ("statsPeriod", "24h"),
-                ("project", SENTRY_PROJECT_ID),
-            ],
-        ),
-        status,
-        body,
-    )
-}
-
-// ---- targets, services, polling -------------------------------------------
-
-fn railway(kind: TokenKind, environment: &str) -> Target {
-    Target::Railway {
-        project: RAILWAY_PROJECT.into(),
-        environment: environment.into(),
-        token_kind: kind,
-    }
-}
+// The routes each adapter requests, its targets and services: tests/support.
+use crate::support::*;
 
 fn account() -> Target {
     railway(TokenKind::Account, "production")
 }
 
-fn plausible() -> Target {
-    Target::Plausible {
-        site: "example.com".into(),
-    }
-}
-
-fn netlify() -> Target {
-    Target::Netlify {
-        site: NETLIFY_SITE.into(),
-    }
-}
-
-fn sentry() -> Target {
-    Target::Sentry {
-        org: "acme-web".into(),
-        project: "shop-api".into(),
-    }
-}
-
-fn service(target: Target, base: &Url) -> Service {
-    static KEY: Once = Once::new();
-    KEY.call_once(|| std::env::set_var(KEY_VAR, sim::DEFAULT_TOKEN));
-    let mut s = Service::example("Acme", "watched", target, Some(KeyRef::Env(KEY_VAR.into())));
-    s.base_url = Some(base.clone());
-    s
-}
-
 fn http() -> Http {
     Http::new(HttpOptions::default()).unwrap()
-}
-
-fn store() -> NoStore {
-    NoStore {
-        why: "env keys only".into(),
-    }
 }
 
 /// One check's result and what the server received.

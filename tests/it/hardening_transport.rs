@@ -11,57 +11,23 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use overwatch::model::{ReasonKind, Service, Status, Target, TokenKind};
+use overwatch::model::{ReasonKind, Status, Target};
 use overwatch::providers::http::{Http, HttpOptions};
 use overwatch::providers::PollResult;
-use overwatch::secrets::{KeyRef, NoStore};
 use overwatch::sim::{self, Scenario, SimConfig, TargetKey};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
-const KEY_VAR: &str = "OVERWATCH_HARDENING_TRANSPORT_KEY";
+use crate::support::{service, store, targets};
+
 /// Short, so the slow cases stay quick; every "within the timeout" check
 /// allows this plus a generous margin for a loaded CI machine.
 const TIMEOUT: Duration = Duration::from_millis(1500);
-
-fn targets() -> [Target; 4] {
-    [
-        Target::Railway {
-            project: "faults".into(),
-            environment: "production".into(),
-            token_kind: TokenKind::Account,
-        },
-        Target::Plausible {
-            site: "faults.example".into(),
-        },
-        Target::Netlify {
-            site: "faults".into(),
-        },
-        Target::Sentry {
-            org: "faults".into(),
-            project: "faults".into(),
-        },
-    ]
-}
-
-fn service(target: Target, base: &Url) -> Service {
-    static KEY: Once = Once::new();
-    KEY.call_once(|| std::env::set_var(KEY_VAR, sim::DEFAULT_TOKEN));
-    let mut s = Service::example("Faults", "svc", target, Some(KeyRef::Env(KEY_VAR.into())));
-    s.base_url = Some(base.clone());
-    s
-}
-
-fn store() -> NoStore {
-    NoStore {
-        why: "env keys only".into(),
-    }
-}
 
 fn http_with(roots: Vec<Vec<u8>>) -> Http {
     Http::new(HttpOptions {
@@ -98,8 +64,8 @@ async fn read_head(sock: &mut TcpStream) {
     }
 }
 
-/// Checks all four providers against `base` and a healthy sim service at
-/// the same time; returns the four bad results. Fails if the neighbour lost
+/// Checks every provider against `base` and a healthy sim service at
+/// the same time; returns their bad results, in `Provider::ALL` order. Fails if the neighbour lost
 /// its card or any check outlived the timeout by far.
 async fn check_all(http: &Http, base: &Url) -> Vec<PollResult> {
     let good_sim = sim::start(
@@ -113,24 +79,24 @@ async fn check_all(http: &Http, base: &Url) -> Vec<PollResult> {
         },
         &good_sim.base_url(),
     );
-    let [a, b, c, d] = targets().map(|t| service(t, base));
     let now = OffsetDateTime::now_utc();
-    let store = store();
     let started = Instant::now();
-    let (ra, rb, rc, rd, rg) = tokio::join!(
-        http.check(&a, &store, now),
-        http.check(&b, &store, now),
-        http.check(&c, &store, now),
-        http.check(&d, &store, now),
-        http.check(&good, &store, now),
-    );
+    // One check per provider in the registry, all at once beside the neighbour.
+    let mut bad = tokio::task::JoinSet::new();
+    for (i, target) in targets().into_iter().enumerate() {
+        let (http, svc) = (http.clone(), service(target, base));
+        bad.spawn(async move { (i, http.check(&svc, &store(), now).await) });
+    }
+    let rg = http.check(&good, &store(), now).await;
+    let mut out: Vec<(usize, PollResult)> = bad.join_all().await;
+    out.sort_by_key(|(i, _)| *i);
+    let out: Vec<PollResult> = out.into_iter().map(|(_, r)| r).collect();
     let took = started.elapsed();
     assert!(
         took < TIMEOUT + Duration::from_secs(10),
         "the checks took {took:?}, far past the {TIMEOUT:?} timeout"
     );
     assert_eq!(rg.card.status, Status::Healthy, "neighbour: {:?}", rg.card);
-    let out = vec![ra, rb, rc, rd];
     for r in &out {
         assert!(
             !format!("{r:?}").contains(sim::DEFAULT_TOKEN),

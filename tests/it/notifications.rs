@@ -1,7 +1,8 @@
 //! The notify-rust notifier against a real notification daemon: dunst in the test session, read back with `dunstctl history`.
 //!
-//! Run through `make test` (or `scripts/session.sh cargo test --test notifications`),
-//! which starts a private D-Bus session with dunst on it.
+//! The daemon test runs through `make test` (or `scripts/session.sh cargo test
+//! --test it notifications::`), which starts a private D-Bus session with dunst
+//! on it; outside it, it skips.
 
 use std::process::Command;
 
@@ -9,13 +10,6 @@ use overwatch::desktop::notifier::{DesktopNotifier, APP_NAME};
 use overwatch::engine::{EventKind, Notification, Notifier};
 use overwatch::model::ServiceId;
 use serde_json::Value;
-
-fn require_session() {
-    assert!(
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "this test needs a D-Bus session with a notification daemon: run `make test` (or scripts/session.sh cargo test --test notifications)"
-    );
-}
 
 fn dunstctl(args: &[&str]) -> String {
     let out = Command::new("dunstctl")
@@ -42,7 +36,9 @@ fn history() -> Vec<(String, String, String)> {
 
 #[test]
 fn the_desktop_notifier_delivers_title_and_body_to_the_daemon() {
-    require_session();
+    if !crate::support::session("dunst on a private D-Bus") {
+        return;
+    }
     let unique = format!("pid {}", std::process::id());
     let n = Notification {
         title: "Acme · API (Railway) is down".into(),
@@ -91,12 +87,7 @@ fn without_a_daemon_the_notifier_reports_an_error_instead_of_failing() {
     // played through a bus address where nothing listens.
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_sends_to_a_bus_where_nothing_listens",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["--exact", &child_test_name(), "--ignored", "--nocapture"])
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             format!("unix:path={}", dir.path().join("nobody").display()),
@@ -111,6 +102,12 @@ fn without_a_daemon_the_notifier_reports_an_error_instead_of_failing() {
     );
     assert!(stdout.contains("notifier error: "), "{stdout}");
     assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// The child's full test name (`notifications::child_…` in the `it` binary).
+fn child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::child_sends_to_a_bus_where_nothing_listens")
 }
 
 /// Run by the test above in a child process with a dead bus address.

@@ -5,40 +5,18 @@
 //! `providers_http::html_plain_text_and_empty_bodies_per_provider`, a silent
 //! server is `providers_http::a_server_that_never_answers_times_out_for_every_provider`,
 //! redirects to another port are `providers_http::a_redirect_to_another_port_does_not_carry_the_token`.
-//! Every row here runs against all four providers; [`ROWS`] × 4 is the count
+//! Every row here runs against every provider of `Provider::ALL`; [`ROWS`] × 4 is the count
 //! the README's Reliability section quotes.
 
-use std::sync::Once;
 use std::time::Duration;
 
-use overwatch::model::{ReasonKind, Service, Status, Target, TokenKind};
+use overwatch::model::{ReasonKind, Status, Target};
 use overwatch::providers::http::{Http, HttpOptions, DEFAULT_RETRY_AFTER};
 use overwatch::providers::PollResult;
-use overwatch::secrets::{KeyRef, NoStore};
 use overwatch::sim::{self, Canned, SimConfig};
 use serde_json::Value;
-use time::macros::datetime;
-use time::OffsetDateTime;
-use url::Url;
 
-const KEY_VAR: &str = "OVERWATCH_HARDENING_INPUTS_KEY";
-/// The clock the fixtures are dated around.
-const NOW: OffsetDateTime = datetime!(2026-08-22 14:05 UTC);
-const RAILWAY_PROJECT: &str = "3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41";
-const NETLIFY_SITE: &str = "8c3f1d2e-5a6b-4c7d-9e0f-1a2b3c4d5e6f";
-const SENTRY_PROJECT_ID: &str = "4507281934056448";
-
-fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
-}
-
-fn pq(path: &str, pairs: &[(&str, &str)]) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    format!("{path}?{query}")
-}
+use crate::support::*;
 
 // ---- each provider's healthy answers, route by route ------------------------
 
@@ -46,101 +24,6 @@ fn pq(path: &str, pairs: &[(&str, &str)]) -> String {
 struct Route {
     make: fn(u16, Vec<u8>) -> Canned,
     good: Vec<u8>,
-}
-
-fn railway_project(status: u16, body: Vec<u8>) -> Canned {
-    Canned::new("POST", "/graphql/v2", status, body).when_body_contains("query TrayProject(")
-}
-
-fn plausible_aggregate(status: u16, body: Vec<u8>) -> Canned {
-    let path = pq(
-        "/api/v1/stats/aggregate",
-        &[
-            ("site_id", "example.com"),
-            ("period", "day"),
-            ("metrics", "visitors,pageviews"),
-            ("compare", "previous_period"),
-        ],
-    );
-    Canned::new("GET", &path, status, body)
-}
-
-fn plausible_realtime(status: u16, body: Vec<u8>) -> Canned {
-    let path = pq(
-        "/api/v1/stats/realtime/visitors",
-        &[("site_id", "example.com")],
-    );
-    Canned::new("GET", &path, status, body)
-}
-
-fn netlify_site(status: u16, body: Vec<u8>) -> Canned {
-    Canned::new(
-        "GET",
-        &format!("/api/v1/sites/{NETLIFY_SITE}"),
-        status,
-        body,
-    )
-}
-
-fn netlify_deploys(status: u16, body: Vec<u8>) -> Canned {
-    let path = pq(
-        &format!("/api/v1/sites/{NETLIFY_SITE}/deploys"),
-        &[("production", "true"), ("per_page", "5")],
-    );
-    Canned::new("GET", &path, status, body)
-}
-
-fn sentry_details(status: u16, body: Vec<u8>) -> Canned {
-    Canned::new("GET", "/api/0/projects/acme-web/shop-api/", status, body)
-}
-
-fn sentry_issues(status: u16, body: Vec<u8>) -> Canned {
-    let path = pq(
-        "/api/0/organizations/acme-web/issues/",
-        &[
-            ("project", SENTRY_PROJECT_ID),
-            ("query", "is:unresolved"),
-            ("statsPeriod", "1h"),
-            ("sort", "freq"),
-            ("limit", "25"),
-        ],
-    );
-    Canned::new("GET", &path, status, body)
-}
-
-fn sentry_stats(status: u16, body: Vec<u8>) -> Canned {
-    let path = pq(
-        "/api/0/organizations/acme-web/stats_v2/",
-        &[
-            ("field", "sum(quantity)"),
-            ("category", "error"),
-            ("groupBy", "outcome"),
-            ("interval", "1h"),
-            ("statsPeriod", "24h"),
-            ("project", SENTRY_PROJECT_ID),
-        ],
-    );
-    Canned::new("GET", &path, status, body)
-}
-
-fn targets() -> [Target; 4] {
-    [
-        Target::Railway {
-            project: RAILWAY_PROJECT.into(),
-            environment: "production".into(),
-            token_kind: TokenKind::Account,
-        },
-        Target::Plausible {
-            site: "example.com".into(),
-        },
-        Target::Netlify {
-            site: NETLIFY_SITE.into(),
-        },
-        Target::Sentry {
-            org: "acme-web".into(),
-            project: "shop-api".into(),
-        },
-    ]
 }
 
 /// The routes that make each provider's check healthy.
@@ -164,20 +47,6 @@ fn healthy_routes(target: &Target) -> Vec<Route> {
             r(sentry_issues, "sentry/org_issues_empty.json"),
             r(sentry_stats, "sentry/stats_v2_errors_healthy.json"),
         ],
-    }
-}
-
-fn service(target: Target, base: &Url) -> Service {
-    static KEY: Once = Once::new();
-    KEY.call_once(|| std::env::set_var(KEY_VAR, sim::DEFAULT_TOKEN));
-    let mut s = Service::example("Acme", "watched", target, Some(KeyRef::Env(KEY_VAR.into())));
-    s.base_url = Some(base.clone());
-    s
-}
-
-fn store() -> NoStore {
-    NoStore {
-        why: "env keys only".into(),
     }
 }
 
