@@ -49,9 +49,10 @@ pub fn menu_label(s: &str) -> String {
     clean(s).replace('&', "&&")
 }
 
-/// Text for a desktop notification, whose summary and body notification
-/// daemons render as markup: [`clean`], then `&`, `<` and `>` escaped (an `&`
-/// made dunst drop "<Team>" from "R&D <Team>", and a remote `<b>` rendered).
+/// A desktop notification's body, which freedesktop daemons render as
+/// markup: [`clean`], then `&`, `<` and `>` escaped (an `&` made dunst drop
+/// "<Team>" from "R&D <Team>", and a remote `<b>` rendered). The summary is
+/// plain text by the spec (dunst escapes it itself): it only gets [`clean`].
 pub fn markup(s: &str) -> String {
     let c = clean(s);
     let mut out = String::with_capacity(c.len());

@@ -51,14 +51,13 @@ impl Notifier for DesktopNotifier {
     fn notify(&self, n: &Notification) -> Result<(), String> {
         let mut note = notify_rust::Notification::new();
         // Titles and bodies carry names from the config and text from
-        // providers; freedesktop daemons render both as markup.
-        let (title, body) = if cfg!(all(unix, not(target_os = "macos"))) {
-            (crate::text::markup(&n.title), crate::text::markup(&n.body))
+        // providers. The freedesktop spec makes the summary plain text (dunst
+        // escapes it itself) and the body markup, so only the body is escaped.
+        let title = crate::text::clean(&n.title).into_owned();
+        let body = if cfg!(all(unix, not(target_os = "macos"))) {
+            crate::text::markup(&n.body)
         } else {
-            (
-                crate::text::clean(&n.title).into_owned(),
-                crate::text::clean(&n.body).into_owned(),
-            )
+            crate::text::clean(&n.body).into_owned()
         };
         note.appname(APP_NAME).summary(&title).body(&body);
         let url = n.dashboard_url.clone().filter(|_| self.actions);

@@ -125,3 +125,51 @@ fn child_sends_to_a_bus_where_nothing_listens() {
     assert!(err.contains("notification daemon"), "{err}");
     println!("notifier error: {err}");
 }
+
+/// Names and provider text are escaped for the daemon's markup: "R&D <Team>"
+/// arrives whole (an unescaped `&` made dunst drop "<Team>"), a remote
+/// `<b>` is shown as text, and an escape sequence is neutralised.
+#[test]
+fn markup_in_names_and_provider_text_is_shown_as_text() {
+    if !crate::support::session("dunst on a private D-Bus") {
+        return;
+    }
+    let unique = format!("markup {}", std::process::id());
+    let n = Notification {
+        title: "R&D <Team> · API (Sentry) is down".into(),
+        body: format!("<b>big</b> & red\u{1b}[2J [{unique}]"),
+        dashboard_url: None,
+        kind: EventKind::Changed,
+        service: None,
+    };
+    DesktopNotifier::without_actions().notify(&n).unwrap();
+    dunstctl(&["close-all"]);
+    let v: Value = serde_json::from_str(&dunstctl(&["history"])).unwrap();
+    let mine: Vec<&Value> = v["data"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| {
+            x["body"]["data"]
+                .as_str()
+                .is_some_and(|b| b.contains(&unique))
+        })
+        .collect();
+    assert_eq!(mine.len(), 1, "{v}");
+    // dunst's `message` is the markup it renders: each text escaped exactly
+    // once, so what shows is the text itself — not bold, nothing dropped.
+    let message = mine[0]["message"]["data"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("R&amp;D &lt;Team&gt; · API (Sentry) is down"),
+        "{message:?}"
+    );
+    assert!(
+        message.contains("&lt;b&gt;big&lt;/b&gt; &amp; red\u{fffd}[2J"),
+        "{message:?}"
+    );
+    assert!(
+        !message.contains("&amp;amp;") && !message.contains("<b>big"),
+        "{message:?}"
+    );
+    assert!(!message.contains('\u{1b}'), "{message:?}");
+}
