@@ -644,3 +644,37 @@ fn durations_that_would_silence_the_engine_are_refused() {
         &["only works for the whole config", "enabled = false"],
     );
 }
+
+#[test]
+fn control_characters_and_dot_segments_are_refused() {
+    let svc = |field: &str| {
+        format!("[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"W\"\nprovider = \"netlify\"\n{field}\nkey = \"k\"\n")
+    };
+    // A NUL or a newline in a name, an escape sequence in a site.
+    one_problem(
+        "[[workspaces]]\nname = \"Ac\\u0000me\"\n",
+        2,
+        &["`name` contains a control character (U+0000)"],
+    );
+    one_problem(
+        &svc("site = \"a\"").replace("name = \"W\"", "name = \"W\\nX\""),
+        4,
+        &["control character (U+000A)"],
+    );
+    one_problem(
+        &svc("site = \"a\\u001b[2J\""),
+        6,
+        &["`site` contains a control character (U+001B)"],
+    );
+    one_problem(&svc("site = \"a\\u202eb\""), 6, &["U+202E"]);
+    // "." and ".." would move the request to another path of the API.
+    for dots in [".", ".."] {
+        one_problem(
+            &svc(&format!("site = \"{dots}\"")),
+            6,
+            &[&format!("`site` cannot be `{dots}`")],
+        );
+    }
+    let sentry = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"E\"\nprovider = \"sentry\"\norg = \"..\"\nproject = \"p\"\nkey = \"k\"\n";
+    one_problem(sentry, 6, &["`org` cannot be `..`"]);
+}
