@@ -292,7 +292,7 @@ async fn a_corrupt_state_file_is_set_aside_with_a_warning_and_rebuilt() {
     assert!(status.success(), "{status:?}\n{stderr}");
     no_panic(&stderr);
     assert!(
-        stderr.contains("could not be read") && stderr.contains("moved it to"),
+        stderr.contains("could not be used") && stderr.contains("moved it to"),
         "the warning says what happened: {stderr}"
     );
     let aside: Vec<PathBuf> = std::fs::read_dir(&data)
