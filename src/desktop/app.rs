@@ -565,17 +565,21 @@ mod tests {
         assert!(single_instance(dir.path()).unwrap().is_some());
     }
 
-    #[test]
-    fn the_icon_follows_the_worst_confirmed_status() {
-        let c = config::parse(config::EXAMPLE, Path::new("x")).unwrap();
-        let shared = Shared {
-            config: c,
+    /// The app's state around the shipped example config.
+    fn example(zone: Zone) -> Shared {
+        Shared {
+            config: config::parse(config::EXAMPLE, Path::new("x")).unwrap(),
             config_error: None,
             demo: false,
             autostart: false,
             config_path: PathBuf::from("x"),
-            zone: Zone::utc(),
-        };
+            zone,
+        }
+    }
+
+    #[test]
+    fn the_icon_follows_the_worst_confirmed_status() {
+        let shared = example(Zone::utc());
         let u = compute(&shared, &Snapshot::default(), OffsetDateTime::now_utc());
         assert_eq!(u.icon.look, Look::Loading, "nothing answered yet");
         assert!(u.tooltip.starts_with("Overwatch — "));
@@ -586,16 +590,8 @@ mod tests {
     #[test]
     fn clock_times_in_the_menu_are_local() {
         use time::macros::datetime;
-        let c = config::parse(config::EXAMPLE, Path::new("x")).unwrap();
-        let ws = c.workspaces[0].name.clone();
-        let shared = Shared {
-            config: c,
-            config_error: None,
-            demo: false,
-            autostart: false,
-            config_path: PathBuf::from("x"),
-            zone: Zone::named("Europe/Berlin").unwrap(),
-        };
+        let shared = example(Zone::named("Europe/Berlin").unwrap());
+        let ws = shared.config.workspaces[0].name.clone();
         let snap = Snapshot {
             mutes: vec![Mute {
                 target: MuteTarget::Workspace(ws),
@@ -623,15 +619,7 @@ mod tests {
     /// An engine that crashed and restarted says so at the top of the menu.
     #[test]
     fn an_engine_fault_is_shown_in_the_menu() {
-        let c = config::parse(config::EXAMPLE, Path::new("x")).unwrap();
-        let shared = Shared {
-            config: c,
-            config_error: None,
-            demo: false,
-            autostart: false,
-            config_path: PathBuf::from("x"),
-            zone: Zone::utc(),
-        };
+        let shared = example(Zone::utc());
         let snap = Snapshot {
             engine_fault: Some("the engine stopped on an internal error (boom)".into()),
             ..Snapshot::default()
