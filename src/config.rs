@@ -147,6 +147,25 @@ impl ConfigError {
     }
 }
 
+/// The platform's config file path, exactly where earlier versions (which
+/// asked confy, i.e. the `directories` crate's `ProjectDirs("rs", "",
+/// "overwatch")`) put it, so no user's file moves: `$XDG_CONFIG_HOME`
+/// (`~/.config`)`/overwatch/config.toml` on Linux and the BSDs,
+/// `~/Library/Application Support/rs.overwatch/config.toml` on macOS,
+/// `%APPDATA%\overwatch\config\config.toml` on Windows.
+fn platform_path() -> Result<PathBuf, etcetera::HomeDirError> {
+    use etcetera::base_strategy::{choose_native_strategy, BaseStrategy};
+    let base = choose_native_strategy()?;
+    let dir = if cfg!(target_os = "macos") {
+        base.data_dir().join("rs.overwatch")
+    } else if cfg!(windows) {
+        base.config_dir().join("overwatch").join("config")
+    } else {
+        base.config_dir().join("overwatch")
+    };
+    Ok(dir.join("config.toml"))
+}
+
 /// Where the config file is: `--config`, else `OVERWATCH_CONFIG`, else the platform config dir.
 pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = flag {
@@ -155,9 +174,7 @@ pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    // confy only tells us the platform path; we never let it write defaults.
-    confy::get_configuration_file_path("overwatch", "config")
-        .map_err(|e| ConfigError::NoConfigDir(e.to_string()))
+    platform_path().map_err(|e| ConfigError::NoConfigDir(e.to_string()))
 }
 
 /// Reads and validates the file at `path`.

@@ -129,13 +129,9 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Best effort: overwrite the bytes before the allocation is freed.
-        // SAFETY: writing zero bytes keeps the string valid UTF-8.
-        unsafe {
-            for b in self.0.as_bytes_mut() {
-                std::ptr::write_volatile(b, 0);
-            }
-        }
+        // Best effort: overwrite the bytes before the allocation is freed
+        // (zeroize's volatile writes are not optimised away).
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

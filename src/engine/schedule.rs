@@ -23,38 +23,24 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 /// refreshes, the provider's own clients, clock skew).
 pub const BUDGET_SHARE: f64 = 0.8;
 
-/// A small, seedable random source (xorshift64*). Jitter needs spread, not
+/// A seedable random source (fastrand's wyrand). Jitter needs spread, not
 /// cryptographic quality; a seed makes tests reproducible.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(fastrand::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        // Zero is xorshift's one fixed point.
-        Rng(seed.max(1))
+        Rng(fastrand::Rng::with_seed(seed))
     }
 
-    /// Seeded from the clock and the process id.
+    /// Seeded from the OS's randomness (fastrand's default seed).
     pub fn from_entropy() -> Rng {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9E37_79B9_7F4A_7C15);
-        Rng::new(t ^ (u64::from(std::process::id()) << 32))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        Rng(fastrand::Rng::new())
     }
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.f64()
     }
 
     /// Uniform in [lo, hi).

@@ -476,8 +476,8 @@ struct Shared {
     canned: Mutex<Vec<Canned>>,
     count: AtomicU64,
     log: Mutex<VecDeque<SeenRequest>>,
-    /// State of the fault mix's random draws (xorshift).
-    rng: AtomicU64,
+    /// The fault mix's random draws.
+    rng: Mutex<fastrand::Rng>,
 }
 
 /// Locks a mutex, carrying on if a panicking test thread poisoned it.
@@ -510,17 +510,7 @@ impl Shared {
 
     /// One draw of the fault mix (see [`Scenario::Faults`]).
     fn draw_fault(&self, hang: Duration) -> Scenario {
-        let step = |mut x: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let prev = self
-            .rng
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
-            .unwrap_or_else(|x| x);
-        match step(prev) % 40 {
+        match lock(&self.rng).u32(0..40) {
             0..=27 => Scenario::Healthy,
             28..=30 => Scenario::ServerError,
             31..=33 => Scenario::Garbage,
@@ -759,7 +749,7 @@ pub async fn start_on(addr: SocketAddr, config: SimConfig) -> io::Result<SimHand
         targets: Mutex::new(targets),
         count: AtomicU64::new(0),
         log: Mutex::new(VecDeque::new()),
-        rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
+        rng: Mutex::new(fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15)),
     });
     let app = axum::Router::new()
         .fallback(serve_request)

@@ -520,8 +520,27 @@ fn the_default_path_is_in_the_platform_config_dir() {
         .clone();
     let p = PathBuf::from(String::from_utf8(out).unwrap().trim());
     assert!(p.ends_with("overwatch/config.toml"), "{}", p.display());
+    // Exactly where confy put it before etcetera replaced it: no file moves.
     #[cfg(target_os = "linux")]
-    assert!(p.starts_with(home.path().join("cfg")), "{}", p.display());
+    assert_eq!(p, home.path().join("cfg/overwatch/config.toml"));
+    #[cfg(target_os = "linux")]
+    {
+        let out = Command::cargo_bin("overwatch")
+            .unwrap()
+            .env_remove("OVERWATCH_CONFIG")
+            .env_remove("XDG_CONFIG_HOME")
+            .env("HOME", home.path())
+            .args(["config", "path"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            home.path()
+                .join(".config/overwatch/config.toml")
+                .display()
+                .to_string()
+        );
+    }
     // Reading commands never create it.
     Command::cargo_bin("overwatch")
         .unwrap()
