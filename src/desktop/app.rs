@@ -20,8 +20,9 @@ use crate::engine::state::{Mute, MuteTarget, MuteUntil};
 use crate::engine::{Engine, EngineHandle, Notifier, Scope, Snapshot, Zone};
 use crate::sim::{self, SimConfig, SimHandle};
 use crate::view::card;
-use crate::view::icon::{IconSpec, Look};
-use crate::view::menu::{self, Action, MenuState, MuteFor, Notify, ServiceView, WorkspaceView};
+use crate::view::icon::IconSpec;
+use crate::view::live::{self, AppView};
+use crate::view::menu::{self, Action, MuteFor};
 use crate::wiring::{Wiring, DEMO_KEY};
 
 /// How the tray was asked to start.
@@ -191,78 +192,17 @@ async fn start_demo() -> Result<(Config, SimHandle)> {
 
 /// Builds what the tray shows from the engine's snapshot and the app's state.
 fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate {
-    let mute_label = |m: &MuteUntil| match m {
-        MuteUntil::Time(t) => format!("muted until {}", menu::clock(*t, &shared.zone)),
-        MuteUntil::Recovered => "muted until it recovers".to_string(),
-    };
-    let workspaces = shared
-        .config
-        .workspaces
-        .iter()
-        .map(|ws| WorkspaceView {
-            name: ws.name.clone(),
-            muted: snap
-                .mutes
-                .iter()
-                .find(|m| matches!(&m.target, MuteTarget::Workspace(n) if n.eq_ignore_ascii_case(&ws.name)))
-                .map(|m| mute_label(&m.until)),
-            services: ws
-                .services
-                .iter()
-                .map(|s| {
-                    let v = snap.service(&s.id);
-                    // Show the confirmed status (after hysteresis), so the colour
-                    // changes when a notification would, not on one odd answer.
-                    let card = v.and_then(|v| {
-                        v.card.clone().map(|mut c| {
-                            if let Some(st) = v.status {
-                                c.status = st;
-                            }
-                            c
-                        })
-                    });
-                    ServiceView {
-                        service: s.clone(),
-                        card,
-                        stale: v.is_some_and(|v| v.stale),
-                        muted: v.and_then(|v| v.muted.as_ref()).map(mute_label),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let state = MenuState {
-        workspaces,
-        offline: snap.offline(),
+    let app = AppView {
+        config: &shared.config,
+        config_error: shared.config_error.as_deref(),
         demo: shared.demo,
-        config_error: shared.config_error.clone(),
-        engine_fault: snap.engine_fault.clone(),
-        refresh: if snap.paused {
-            None
-        } else {
-            shared.config.refresh
-        },
-        notify: match (shared.config.notifications, snap.notifications_paused_until) {
-            (false, _) => Notify::Off,
-            (true, Some(t)) if t > now => Notify::PausedUntil(t),
-            _ => Notify::On,
-        },
         autostart: shared.autostart,
-        now,
-        zone: shared.zone.clone(),
+        zone: &shared.zone,
     };
-    let look = if state.offline {
-        Look::Offline
-    } else {
-        match menu::worst(&state) {
-            Some(s) => Look::from_status(s),
-            None if state.workspaces.iter().all(|w| w.services.is_empty()) => Look::Unknown,
-            None => Look::Healthy,
-        }
-    };
+    let state = live::menu_state(&app, snap, now);
     TrayUpdate {
         icon: IconSpec {
-            look,
+            look: live::look(&state),
             monochrome_when_healthy: shared.config.icon_problems_only,
             badge: menu::any_in_progress(&state),
         },
@@ -554,6 +494,7 @@ fn watch_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::icon::Look;
 
     #[test]
     fn only_one_instance_holds_the_lock() {

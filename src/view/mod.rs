@@ -1,7 +1,8 @@
-//! What people see, as plain data: card lines shared by the menu and the terminal, worst-of summaries, and the `status` report.
+//! What people see, as plain data: card lines shared by the menu and the terminal, the engine's snapshot as a menu model and icon (`live`), worst-of summaries, and the `status` report.
 
 pub mod card;
 pub mod icon;
+pub mod live;
 pub mod menu;
 pub mod report;
 

@@ -1,0 +1,97 @@
+//! The engine's snapshot as what people see: the menu model and the icon, for the tray now and the dashboard next — so every surface shows the same confirmed statuses and local times.
+
+use time::OffsetDateTime;
+
+use super::icon::Look;
+use super::menu::{self, MenuState, Notify, ServiceView, WorkspaceView};
+use crate::config::Config;
+use crate::engine::state::{MuteTarget, MuteUntil};
+use crate::engine::{Snapshot, Zone};
+
+/// What the app knows besides the engine's snapshot.
+#[derive(Debug, Clone)]
+pub struct AppView<'a> {
+    /// The config in force (the last good one, or the demo's).
+    pub config: &'a Config,
+    pub config_error: Option<&'a str>,
+    pub demo: bool,
+    pub autostart: bool,
+    /// The user's time zone, for clock times.
+    pub zone: &'a Zone,
+}
+
+/// The menu model for a snapshot.
+pub fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime) -> MenuState {
+    let mute_label = |m: &MuteUntil| match m {
+        MuteUntil::Time(t) => format!("muted until {}", menu::clock(*t, app.zone)),
+        MuteUntil::Recovered => "muted until it recovers".to_string(),
+    };
+    let workspaces = app
+        .config
+        .workspaces
+        .iter()
+        .map(|ws| WorkspaceView {
+            name: ws.name.clone(),
+            muted: snap
+                .mutes
+                .iter()
+                .find(|m| matches!(&m.target, MuteTarget::Workspace(n) if n.eq_ignore_ascii_case(&ws.name)))
+                .map(|m| mute_label(&m.until)),
+            services: ws
+                .services
+                .iter()
+                .map(|s| {
+                    let v = snap.service(&s.id);
+                    // Show the confirmed status (after hysteresis), so the colour
+                    // changes when a notification would, not on one odd answer.
+                    let card = v.and_then(|v| {
+                        v.card.clone().map(|mut c| {
+                            if let Some(st) = v.status {
+                                c.status = st;
+                            }
+                            c
+                        })
+                    });
+                    ServiceView {
+                        service: s.clone(),
+                        card,
+                        stale: v.is_some_and(|v| v.stale),
+                        muted: v.and_then(|v| v.muted.as_ref()).map(mute_label),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    MenuState {
+        workspaces,
+        offline: snap.offline(),
+        demo: app.demo,
+        config_error: app.config_error.map(str::to_string),
+        engine_fault: snap.engine_fault.clone(),
+        refresh: if snap.paused {
+            None
+        } else {
+            app.config.refresh
+        },
+        notify: match (app.config.notifications, snap.notifications_paused_until) {
+            (false, _) => Notify::Off,
+            (true, Some(t)) if t > now => Notify::PausedUntil(t),
+            _ => Notify::On,
+        },
+        autostart: app.autostart,
+        now,
+        zone: app.zone.clone(),
+    }
+}
+
+/// The icon's look for a menu state: offline, else the worst status.
+pub fn look(state: &MenuState) -> Look {
+    if state.offline {
+        return Look::Offline;
+    }
+    match menu::worst(state) {
+        Some(s) => Look::from_status(s),
+        None if state.workspaces.iter().all(|w| w.services.is_empty()) => Look::Unknown,
+        None => Look::Healthy,
+    }
+}
