@@ -627,12 +627,14 @@ async fn timelines_switch_on_their_own() {
         TargetKey::netlify("acme-marketing"),
         Scenario::Timeline(vec![
             (Duration::ZERO, Scenario::Healthy),
-            (Duration::from_millis(150), Scenario::Crash),
+            // Wide enough that a loaded 2-core CI machine answers the first
+            // request before the switch (150 ms was not).
+            (Duration::from_millis(1500), Scenario::Crash),
         ]),
     );
     let site = get(&sim, "/api/v1/sites/acme-marketing").await.json();
     assert_eq!(site["published_deploy"]["state"], "ready");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let site = get(&sim, "/api/v1/sites/acme-marketing").await.json();
     assert!(site["published_deploy"].is_null());
     assert_eq!(
