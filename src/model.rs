@@ -12,6 +12,9 @@ use url::Url;
 
 use crate::secrets::KeyRef;
 
+/// Durations as the config writes them, from their one home in [`crate::text`].
+pub use crate::text::{format_duration, parse_duration};
+
 /// The four providers Overwatch can watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -735,69 +738,6 @@ impl Card {
     }
 }
 
-/// Parses a human duration: "60s", "5m", "1h", "90" (seconds), "1m30s".
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("empty duration".into());
-    }
-    if let Ok(n) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    let mut saw_unit = false;
-    let bad = || format!("`{s}` is not a duration: write it like \"30s\", \"5m\" or \"1h\"");
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        if c.is_whitespace() {
-            continue;
-        }
-        let mut unit = c.to_string();
-        while let Some(&n) = chars.peek() {
-            if n.is_ascii_alphabetic() {
-                unit.push(n);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        let mult = match unit.to_ascii_lowercase().as_str() {
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hr" | "hour" | "hours" => 3600,
-            _ => return Err(bad()),
-        };
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        saw_unit = true;
-    }
-    if !num.is_empty() || !saw_unit {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
-/// Formats a duration the way [`parse_duration`] reads it ("60s", "5m", "1h").
-pub fn format_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 && s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s >= 60 && s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -877,21 +817,6 @@ mod tests {
         assert_eq!(Status::worst([Healthy, Unknown]), Some(Unknown));
         assert_eq!(Status::worst([Healthy, Loading]), Some(Loading));
         assert_eq!(Status::worst([]), None);
-    }
-
-    #[test]
-    fn durations_parse_and_format() {
-        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("m").is_err());
-        assert_eq!(format_duration(Duration::from_secs(60)), "1m");
-        assert_eq!(format_duration(Duration::from_secs(90)), "90s");
-        assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::clock::Zone;
+pub use crate::text::span;
 
 use crate::model::{Card, Provider, Service, ServiceId, Status};
 use crate::providers::ago;
@@ -214,24 +215,6 @@ pub fn clock_time(t: OffsetDateTime, zone: &Zone, seconds: bool) -> String {
         format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
     } else {
         format!("{:02}:{:02}", t.hour(), t.minute())
-    }
-}
-
-/// "45 s", "14 min", "2 h 5 min", "3 d".
-pub fn span(d: Duration) -> String {
-    let s = (d.as_millis() as u64).div_ceil(1000).max(1);
-    if s < 60 {
-        format!("{s} s")
-    } else if s < 3600 {
-        format!("{} min", (s + 30) / 60)
-    } else if s < 48 * 3600 {
-        let m = (s + 30) / 60;
-        match m % 60 {
-            0 => format!("{} h", m / 60),
-            r => format!("{} h {r} min", m / 60),
-        }
-    } else {
-        format!("{} d", (s + 43200) / 86400)
     }
 }
 

@@ -492,17 +492,6 @@ fn host_port(url: &Url) -> String {
     }
 }
 
-/// "15 s", "300 ms".
-fn human_duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
 /// "4 MiB", "512 KiB", "100 bytes".
 fn human_size(n: usize) -> String {
     const KIB: usize = 1024;
@@ -639,7 +628,10 @@ impl Failure {
         };
         let msg = match self {
             Failure::Refused => format!("could not connect to {host}: connection refused"),
-            Failure::TimedOut(d) => format!("no answer within {} from {host}", human_duration(*d)),
+            Failure::TimedOut(d) => format!(
+                "no answer within {} from {host}",
+                crate::text::short_duration(*d)
+            ),
             Failure::Dns => format!("could not resolve {host}: DNS lookup failed"),
             Failure::Certificate(problem) => {
                 format!("TLS certificate problem with {host}: {problem}")
@@ -933,7 +925,10 @@ mod tests {
         assert_eq!(human_size(4 * 1024 * 1024), "4 MiB");
         assert_eq!(human_size(64 * 1024), "64 KiB");
         assert_eq!(human_size(100), "100 bytes");
-        assert_eq!(human_duration(Duration::from_secs(15)), "15 s");
-        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
+        assert_eq!(crate::text::short_duration(Duration::from_secs(15)), "15 s");
+        assert_eq!(
+            crate::text::short_duration(Duration::from_millis(300)),
+            "300 ms"
+        );
     }
 }

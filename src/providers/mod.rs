@@ -22,6 +22,9 @@ use url::Url;
 
 use crate::model::{BodyKind, Card, Facts, Provider, Reason, ReasonKind, Service};
 
+/// The text helpers adapters use, from their one home in [`crate::text`].
+pub use crate::text::{ago, clip, thousands};
+
 /// HTTP method of a provider request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -200,17 +203,6 @@ pub fn http_error_reason(
     reason
 }
 
-/// Shortens text for a one-line message, on a character boundary.
-pub fn clip(s: &str, max: usize) -> String {
-    let s = s.trim();
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
-}
-
 /// A `bad_response` reason for a body that could not be understood.
 pub fn bad_body(service: &Service, what: &str, err: impl std::fmt::Display) -> Reason {
     Reason::new(
@@ -255,57 +247,9 @@ pub fn answer_facts(resp: &Response) -> Facts {
     f
 }
 
-/// "2 min ago", "3 h ago", "just now" — relative ages for metric lines.
-pub fn ago(then: OffsetDateTime, now: OffsetDateTime) -> String {
-    let secs = (now - then).whole_seconds();
-    if secs < 45 {
-        return "just now".into();
-    }
-    let mins = (secs + 30) / 60;
-    if mins < 60 {
-        return format!("{mins} min ago");
-    }
-    let hours = (secs + 1800) / 3600;
-    if hours < 48 {
-        return format!("{hours} h ago");
-    }
-    format!("{} d ago", (secs + 43200) / 86400)
-}
-
-/// 1234567 → "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn ages_read_naturally() {
-        let now = datetime!(2026-08-22 12:00 UTC);
-        assert_eq!(ago(datetime!(2026-08-22 11:59:40 UTC), now), "just now");
-        assert_eq!(ago(datetime!(2026-08-22 11:58 UTC), now), "2 min ago");
-        assert_eq!(ago(datetime!(2026-08-22 10:00 UTC), now), "2 h ago");
-        assert_eq!(ago(datetime!(2026-08-19 12:00 UTC), now), "3 d ago");
-    }
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1234), "1,234");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 
     fn site_service() -> Service {
         Service::example(

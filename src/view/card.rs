@@ -3,7 +3,8 @@
 use time::OffsetDateTime;
 
 use crate::model::{Card, Mode, ReasonKind, Service, Status};
-use crate::providers::ago;
+use crate::text::ago;
+pub use crate::text::next_age_change;
 
 /// The text of one card, line by line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,25 +111,6 @@ fn raw_lines(
     }
 }
 
-/// How long until the "updated … ago" label of a card updated at `then`
-/// changes (the rounding of [`ago`]: just now < 45 s, minutes, hours, days).
-pub fn next_age_change(then: OffsetDateTime, now: OffsetDateTime) -> std::time::Duration {
-    let secs = (now - then).whole_seconds().max(0);
-    let next = if secs < 45 {
-        45
-    } else if secs < 3570 {
-        // minutes = (secs + 30) / 60 steps at 60k + 30
-        ((secs + 30) / 60 + 1) * 60 - 30
-    } else if secs < 48 * 3600 - 1800 {
-        ((secs + 1800) / 3600 + 1) * 3600 - 1800
-    } else {
-        ((secs + 43200) / 86400 + 1) * 86400 - 43200
-    };
-    std::time::Duration::from_secs((next - secs).max(1) as u64)
-}
-
-/// Reasons read as a sentence; the adapters' messages already say what to do,
-/// so this only makes sure the kind is visible when the message does not say it.
 fn plain_reason(kind: ReasonKind, message: &str) -> String {
     let lead = match kind {
         ReasonKind::Offline => "offline",
