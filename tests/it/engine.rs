@@ -1046,12 +1046,15 @@ async fn mutes_silence_until_they_expire_and_the_pause_ends_on_time() {
     let ev = r.run(300.0).await;
     assert_eq!(kinds(&ev), [EventKind::Recovered]);
     assert!(ev[0].silenced.is_none());
+    // Which recovery is seen first depends on each service's jitter.
+    let mut titles = r.recorder.titles();
+    titles.sort();
     assert_eq!(
-        r.recorder.titles(),
+        titles,
         [
             "Acme · API (Railway) recovered",
-            "Blog · Site (Plausible) recovered",
             "Acme · Jobs (Railway) recovered",
+            "Blog · Site (Plausible) recovered",
         ]
     );
 }
