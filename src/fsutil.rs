@@ -91,14 +91,14 @@ pub fn write_target(path: &Path) -> Result<PathBuf, String> {
         .unwrap_or_else(|_| "?".into());
     let real = std::fs::canonicalize(path).map_err(|e| {
         format!(
-            "{} is a link to {to}, which does not exist or cannot be reached ({e}); fix or remove the link",
+            "{} is a symlink to {to}, which does not exist or cannot be reached ({e}); fix or remove the link",
             path.display()
         )
     })?;
     let meta = std::fs::metadata(&real).map_err(|e| format!("{}: {e}", real.display()))?;
     if !meta.is_file() {
         return Err(format!(
-            "{} is a link to {}, which is {}; refusing to write through it",
+            "{} is a symlink to {}, which is {}; refusing to write through it",
             path.display(),
             real.display(),
             kind_of(&meta)
@@ -121,7 +121,7 @@ pub fn write_target(path: &Path) -> Result<PathBuf, String> {
             .map(|e| e.to_string())
             .unwrap_or_else(|| "it is write-only".into());
         return Err(format!(
-            "{} is a link to {}, which cannot be read ({why}); refusing to write through it",
+            "{} is a symlink to {}, which cannot be read ({why}); refusing to write through it",
             path.display(),
             real.display()
         ));
