@@ -830,13 +830,28 @@ impl Validator<'_> {
             other => other.flatten(),
         };
         let mut thresholds = Thresholds::default();
-        if let Some(n) = self.number(t, "spike_degraded", span.clone()) {
-            thresholds.spike_degraded = n;
+        // A spike is a multiple of the usual error rate: below 1 even a
+        // quiet hour "spikes" (0 called 1.2× the usual a spike).
+        let mut spikes_ok = true;
+        for key in ["spike_degraded", "spike_down"] {
+            let Some(n) = self.number(t, key, span.clone()) else {
+                continue;
+            };
+            if n < 1.0 {
+                spikes_ok = false;
+                self.at(
+                    t.get(key).and_then(|i| i.span()).or(span.clone()),
+                    format!(
+                        "`{key}` is a multiple of the usual error rate and must be at least 1 (2 means twice the usual), not {n}"
+                    ),
+                );
+            } else if key == "spike_degraded" {
+                thresholds.spike_degraded = n;
+            } else {
+                thresholds.spike_down = n;
+            }
         }
-        if let Some(n) = self.number(t, "spike_down", span.clone()) {
-            thresholds.spike_down = n;
-        }
-        if thresholds.spike_down < thresholds.spike_degraded {
+        if spikes_ok && thresholds.spike_down < thresholds.spike_degraded {
             self.at(
                 Self::key_span(t, "spike_down", span.clone()),
                 "`spike_down` must be at least `spike_degraded`",

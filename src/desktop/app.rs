@@ -422,43 +422,10 @@ fn watch_config(
     engine: EngineHandle,
     wake: Arc<Wake>,
 ) -> Option<notify::RecommendedWatcher> {
-    use notify::{RecursiveMode, Watcher};
     let path = shared.lock().expect("not poisoned").config_path.clone();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    if std::fs::create_dir_all(&dir).is_err() {
-        return None;
-    }
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let name = path.file_name().map(|n| n.to_os_string());
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res {
-            // Editors save by renaming a temp file over the target: watch the
-            // directory and pick the events that touch our file.
-            if ev
-                .paths
-                .iter()
-                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-            {
-                let _ = tx.send(());
-            }
-        }
-    })
-    .map_err(|e| tracing::warn!("cannot watch the config: {e}"))
-    .ok()?;
-    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
-        tracing::warn!("cannot watch {}: {e}", dir.display());
-        return None;
-    }
+    let (watcher, mut loads) = watch_loads(rt, path)?;
     rt.spawn(async move {
-        while rx.recv().await.is_some() {
-            // Let a burst of writes settle.
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            while rx.try_recv().is_ok() {}
-            let outcome = config::load(&path);
+        while let Some(outcome) = loads.recv().await {
             let apply = {
                 let mut s = shared.lock().expect("not poisoned");
                 match outcome {
@@ -491,10 +458,148 @@ fn watch_config(
     Some(watcher)
 }
 
+/// Whether a watcher event can have changed the config's content. Reads must
+/// not count: inotify reports every open and close of the file, so reacting to
+/// them made one `cat` start an endless loop (the reload's own open was the
+/// next event). A close after writing is the end of an in-place save.
+fn reload_worthy(ev: &notify::Event) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind, MetadataKind, ModifyKind};
+    match ev.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        // A read may bump the access time; it says nothing about the content.
+        EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
+        // Unknown kinds and a rescan (the kernel queue overflowed and events
+        // were lost): read again rather than miss an edit.
+        EventKind::Any | EventKind::Other => true,
+    }
+}
+
+/// Watches `path` and loads it after each burst of content changes: one
+/// outcome per load, i.e. per time the reloader opens the file.
+fn watch_loads(
+    rt: &tokio::runtime::Handle,
+    path: PathBuf,
+) -> Option<(
+    notify::RecommendedWatcher,
+    mpsc::UnboundedReceiver<Result<Config, ConfigError>>,
+)> {
+    use notify::{RecursiveMode, Watcher};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if std::fs::create_dir_all(&dir).is_err() {
+        return None;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let name = path.file_name().map(|n| n.to_os_string());
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            // Editors save by renaming a temp file over the target: watch the
+            // directory and pick the events that touch our file.
+            if reload_worthy(&ev)
+                && ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!("cannot watch the config: {e}"))
+    .ok()?;
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
+        tracing::warn!("cannot watch {}: {e}", dir.display());
+        return None;
+    }
+    let (out, loads) = mpsc::unbounded_channel();
+    rt.spawn(async move {
+        while rx.recv().await.is_some() {
+            // Let a burst of writes settle.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            while rx.try_recv().is_ok() {}
+            tracing::debug!("config changed on disk: reading it again");
+            if out.send(config::load(&path)).is_err() {
+                break;
+            }
+        }
+    });
+    Some((watcher, loads))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::view::icon::Look;
+
+    fn event(kind: notify::EventKind) -> notify::Event {
+        notify::Event::new(kind).add_path(PathBuf::from("/c/config.toml"))
+    }
+
+    #[test]
+    fn reads_are_not_reasons_to_reload() {
+        use notify::event::*;
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Open(AccessMode::Read)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Close(AccessMode::Execute)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Any),
+            EventKind::Access(AccessKind::Other),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+        ] {
+            assert!(!reload_worthy(&event(kind)), "{kind:?}");
+        }
+        for kind in [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Any),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Create(CreateKind::File),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Other,
+        ] {
+            assert!(reload_worthy(&event(kind)), "{kind:?}");
+        }
+    }
+
+    /// One `cat` of the config made the tray read it 4 times a second forever
+    /// (each reload's own open was the next event). Through the real watcher
+    /// on a real file: a read loads nothing, a write loads once, and that
+    /// load does not start another.
+    #[test]
+    fn a_read_of_the_config_never_starts_a_reload() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config::EXAMPLE).unwrap();
+        let (_watcher, mut loads) = watch_loads(rt.handle(), path.clone()).unwrap();
+        let quiet = |loads: &mut mpsc::UnboundedReceiver<_>, secs| {
+            rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(secs), loads.recv())
+                    .await
+                    .is_err()
+            })
+        };
+        // `cat`: open, read, close.
+        assert!(!std::fs::read_to_string(&path).unwrap().is_empty());
+        assert!(quiet(&mut loads, 3), "a read made the config load");
+        // An in-place save loads it once...
+        std::fs::write(&path, format!("{}\n# edited\n", config::EXAMPLE)).unwrap();
+        let first = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), loads.recv()).await });
+        assert!(matches!(first, Ok(Some(Ok(_)))), "{first:?}");
+        // ...and that load's own open and close are not a change.
+        assert!(quiet(&mut loads, 3), "the reload's own read loaded again");
+    }
 
     #[test]
     fn only_one_instance_holds_the_lock() {

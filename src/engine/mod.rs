@@ -8,7 +8,9 @@
 //! [`Snapshot`] comes out over a `watch` channel, [`Event`]s over a broadcast.
 //!
 //! Rules, in brief (the README's "Notifications" section is the user's view):
-//! - A poll whose every request failed to connect, when every other
+//! - A poll whose every request reached nothing (no route, DNS, a timeout;
+//!   a refusal, reset or TLS peer is a host answering, so it proves the
+//!   network works and is that service's failure), when every other
 //!   service's latest poll did too, means *offline*: cards keep their last
 //!   known answer marked stale, no per-service events, one `offline` event,
 //!   and the first answer afterwards (`online`) refreshes everything.

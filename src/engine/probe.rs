@@ -2,13 +2,16 @@
 
 use super::*;
 
-/// Whether a card says the request never reached the provider (no answer at
-/// all): connection refused, DNS, reset, TLS, timeout. A 5xx is an answer.
-/// Read from the reason's typed facts, never from its wording.
+/// Whether a card is evidence of being offline: the request reached nothing
+/// at all (DNS, no route, a timeout). A refusal, a reset or a TLS peer is
+/// something at the host's address answering — the network works and that
+/// service is unreachable (services on one dead self-hosted host alert
+/// instead of hiding behind "offline"). A 5xx is an answer. Read from the
+/// reason's typed facts, never from its wording.
 pub fn is_connect_failure(card: &Card) -> bool {
     match &card.reason {
         Some(r) if card.status == Status::Unknown => {
-            r.kind == ReasonKind::Offline || r.facts.transport.is_some()
+            r.kind == ReasonKind::Offline || r.facts.transport.is_some_and(|t| !t.proves_network())
         }
         _ => false,
     }
@@ -75,6 +78,18 @@ mod tests {
         let timed_out =
             Reason::new(ReasonKind::Timeout, "no answer").with_transport(Transport::TimedOut);
         assert!(is_connect_failure(&unknown(timed_out)));
+        // A refusal, a reset or a TLS peer is the host answering: the
+        // network works (issue 12 item 8); no route and DNS are not.
+        for (t, offline) in [
+            (Transport::Refused, false),
+            (Transport::Reset, false),
+            (Transport::Tls, false),
+            (Transport::NoRoute, true),
+            (Transport::Dns, true),
+        ] {
+            let r = Reason::new(ReasonKind::Unreachable, "x").with_transport(t);
+            assert_eq!(is_connect_failure(&unknown(r)), offline, "{t:?}");
+        }
         // An adapter's unreachable without any transport fact (Railway's
         // internal error on HTTP 200) is an answer.
         assert!(!is_connect_failure(&unknown(Reason::new(

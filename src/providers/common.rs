@@ -128,15 +128,31 @@ pub(super) fn number(v: &Value) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
-/// A non-negative count from a lenient number; fractions are truncated and
-/// values beyond `u64` saturate.
+/// The largest count a provider can honestly send (visitors, events): far
+/// above any real one, far below where `f64` loses whole numbers. Beyond it,
+/// or below zero, the answer was not understood — never a card that shows
+/// 18,446,744,073,709,551,615 visitors, or "?" on a healthy card.
+pub(super) const MAX_COUNT: f64 = 1e15;
+
+/// Whether `n` can be a count: finite, not negative, at most [`MAX_COUNT`].
+pub(super) fn is_count(n: f64) -> bool {
+    n.is_finite() && (0.0..=MAX_COUNT).contains(&n)
+}
+
+/// A number as the answer had it, short even when absurd (1e308, not 309 digits).
+pub(super) fn show_number(n: f64) -> String {
+    if n.abs() < 1e15 {
+        format!("{n}")
+    } else {
+        format!("{n:e}")
+    }
+}
+
+/// A count from a lenient number; fractions are truncated. Negative,
+/// non-finite and absurdly large values are `None` (unreadable).
 pub(super) fn count(v: &Value) -> Option<u64> {
     let n = number(v)?;
-    if n < 0.0 {
-        return None;
-    }
-    // `as` saturates for floats, which is what we want for absurd values.
-    Some(n as u64)
+    is_count(n).then_some(n as u64)
 }
 
 /// A string field that is a JSON string; anything else reads as absent.
@@ -178,7 +194,14 @@ mod tests {
         assert_eq!(number(&serde_json::json!("many")), None);
         assert_eq!(number(&Value::Null), None);
         assert_eq!(count(&serde_json::json!(-3)), None);
-        assert_eq!(count(&serde_json::json!(1e300)), Some(u64::MAX));
+        // Absurd sizes are unreadable, not saturated to u64::MAX.
+        assert_eq!(count(&serde_json::json!(1e300)), None);
+        assert_eq!(count(&serde_json::json!("1e308")), None);
+        assert_eq!(count(&serde_json::json!(1e15)), Some(1_000_000_000_000_000));
+        assert_eq!(count(&serde_json::json!(1e15 + 2.0)), None);
+        assert_eq!(count(&serde_json::json!("7.9")), Some(7));
+        assert!(!is_count(f64::NAN) && !is_count(-0.5) && !is_count(f64::INFINITY));
+        assert!(is_count(0.0));
     }
 
     #[test]

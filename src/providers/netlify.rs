@@ -40,7 +40,9 @@
 //!
 //! A newer deploy in a building state sets `in_progress` without changing
 //! the colour. HTTP errors: 401/403 auth, 404 config, 429 rate limited, 5xx
-//! unreachable; non-JSON bodies are bad_response.
+//! unreachable; non-JSON bodies are bad_response. A published deploy whose
+//! times cannot be read (no zone, an impossible date) shows "published:
+//! unknown time", never "never".
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -445,7 +447,9 @@ fn evaluate(ctx: &Context<'_>, site_ex: &Exchange, deploys_ex: &Exchange) -> Ste
         "published",
         match (&published, published_when) {
             (Some(_), Some(t)) => ago(t, ctx.now),
-            (Some(_), None) => "yes".into(),
+            // Published, at a time that could not be read (no zone, an
+            // impossible date): not "never".
+            (Some(_), None) => "unknown time".into(),
             (None, _) => "never".into(),
         },
     ));
@@ -757,6 +761,27 @@ mod tests {
         let run = run(json(200, SITE_OK), json(200, D_EMPTY));
         assert_eq!(run.card.status, Status::Healthy);
         assert_eq!(run.metric("published"), "5 h ago");
+    }
+
+    /// A published deploy whose times cannot be read (no zone, an
+    /// impossible date) was published at an unknown time, not "never".
+    #[test]
+    fn unreadable_publish_times_are_an_unknown_time() {
+        for bad in ["2026-08-22T09:00:00", "2026-02-30T09:00:00Z"] {
+            let mut site: Value = serde_json::from_slice(SITE_OK).unwrap();
+            let p = &mut site["published_deploy"];
+            for key in ["published_at", "created_at", "updated_at"] {
+                if p.get(key).is_some() {
+                    p[key] = Value::String(bad.into());
+                }
+            }
+            let run = run(
+                json(200, &serde_json::to_vec(&site).unwrap()),
+                json(200, D_EMPTY),
+            );
+            assert_eq!(run.card.status, Status::Healthy, "{bad}");
+            assert_eq!(run.metric("published"), "unknown time", "{bad}");
+        }
     }
 
     #[test]

@@ -190,6 +190,7 @@ fn same_hours(body: &Value, now: OffsetDateTime) -> Result<SameHours, String> {
             .and_then(Value::as_array)
             .and_then(|m| m.first())
             .and_then(number)
+            .filter(|n| common::is_count(*n))
             .ok_or("a row without a visitor count")?;
         if day == today && h <= hour {
             out.today += visitors;
@@ -269,6 +270,30 @@ impl Figure {
             comparison: None,
         }
     }
+
+    /// Why this figure cannot be a real one (a negative or absurd count, an
+    /// absurd change), in words; `None` when it reads as real.
+    fn absurd(&self, name: &str) -> Option<String> {
+        if !common::is_count(self.value) {
+            return Some(format!(
+                "{name} {} is not a count",
+                common::show_number(self.value)
+            ));
+        }
+        if let Some(c) = self.comparison.filter(|c| !common::is_count(*c)) {
+            return Some(format!(
+                "{name} comparison_value {} is not a count",
+                common::show_number(c)
+            ));
+        }
+        if let Some(c) = self.change.filter(|c| c.abs() > common::MAX_COUNT) {
+            return Some(format!(
+                "{name} change {} % is not a percentage",
+                common::show_number(c)
+            ));
+        }
+        None
+    }
 }
 
 fn figure(results: &Value, name: &str) -> Option<Figure> {
@@ -340,7 +365,18 @@ fn evaluate(
     let now_visitors = match serde_json::from_slice::<Value>(&rt.response.body) {
         Ok(v) => {
             match number(&v).or_else(|| v2_row(&v).and_then(|row| row.get("visitors").copied())) {
-                Some(n) => n,
+                Some(n) if common::is_count(n) => n,
+                Some(n) => {
+                    return common::unknown(
+                        ctx,
+                        bad_body(
+                            ctx.service,
+                            "realtime visitor count",
+                            format!("{} is not a count", common::show_number(n)),
+                        ),
+                        Some(rt),
+                    )
+                }
                 None => {
                     return common::unknown(
                         ctx,
@@ -373,6 +409,16 @@ fn evaluate(
             Some(agg),
         );
     };
+
+    if let Some(why) = [
+        ("visitors", Some(&visitors)),
+        ("pageviews", pageviews.as_ref()),
+    ]
+    .into_iter()
+    .find_map(|(name, f)| f.and_then(|f| f.absurd(name)))
+    {
+        return common::unknown(ctx, bad_body(ctx.service, "aggregate", why), Some(agg));
+    }
 
     let mut metrics = vec![
         Metric::new("visitors now", fmt_count(now_visitors)),
@@ -600,6 +646,61 @@ mod tests {
         assert_eq!(run.metric("visitors today"), "1,934");
         assert_eq!(run.metric("pageviews today"), "5,822");
         assert_eq!(run.card.summary, "1,934 visitors today, 23 now");
+    }
+
+    /// 1e308 visitors showed as 18,446,744,073,709,551,615 and a negative
+    /// count as "?" on a healthy card: numbers no real site has are an
+    /// answer not understood.
+    #[test]
+    fn absurd_or_negative_counts_are_a_bad_response() {
+        use crate::model::ReasonKind;
+        let cases: [(&[u8], &[u8], &str); 7] = [
+            (
+                br#"{"results":{"visitors":{"value":1e308}}}"#,
+                RT,
+                "visitors 1e308 is not a count",
+            ),
+            (
+                br#"{"results":{"visitors":{"value":-5}}}"#,
+                RT,
+                "visitors -5 is not a count",
+            ),
+            (
+                br#"{"results":{"visitors":{"value":"-5"}}}"#,
+                RT,
+                "visitors -5 is not a count",
+            ),
+            (
+                br#"{"results":{"visitors":{"value":10},"pageviews":{"value":2e16}}}"#,
+                RT,
+                "pageviews 2e16 is not a count",
+            ),
+            (
+                br#"{"results":{"visitors":{"value":10,"comparison_value":-1}}}"#,
+                RT,
+                "visitors comparison_value -1 is not a count",
+            ),
+            (
+                br#"{"results":{"visitors":{"value":10,"change":1e300}}}"#,
+                RT,
+                "visitors change 1e300 % is not a percentage",
+            ),
+            (HEALTHY, b"-3", "-3 is not a count"),
+        ];
+        for (agg, rt, why) in cases {
+            let run = run(&service(), json(200, agg), json(200, rt));
+            assert_eq!(run.card.status, Status::Unknown, "{why}");
+            assert_eq!(run.reason_kind(), Some(ReasonKind::BadResponse), "{why}");
+            assert!(run.reason_text().contains(why), "{}", run.reason_text());
+        }
+        // The largest believable count still reads.
+        let run = run(
+            &service(),
+            json(200, &visitors(1_000_000_000_000_000, None)),
+            json(200, RT),
+        );
+        assert_eq!(run.card.status, Status::Healthy);
+        assert_eq!(run.metric("visitors today"), "1,000,000,000,000,000");
     }
 
     #[test]

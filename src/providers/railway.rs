@@ -53,7 +53,9 @@
 //! (unreachable), not a settings problem. HTTP 404 is never a missing
 //! project: Railway answers 404 only for paths it does not route, so the
 //! reason points at `base_url` (config). A Cloudflare HTML page is treated
-//! as rate limiting.
+//! as rate limiting. Deployments whose times cannot be read (no zone, an
+//! impossible date) show "last deploy: unknown time"; "never" is only for a
+//! project with no deployment at all.
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -759,6 +761,10 @@ struct Verdict {
     /// Status of a newer deployment rolling out.
     rollout: Option<String>,
     last_deploy: Option<OffsetDateTime>,
+    /// Whether the service has any deployment at all: without a readable
+    /// time (no zone, an impossible date) it was still deployed — "unknown
+    /// time", not "never".
+    deployed: bool,
     /// The deployment this verdict is about when it is bad: the failed
     /// newer one, or the serving one that crashed or stopped.
     culprit: Option<Deployment>,
@@ -817,6 +823,7 @@ fn judge_instance(v: &Value, name: String) -> Verdict {
         detail: detail.to_string(),
         rollout: None,
         last_deploy,
+        deployed: latest.is_some() || !active.is_empty(),
         culprit: None,
         service_id: text(v, "serviceId"),
         environment_id: text(v, "environmentId"),
@@ -1036,6 +1043,7 @@ fn judge(
         "last deploy",
         match last {
             Some((t, name)) => format!("{} ({name})", ago(t, ctx.now)),
+            None if verdicts.iter().any(|v| v.deployed) => "unknown time".into(),
             None => "never".into(),
         },
     ));
@@ -1270,6 +1278,35 @@ mod tests {
         assert_eq!(run.metric("last deploy"), "2 d ago (api)");
         assert_eq!(run.card.summary, "all 2 services running");
         assert_eq!(run.card.metrics.len(), 2);
+    }
+
+    /// Times without a zone or impossible dates showed "last deploy: never"
+    /// while every service was serving: the deploys exist, their time is
+    /// what is unknown.
+    #[test]
+    fn unreadable_deploy_times_are_an_unknown_time_not_never() {
+        fn set_times(v: &mut Value, to: &str) {
+            match v {
+                Value::Object(m) => {
+                    for (k, x) in m.iter_mut() {
+                        if k == "createdAt" {
+                            *x = Value::String(to.into());
+                        } else {
+                            set_times(x, to);
+                        }
+                    }
+                }
+                Value::Array(a) => a.iter_mut().for_each(|x| set_times(x, to)),
+                _ => {}
+            }
+        }
+        for bad in ["2026-08-20T09:14:03", "2026-02-30T09:14:03Z", "yesterday"] {
+            let body = edit(HEALTHY, |v| set_times(v, bad));
+            let run = account(json(200, &body));
+            assert_eq!(run.card.status, Status::Healthy, "{bad}");
+            assert_eq!(run.metric("services"), "2/2 running", "{bad}");
+            assert_eq!(run.metric("last deploy"), "unknown time", "{bad}");
+        }
     }
 
     #[test]

@@ -333,6 +333,18 @@ fn read_issue(v: &Value) -> Option<Issue> {
     })
 }
 
+/// Why an issue's event or user count cannot be real (negative, absurd,
+/// not a number), in words. Dropping just that count would let a crowd of
+/// affected users read as none — a calmer card from an answer not understood.
+/// (A count of the wrong type only loses that fact, like any odd field.)
+fn absurd_count(v: &Value) -> Option<String> {
+    ["count", "userCount"].into_iter().find_map(|key| {
+        let n = v.get(key).and_then(common::number)?;
+        (!common::is_count(n))
+            .then(|| format!("an issue's {key} {} is not a count", common::show_number(n)))
+    })
+}
+
 /// Hourly accepted errors (oldest first), when each bucket starts, and the
 /// error events Sentry dropped or refused.
 struct Rates {
@@ -387,18 +399,25 @@ fn read_stats(v: &Value) -> Option<Rates> {
         None | Some(Value::Null) => &[],
         Some(_) => return None,
     };
-    let series = |g: &Value| -> Vec<u64> {
-        g.get("series")
-            .and_then(|s| s.get("sum(quantity)"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|n| count(n).unwrap_or(0)).collect())
-            .unwrap_or_default()
+    // A bucket without a value (null) counted nothing; a value that is not a
+    // count (negative, absurd, text) makes the whole answer unreadable rather
+    // than a zero that reads as "no errors".
+    let series = |g: &Value| -> Option<Vec<u64>> {
+        match g.get("series").and_then(|s| s.get("sum(quantity)")) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|n| if n.is_null() { Some(0) } else { count(n) })
+                .collect(),
+            _ => Some(Vec::new()),
+        }
     };
-    let total = |g: &Value| {
-        g.get("totals")
-            .and_then(|t| t.get("sum(quantity)"))
-            .and_then(count)
-            .unwrap_or_else(|| series(g).iter().fold(0u64, |a, b| a.saturating_add(*b)))
+    let total = |g: &Value| -> Option<u64> {
+        match g.get("totals").and_then(|t| t.get("sum(quantity)")) {
+            None | Some(Value::Null) => {
+                Some(series(g)?.iter().fold(0u64, |a, b| a.saturating_add(*b)))
+            }
+            Some(n) => count(n),
+        }
     };
     let mut rates = Rates {
         accepted: Vec::new(),
@@ -411,7 +430,7 @@ fn read_stats(v: &Value) -> Option<Rates> {
     for g in groups.iter().filter(|g| is_error_group(g)) {
         match g.get("by").and_then(|b| string(b, "outcome")) {
             Some("accepted") => {
-                let s = series(g);
+                let s = series(g)?;
                 if rates.accepted.len() < s.len() {
                     rates.accepted.resize(s.len(), 0);
                 }
@@ -420,9 +439,9 @@ fn read_stats(v: &Value) -> Option<Rates> {
                 }
             }
             Some("rate_limited") => {
-                rates.rate_limited = rates.rate_limited.saturating_add(total(g))
+                rates.rate_limited = rates.rate_limited.saturating_add(total(g)?)
             }
-            Some("invalid") => rates.invalid = rates.invalid.saturating_add(total(g)),
+            Some("invalid") => rates.invalid = rates.invalid.saturating_add(total(g)?),
             _ => {}
         }
     }
@@ -591,7 +610,10 @@ fn evaluate(
         Ok(Value::Array(items)) if !items.is_empty() && !items.iter().any(Value::is_object) => {
             return unreadable(issues_ex, "issue list", "expected issue objects".into())
         }
-        Ok(Value::Array(items)) => items.iter().filter_map(read_issue).collect(),
+        Ok(Value::Array(items)) => match items.iter().find_map(absurd_count) {
+            Some(why) => return unreadable(issues_ex, "issue list", why),
+            None => items.iter().filter_map(read_issue).collect(),
+        },
         Ok(_) => return unreadable(issues_ex, "issue list", "expected an array".into()),
         Err(e) => return unreadable(issues_ex, "issue list", e.to_string()),
     };
@@ -991,6 +1013,67 @@ mod tests {
             "{}",
             run.card.summary
         );
+    }
+
+    /// Negative or absurd counts (an issue's events or users, a stats
+    /// bucket, a total) are an answer not understood, never a zero or a
+    /// saturated 18,446,744,073,709,551,615.
+    #[test]
+    fn absurd_or_negative_counts_are_a_bad_response() {
+        use crate::model::ReasonKind;
+        let issue = |count: &str, users: &str| {
+            format!(
+                r#"[{{"id":"1","shortId":"API-1","title":"Boom","level":"error","status":"unresolved","substatus":"new","count":{count},"userCount":{users},"isUnhandled":true}}]"#
+            )
+        };
+        let stats = |series: &str, total: &str| {
+            format!(
+                r#"{{"intervals":["2026-08-22T13:00:00Z","2026-08-22T14:00:00Z"],"groups":[{{"by":{{"category":"error","outcome":"accepted"}},"series":{{"sum(quantity)":{series}}}}},{{"by":{{"category":"error","outcome":"rate_limited"}},"totals":{{"sum(quantity)":{total}}}}}]}}"#
+            )
+        };
+        let ok_stats = stats("[1,2]", "0");
+        let cases = [
+            (
+                issue("\"-4\"", "1"),
+                ok_stats.clone(),
+                "issue's count -4 is not a count",
+            ),
+            (
+                issue("1e308", "1"),
+                ok_stats.clone(),
+                "issue's count 1e308 is not a count",
+            ),
+            (
+                issue("\"3\"", "-2"),
+                ok_stats.clone(),
+                "issue's userCount -2 is not a count",
+            ),
+            ("[]".to_string(), stats("[1,-2]", "0"), "event stats"),
+            ("[]".to_string(), stats("[1,1e300]", "0"), "event stats"),
+            ("[]".to_string(), stats("[1,2]", "-7"), "event stats"),
+            (
+                "[]".to_string(),
+                "[[1755867600,-1]]".to_string(),
+                "event stats",
+            ),
+        ];
+        for (issues, stats, why) in cases {
+            let run = check(
+                json(200, DETAILS),
+                json(200, issues.as_bytes()),
+                json(200, stats.as_bytes()),
+            );
+            assert_eq!(run.card.status, Status::Unknown, "{why}");
+            assert_eq!(run.reason_kind(), Some(ReasonKind::BadResponse), "{why}");
+            assert!(run.reason_text().contains(why), "{}", run.reason_text());
+        }
+        // Nulls in a series still count nothing; the same answer reads.
+        let run = check(
+            json(200, DETAILS),
+            json(200, b"[]"),
+            json(200, stats("[null,2]", "null").as_bytes()),
+        );
+        assert_eq!(run.card.status, Status::Healthy, "{}", run.reason_text());
     }
 
     #[test]

@@ -405,6 +405,11 @@ fn mute_menu(
     )
 }
 
+/// Metric rows shown per card: a card that sends thousands (a 5,000-service
+/// Railway project) must not make a menu of thousands of items. The rest is
+/// counted in one row; `--json` keeps them all.
+pub const MAX_METRIC_ROWS: usize = 6;
+
 fn service(v: &ServiceView, state: &MenuState) -> Vec<Node> {
     let s = &v.service;
     let sid = format!("svc:{}", s.id);
@@ -428,8 +433,16 @@ fn service(v: &ServiceView, state: &MenuState) -> Vec<Node> {
         return out;
     }
     out.push(Node::text(format!("{sid}:summary"), lines.summary));
-    for (i, m) in lines.metrics.iter().enumerate() {
+    for (i, m) in lines.metrics.iter().take(MAX_METRIC_ROWS).enumerate() {
         out.push(Node::text(format!("{sid}:metric:{i}"), m.clone()));
+    }
+    if let Some(more) = lines.metrics.len().checked_sub(MAX_METRIC_ROWS) {
+        if more > 0 {
+            out.push(Node::text(
+                format!("{sid}:more"),
+                format!("… and {} more", crate::providers::thousands(more as u64)),
+            ));
+        }
     }
     // The deploy activity rides on the "updated" line so that a deploy
     // starting or finishing changes a label, not the menu's shape.
@@ -663,6 +676,38 @@ mod tests {
         assert!(find(&m, "notifications:on").unwrap().checked);
         assert_eq!(worst(&st), Some(Status::Down));
         assert_eq!(tooltip(&st), "Overwatch — 1 down, 1 healthy");
+    }
+
+    /// A 5,000-service Railway project made a 5,036-item menu: at most
+    /// MAX_METRIC_ROWS metric rows per card, then one row that counts the rest.
+    #[test]
+    fn metric_rows_per_card_are_capped() {
+        let mut st = state(1);
+        let c = st.workspaces[0].services[0].card.as_mut().unwrap();
+        c.metrics = (0..5000)
+            .map(|i| Metric::new(format!("svc{i}"), "crashed"))
+            .collect();
+        let m = build(&st);
+        let mut all = Vec::new();
+        flatten(&m, &mut all);
+        let rows: Vec<&str> = all
+            .iter()
+            .filter(|n| n.id.starts_with("svc:acme/s0:metric:"))
+            .map(|n| n.label.as_str())
+            .collect();
+        assert_eq!(rows.len(), MAX_METRIC_ROWS);
+        assert_eq!(rows[0], "svc0: crashed");
+        assert_eq!(rows[5], "svc5: crashed");
+        let more = find(&m, "svc:acme/s0:more").unwrap();
+        assert_eq!(more.label, "… and 4,994 more");
+        assert!(!more.enabled);
+        assert!(all.len() < 60, "{} items", all.len());
+        // At the cap exactly, no "more" row.
+        let c = st.workspaces[0].services[0].card.as_mut().unwrap();
+        c.metrics.truncate(MAX_METRIC_ROWS);
+        let m = build(&st);
+        assert!(find(&m, "svc:acme/s0:more").is_none());
+        assert!(find(&m, "svc:acme/s0:metric:5").is_some());
     }
 
     #[test]

@@ -344,6 +344,33 @@ fn thresholds_are_read_and_checked() {
         10,
         &["`spike_down` must be at least `spike_degraded`"],
     );
+    // A spike is a multiple of the usual rate: 0 called 1.2× the usual a
+    // spike. Below 1 is refused at the value; degraded ≤ down still holds.
+    for (text, line, what) in [
+        ("spike_degraded = 0\n", 9, "`spike_degraded`"),
+        (
+            "spike_degraded = 0.5\nspike_down = 4\n",
+            9,
+            "`spike_degraded`",
+        ),
+        ("spike_down = 0.99\n", 9, "`spike_down`"),
+    ] {
+        let ps = problems(&format!("{base}{text}"));
+        assert_eq!(ps.len(), 1, "{text}: {ps:?}");
+        assert_eq!(ps[0].0, line, "{text}: {ps:?}");
+        assert!(
+            ps[0].1.contains(what) && ps[0].1.contains("must be at least 1"),
+            "{}",
+            ps[0].1
+        );
+    }
+    let c = config::parse(
+        &format!("{base}spike_degraded = 1\nspike_down = 1\n"),
+        Path::new("x"),
+    )
+    .unwrap();
+    let t = &c.workspaces[0].services[0].thresholds;
+    assert_eq!((t.spike_degraded, t.spike_down), (1.0, 1.0));
     let p = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"T\"\nprovider = \"plausible\"\nsite = \"s\"\nkey = \"k\"\n";
     let c = config::parse(&format!("{p}traffic_drop = false\n"), Path::new("x")).unwrap();
     assert_eq!(c.workspaces[0].services[0].thresholds.traffic_drop, None);

@@ -178,6 +178,8 @@ struct Rig {
     dir: tempfile::TempDir,
     services: Vec<Service>,
     refresh: u64,
+    /// The simulator's port while the network is cut.
+    dark: Option<Dark>,
 }
 
 fn options(
@@ -231,6 +233,7 @@ async fn rig(
         dir,
         services,
         refresh,
+        dark: None,
     }
 }
 
@@ -303,14 +306,57 @@ impl Rig {
         self.clock.now()
     }
 
-    /// The network goes away: nothing listens on the simulator's port.
+    /// The network goes away. A refusal would prove the network works (a
+    /// host answered, at the TCP layer), so the simulator's port goes dark
+    /// instead, as behind a dead link: connections are taken and nothing is
+    /// ever said, and every request times out. Loopback only.
     async fn cut_network(&mut self) {
+        let addr = self.sim().addr();
         self.sim.take().unwrap().shutdown().await;
+        self.dark = Some(Dark::listen(addr).await);
     }
 
     /// The network is back: the simulator listens on the same port again.
     async fn restore_network(&mut self, addr: std::net::SocketAddr) {
+        if let Some(dark) = self.dark.take() {
+            dark.close().await;
+        }
         self.sim = Some(sim::start_on(addr, self.sim_config.clone()).await.unwrap());
+    }
+}
+
+/// A loopback listener that accepts connections and never answers.
+struct Dark {
+    accept: tokio::task::JoinHandle<()>,
+    held: Arc<std::sync::Mutex<Vec<tokio::net::TcpStream>>>,
+}
+
+impl Dark {
+    async fn listen(addr: std::net::SocketAddr) -> Dark {
+        assert!(addr.ip().is_loopback(), "only loopback here: {addr}");
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = held.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                into.lock().unwrap().push(conn);
+            }
+        });
+        Dark { accept, held }
+    }
+
+    /// Stops listening, so the simulator can take the port back. The
+    /// requests sent into the dark stay unanswered until they time out, as
+    /// they would when a network comes back (closing them would be a reset:
+    /// an answer from the host).
+    async fn close(self) {
+        self.accept.abort();
+        let _ = self.accept.await;
+        let held = std::mem::take(&mut *self.held.lock().unwrap());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(held);
+        });
     }
 }
 
@@ -699,7 +745,8 @@ async fn when_the_os_reports_no_network_the_first_connect_failure_is_offline() {
         .refresh(Scope::Service(a.id.clone()))
         .await
         .unwrap();
-    let ev = r.run(1.0).await;
+    // The request goes into the dark and times out (15 s).
+    let ev = r.run(16.0).await;
     assert_eq!(kinds(&ev), [EventKind::Offline], "{ev:?}");
     assert_eq!(
         r.store.total(),
@@ -716,11 +763,7 @@ fn closed_port() -> url::Url {
     url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap()
 }
 
-// Issue 12 item 8, not switched on yet: the rule itself is one line in
-// `engine::is_connect_failure` (`!t.proves_network()`), but the offline tests
-// here cut "the network" by closing the simulator's port, i.e. by a refusal;
-// they need a network-layer cut (timeouts or no route) first.
-#[ignore = "refused ≠ offline (issue 12 item 8) waits for a network-layer cut in this rig"]
+// Issue 12 item 8: a refusal proves the network works.
 #[tokio::test(start_paused = true)]
 async fn a_refused_connection_is_that_service_unreachable_never_offline() {
     // A self-hosted Sentry whose host is down, next to a healthy service.
@@ -747,11 +790,7 @@ async fn a_refused_connection_is_that_service_unreachable_never_offline() {
     assert_eq!(r.status(&ok), Some(Status::Healthy));
 }
 
-// Issue 12 item 8, not switched on yet: the rule itself is one line in
-// `engine::is_connect_failure` (`!t.proves_network()`), but the offline tests
-// here cut "the network" by closing the simulator's port, i.e. by a refusal;
-// they need a network-layer cut (timeouts or no route) first.
-#[ignore = "refused ≠ offline (issue 12 item 8) waits for a network-layer cut in this rig"]
+// Issue 12 item 8: a refusal proves the network works.
 #[tokio::test(start_paused = true)]
 async fn services_on_one_dead_host_alert_instead_of_going_offline() {
     // Every polled service on the same dead self-hosted host: a refusal

@@ -767,6 +767,42 @@ async fn plausible_fall_to_zero_over_http() {
     assert_eq!(p.result.requests, 2);
 }
 
+/// 1e308 visitors showed as 18,446,744,073,709,551,615 and a negative count
+/// as "?" on a healthy card; through the real HTTP layer both are an answer
+/// not understood.
+#[tokio::test]
+async fn plausible_absurd_or_negative_counts_are_a_bad_response() {
+    for (aggregate, realtime, why) in [
+        (
+            &br#"{"results":{"visitors":{"value":1e308},"pageviews":{"value":5}}}"#[..],
+            &b"23"[..],
+            "visitors 1e308 is not a count",
+        ),
+        (
+            &br#"{"results":{"visitors":{"value":-40},"pageviews":{"value":5}}}"#[..],
+            &b"23"[..],
+            "visitors -40 is not a count",
+        ),
+        (
+            &br#"{"results":{"visitors":{"value":40},"pageviews":{"value":5}}}"#[..],
+            &b"-1"[..],
+            "-1 is not a count",
+        ),
+    ] {
+        let p = poll(
+            plausible(),
+            vec![
+                plausible_aggregate(200, aggregate),
+                plausible_realtime(200, realtime),
+            ],
+        )
+        .await;
+        assert_eq!(p.status(), Status::Unknown, "{why}");
+        assert_eq!(p.kind(), Some(ReasonKind::BadResponse), "{why}");
+        assert!(p.reason().contains(why), "{}", p.reason());
+    }
+}
+
 #[tokio::test]
 async fn plausible_sim_traffic_collapse_is_degraded() {
     // The sim's own answers (no canned routes): −92 % with its previous
