@@ -1067,21 +1067,40 @@ impl ServiceFields {
 
 /// An open config file being edited. Every change is validated as a whole
 /// before [`Editor::save`] writes it, atomically and with mode 0600.
+///
+/// Edits from several processes at once (parallel CLI commands, the tray's
+/// own writes) never lose one another: every change is recorded as it is
+/// made, and [`Editor::save`] takes an advisory lock beside the file, reads
+/// it again, and — when another edit got there first — replays the recorded
+/// changes onto the new text (or fails saying why, writing nothing).
 pub struct Editor {
     path: PathBuf,
     doc: DocumentMut,
     existed: bool,
+    /// The file's bytes the document was read from (`None`: there was no file).
+    base: Option<Vec<u8>>,
+    /// The changes made since `base`, to replay onto a newer file.
+    ops: Vec<EditOp>,
 }
+
+/// One recorded change, replayable onto a freshly read document.
+type EditOp = Box<dyn Fn(&mut Editor) -> Result<(), ConfigError> + Send>;
 
 impl Editor {
     /// Opens `path` for editing. A missing file starts empty; a file that does not
     /// validate is refused, so a broken file is never rewritten.
     pub fn open(path: &Path) -> Result<Editor, ConfigError> {
-        let (text, existed) = match read(path) {
-            Ok(t) => (t, true),
-            Err(ConfigError::NotFound { .. }) => (String::new(), false),
+        let text = match read(path) {
+            Ok(t) => Some(t),
+            Err(ConfigError::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
+        Editor::from_text(path, text)
+    }
+
+    fn from_text(path: &Path, text: Option<String>) -> Result<Editor, ConfigError> {
+        let existed = text.is_some();
+        let text = text.unwrap_or_default();
         parse(&text, path)?;
         let doc = text
             .parse::<DocumentMut>()
@@ -1090,7 +1109,19 @@ impl Editor {
             path: path.to_path_buf(),
             doc,
             existed,
+            base: existed.then(|| text.into_bytes()),
+            ops: Vec::new(),
         })
+    }
+
+    /// Applies a change and records it for a replay in [`Editor::save`].
+    fn record<T>(
+        &mut self,
+        op: impl Fn(&mut Editor) -> Result<T, ConfigError> + Send + 'static,
+    ) -> Result<T, ConfigError> {
+        let out = op(self)?;
+        self.ops.push(Box::new(move |e| op(e).map(|_| ())));
+        Ok(out)
     }
 
     pub fn path(&self) -> &Path {
@@ -1224,7 +1255,7 @@ impl Editor {
         Ok(())
     }
 
-    pub fn add_workspace(&mut self, name: &str) -> Result<(), ConfigError> {
+    fn add_workspace_now(&mut self, name: &str) -> Result<(), ConfigError> {
         let name = name.trim();
         if name.is_empty() {
             return Err(ConfigError::Edit("a workspace name cannot be empty".into()));
@@ -1240,7 +1271,7 @@ impl Editor {
         Ok(())
     }
 
-    pub fn rename_workspace(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
+    fn rename_workspace_now(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
         let i = self.workspace_index(from)?;
         let to = to.trim();
         if to.is_empty() {
@@ -1260,7 +1291,7 @@ impl Editor {
     }
 
     /// Removes a workspace; one that still has services needs `force`.
-    pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
+    fn remove_workspace_now(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
         let i = self.workspace_index(name)?;
         let n = self.services_mut(i)?.len();
         if n > 0 && !force {
@@ -1274,7 +1305,7 @@ impl Editor {
     }
 
     /// Adds a service at the end of a workspace (created if `create_workspace`).
-    pub fn add_service(
+    fn add_service_now(
         &mut self,
         workspace: &str,
         fields: &ServiceFields,
@@ -1301,7 +1332,7 @@ impl Editor {
     }
 
     /// Changes the given fields of a service; the rest stays as written.
-    pub fn edit_service(
+    fn edit_service_now(
         &mut self,
         workspace: &str,
         name: &str,
@@ -1355,7 +1386,7 @@ impl Editor {
         Ok(())
     }
 
-    pub fn remove_service(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
+    fn remove_service_now(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
         let ws = self.workspace_index(workspace)?;
         let i = self.service_index(ws, name)?;
         self.services_mut(ws)?.remove(i);
@@ -1363,7 +1394,7 @@ impl Editor {
     }
 
     /// Moves a service to a 1-based position, and/or into another workspace.
-    pub fn move_service(
+    fn move_service_now(
         &mut self,
         workspace: &str,
         name: &str,
@@ -1416,20 +1447,149 @@ impl Editor {
 
     /// Sets a top-level value (e.g. `refresh`).
     pub fn set_top(&mut self, key: &str, value: toml_edit::Value) {
-        set_keep_decor(self.doc.as_table_mut(), key, value);
+        let key = key.to_string();
+        let _ = self.record(move |e| {
+            set_keep_decor(e.doc.as_table_mut(), &key, value.clone());
+            Ok(())
+        });
     }
 
-    /// Validates the whole edited document and writes it atomically (0600).
-    pub fn save(&self) -> Result<Config, ConfigError> {
+    /// Adds the workspace unless one of that name exists (also when the edit
+    /// is replayed onto a file where another edit created it meanwhile).
+    /// Says whether it was created.
+    pub fn ensure_workspace(&mut self, name: &str) -> Result<bool, ConfigError> {
+        let name = name.to_string();
+        self.record(move |e| {
+            if e.workspace_index(&name).is_ok() {
+                return Ok(false);
+            }
+            e.add_workspace_now(&name).map(|()| true)
+        })
+    }
+
+    pub fn add_workspace(&mut self, name: &str) -> Result<(), ConfigError> {
+        let name = name.to_string();
+        self.record(move |e| e.add_workspace_now(&name))
+    }
+
+    pub fn rename_workspace(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.record(move |e| e.rename_workspace_now(&from, &to))
+    }
+
+    pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
+        let name = name.to_string();
+        self.record(move |e| e.remove_workspace_now(&name, force))
+    }
+
+    pub fn add_service(
+        &mut self,
+        workspace: &str,
+        fields: &ServiceFields,
+    ) -> Result<(), ConfigError> {
+        let (ws, f) = (workspace.to_string(), fields.clone());
+        self.record(move |e| e.add_service_now(&ws, &f))
+    }
+
+    pub fn edit_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        fields: &ServiceFields,
+    ) -> Result<(), ConfigError> {
+        let (ws, n, f) = (workspace.to_string(), name.to_string(), fields.clone());
+        self.record(move |e| e.edit_service_now(&ws, &n, &f))
+    }
+
+    pub fn remove_service(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
+        let (ws, n) = (workspace.to_string(), name.to_string());
+        self.record(move |e| e.remove_service_now(&ws, &n))
+    }
+
+    pub fn move_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        to_workspace: Option<&str>,
+        position: Option<usize>,
+    ) -> Result<(), ConfigError> {
+        let (ws, n, to) = (
+            workspace.to_string(),
+            name.to_string(),
+            to_workspace.map(str::to_string),
+        );
+        self.record(move |e| e.move_service_now(&ws, &n, to.as_deref(), position))
+    }
+
+    /// Validates the whole edited document and writes it atomically (0600),
+    /// under the edit lock. When the file changed since it was read (another
+    /// edit saved first), the recorded changes are replayed onto the new text;
+    /// if they no longer apply, nothing is written and the error says why.
+    pub fn save(&mut self) -> Result<Config, ConfigError> {
+        let werr = |detail: String| ConfigError::Write {
+            path: self.path.clone(),
+            detail,
+        };
+        let _lock =
+            crate::fsutil::lock_for_edit(&self.path, crate::fsutil::LOCK_WAIT).map_err(werr)?;
+        let now = current_bytes(&self.path)?;
+        if now != self.base {
+            let text = now.map(|b| String::from_utf8(b).expect("read() checked UTF-8"));
+            let mut fresh = Editor::from_text(&self.path, text).map_err(|e| {
+                ConfigError::Edit(format!(
+                    "{} was changed by something else while this edit was being made, and the new file cannot be edited: {e}; nothing was written",
+                    self.path.display()
+                ))
+            })?;
+            for op in &self.ops {
+                op(&mut fresh).map_err(|e| {
+                    ConfigError::Edit(format!(
+                        "{} was changed by another edit while this one was being made, and this change no longer applies: {e}; nothing was written — check the file and try again",
+                        self.path.display()
+                    ))
+                })?;
+            }
+            self.doc = fresh.doc;
+            self.base = fresh.base;
+            self.existed = fresh.existed;
+        }
         let text = self.text();
         let config = parse(&text, &self.path)?;
-        write_atomic(&self.path, text.as_bytes())?;
+        let base = self.base.clone();
+        let path = self.path.clone();
+        crate::fsutil::write_atomic_checked(&self.path, text.as_bytes(), move || {
+            // The lock keeps other Overwatch edits out; a text editor saving
+            // right now is not, and its change must not be overwritten.
+            match current_bytes(&path) {
+                Ok(b) if b == base => Ok(()),
+                _ => Err(
+                    "the file changed while this edit was being written; run the command again"
+                        .into(),
+                ),
+            }
+        })
+        .map_err(|detail| ConfigError::Write {
+            path: self.path.clone(),
+            detail,
+        })?;
+        self.base = Some(text.into_bytes());
+        self.ops.clear();
+        self.existed = true;
         Ok(config)
     }
 
     /// Whether the file existed when it was opened.
     pub fn existed(&self) -> bool {
         self.existed
+    }
+}
+
+/// The file's bytes now (`None`: no file), as [`read`] reads them.
+fn current_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    match read(path) {
+        Ok(t) => Ok(Some(t.into_bytes())),
+        Err(ConfigError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

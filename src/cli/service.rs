@@ -175,7 +175,7 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
             let mut ed = Editor::open(&ctx.config_path()?)?;
             let (ws, name) = locate(&ed.config()?, &service, workspace.as_deref())?;
             ed.move_service(&ws, &name, to.as_deref(), position)?;
-            let c = save(&ed)?;
+            let c = save(&mut ed)?;
             let dest = to.as_deref().unwrap_or(&ws);
             let pos = c
                 .workspace(dest)
@@ -263,7 +263,7 @@ fn set_enabled(ctx: &Ctx, service: &str, workspace: Option<&str>, on: bool) -> R
             ..Default::default()
         },
     )?;
-    save(&ed)?;
+    save(&mut ed)?;
     eprintln!(
         "{} `{name}` in `{ws}` ({})",
         if on { "enabled" } else { "disabled" },
@@ -273,7 +273,7 @@ fn set_enabled(ctx: &Ctx, service: &str, workspace: Option<&str>, on: bool) -> R
 }
 
 /// Saves, turning a whole-document validation failure into a plain "not saved".
-fn save(ed: &Editor) -> Result<Config> {
+fn save(ed: &mut Editor) -> Result<Config> {
     ed.save().map_err(|e| match e {
         ConfigError::Invalid { problems, .. } => anyhow!(
             "the change was not saved: {}",
@@ -512,12 +512,9 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         );
     }
 
-    let created = config.workspace(&workspace).is_none();
-    if created {
-        ed.add_workspace(&workspace)?;
-    }
+    let created = ed.ensure_workspace(&workspace)?;
     ed.add_service(&workspace, &f)?;
-    let saved_config = save(&ed)?;
+    let saved_config = save(&mut ed)?;
     let name = f.name.as_deref().unwrap_or_default().trim();
     if created {
         eprintln!("created workspace `{}`", workspace.trim());
@@ -663,7 +660,7 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
         }
     }
     ed.edit_service(&ws, &name, &f)?;
-    save(&ed)?;
+    save(&mut ed)?;
     eprintln!(
         "updated `{}` in `{ws}` ({})",
         f.name.as_deref().unwrap_or(&name),

