@@ -1555,6 +1555,15 @@ impl Editor {
         }
         let text = self.text();
         let config = parse(&text, &self.path)?;
+        // A file over the read cap would be refused by every command after
+        // this one, even the `remove` that could shrink it again.
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Edit(format!(
+                "the change was not saved: {} would grow to {} bytes, and a config is at most {MAX_CONFIG_BYTES} bytes; the file was left as it was",
+                self.path.display(),
+                text.len()
+            )));
+        }
         let base = self.base.clone();
         let path = self.path.clone();
         crate::fsutil::write_atomic_checked(&self.path, text.as_bytes(), move || {

@@ -139,3 +139,24 @@ fn an_edit_replays_onto_a_file_changed_since_it_was_read_or_fails_writing_nothin
     );
     assert_eq!(e.bytes(), before);
 }
+
+#[test]
+fn an_edit_that_would_pass_the_read_cap_is_refused_and_the_file_untouched() {
+    let cap = overwatch::config::MAX_CONFIG_BYTES;
+    let head = "[[workspaces]]\nname = \"Acme\"\n# ";
+    let mut text = String::from(head);
+    text.push_str(&"x".repeat(cap - head.len() - 100));
+    text.push('\n');
+    let e = Env::with(&text);
+    let long = "W".repeat(200);
+    let (code, _, err) = e.run(&["workspace", "add", &long]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("is at most 1048576 bytes") && err.contains("left as it was"),
+        "{err}"
+    );
+    assert_eq!(e.bytes(), text.as_bytes());
+    // Commands still read it, and a small change still fits.
+    let (code, _, err) = e.run(&["workspace", "add", "B"]);
+    assert_eq!(code, Some(0), "{err}");
+}
