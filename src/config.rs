@@ -1081,6 +1081,11 @@ pub struct Editor {
     base: Option<Vec<u8>>,
     /// The changes made since `base`, to replay onto a newer file.
     ops: Vec<EditOp>,
+    /// The file's line endings were CRLF (a file from Windows or an editor set
+    /// so): written back the same way, not silently turned into LF.
+    crlf: bool,
+    /// The file started with a UTF-8 byte-order mark, which is kept.
+    bom: bool,
 }
 
 /// One recorded change, replayable onto a freshly read document.
@@ -1102,7 +1107,11 @@ impl Editor {
         let existed = text.is_some();
         let text = text.unwrap_or_default();
         parse(&text, path)?;
+        let bom = text.starts_with('\u{feff}');
+        // The first line ending decides; toml_edit writes LF for everything.
+        let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
         let doc = text
+            .trim_start_matches('\u{feff}')
             .parse::<DocumentMut>()
             .map_err(|e| ConfigError::Edit(format!("cannot edit {}: {e}", path.display())))?;
         Ok(Editor {
@@ -1111,6 +1120,8 @@ impl Editor {
             existed,
             base: existed.then(|| text.into_bytes()),
             ops: Vec::new(),
+            crlf,
+            bom,
         })
     }
 
@@ -1133,7 +1144,8 @@ impl Editor {
         parse(&self.text(), &self.path)
     }
 
-    /// The document as it will be written. Tables are rendered in the order of
+    /// The document as it will be written, in the file's own line endings and
+    /// with its byte-order mark, if it had one. Tables are rendered in the order of
     /// their document positions, so they are renumbered to follow the array
     /// order first (otherwise a moved or added service would be written where
     /// it used to be, or at the end of the file under the wrong workspace).
@@ -1160,7 +1172,17 @@ impl Editor {
                 }
             }
         }
-        doc.to_string()
+        let text = doc.to_string();
+        let text = if self.crlf {
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            text
+        };
+        if self.bom {
+            format!("\u{feff}{}", text.trim_start_matches('\u{feff}'))
+        } else {
+            text
+        }
     }
 
     fn workspaces_mut(&mut self) -> Result<&mut toml_edit::ArrayOfTables, ConfigError> {
@@ -1552,6 +1574,8 @@ impl Editor {
             self.doc = fresh.doc;
             self.base = fresh.base;
             self.existed = fresh.existed;
+            self.crlf = fresh.crlf;
+            self.bom = fresh.bom;
         }
         let text = self.text();
         let config = parse(&text, &self.path)?;

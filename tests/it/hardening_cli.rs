@@ -160,3 +160,42 @@ fn an_edit_that_would_pass_the_read_cap_is_refused_and_the_file_untouched() {
     let (code, _, err) = e.run(&["workspace", "add", "B"]);
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn an_edit_keeps_crlf_line_endings_and_a_byte_order_mark() {
+    let original = "\u{feff}# Written on Windows\r\n[[workspaces]]\r\nname = \"Acme\" # ours\r\n";
+    let e = Env::with(original);
+    let (code, _, err) = e.run(
+        &add_args("Acme", "Traffic")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = e.run(&["workspace", "add", "Second"]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = String::from_utf8(e.bytes()).unwrap();
+    assert!(
+        text.starts_with("\u{feff}# Written on Windows\r\n"),
+        "{text:?}"
+    );
+    assert_eq!(text.matches('\u{feff}').count(), 1, "{text:?}");
+    assert!(text.contains("name = \"Acme\" # ours\r\n"), "{text:?}");
+    assert!(text.contains("name = \"Traffic\"\r\n"), "{text:?}");
+    assert!(text.contains("name = \"Second\"\r\n"), "{text:?}");
+    // Every line ending is CRLF: no bare LF was introduced.
+    assert_eq!(
+        text.matches('\n').count(),
+        text.matches("\r\n").count(),
+        "{text:?}"
+    );
+    // An LF file stays LF, without a BOM.
+    let e = Env::with("[[workspaces]]\nname = \"Acme\"\n");
+    e.run(&["workspace", "add", "Second"]);
+    let text = String::from_utf8(e.bytes()).unwrap();
+    assert!(
+        !text.contains('\r') && !text.starts_with('\u{feff}'),
+        "{text:?}"
+    );
+    assert!(text.contains("name = \"Second\"\n"), "{text:?}");
+}
