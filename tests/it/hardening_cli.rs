@@ -199,3 +199,42 @@ fn an_edit_keeps_crlf_line_endings_and_a_byte_order_mark() {
     );
     assert!(text.contains("name = \"Second\"\n"), "{text:?}");
 }
+
+#[test]
+fn sim_write_config_never_replaces_a_file_without_force() {
+    let e = Env::with("[[workspaces]]\nname = \"Real\"\n");
+    let before = e.bytes();
+    let (code, out, err) = e.run(&[
+        "sim",
+        "--port",
+        "0",
+        "--write-config",
+        e.path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(e.bytes(), before);
+    // With --force it is replaced (the simulator then runs until killed).
+    let mut child = e
+        .cmd()
+        .args(["sim", "--port", "0", "--force", "--write-config"])
+        .arg(&e.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut replaced = false;
+    for _ in 0..200 {
+        if std::fs::read(&e.path).unwrap() != before {
+            replaced = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(replaced, "--force did not replace the file");
+}
