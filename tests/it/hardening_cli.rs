@@ -238,3 +238,44 @@ fn sim_write_config_never_replaces_a_file_without_force() {
     let _ = child.wait();
     assert!(replaced, "--force did not replace the file");
 }
+
+fn secret_set(e: &Env, input: &[u8]) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = e
+        .cmd()
+        .args(["secret", "set", "ow-hardening-never-stored"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The command may stop reading at the cap: a broken pipe here is fine.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn secret_set_refuses_an_oversized_or_multi_line_value_instead_of_storing_it_mangled() {
+    let e = Env::new();
+    let (code, err) = secret_set(&e, &vec![b'x'; 64 * 1024 + 1]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("longer than 64 KiB") && err.contains("nothing was stored"),
+        "{err}"
+    );
+    let (code, err) = secret_set(&e, b"first-line\nsecond-line\n");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("a line break") && err.contains("HTTP header"),
+        "{err}"
+    );
+    let (code, err) = secret_set(&e, b"tok\x1b[2Jen");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("U+001B"), "{err}");
+}
