@@ -123,10 +123,14 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
                         ("unavailable", _) => " — the keychain could not be read".to_string(),
                         _ => String::new(),
                     };
-                    println!(
+                    outln!(
                         "{:<28} {:<8} {:<11} {}{}",
-                        r.name, r.source, r.state, used, hint
-                    );
+                        r.name,
+                        r.source,
+                        r.state,
+                        used,
+                        hint
+                    )?;
                 }
             }
             if let Some(p) = &problem {

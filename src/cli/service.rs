@@ -226,7 +226,7 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                 let mut last_ws = String::new();
                 for r in rows {
                     if r.workspace != last_ws {
-                        println!("{}", r.workspace);
+                        outln!("{}", r.workspace)?;
                         last_ws = r.workspace.clone();
                     }
                     let mut notes = Vec::new();
@@ -238,13 +238,13 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                     if !r.enabled {
                         notes.push("disabled".into());
                     }
-                    println!(
+                    outln!(
                         "  {:<20} {:<10} {:<40} {}",
                         r.name,
                         r.provider.as_str(),
                         r.target,
                         notes.join(", ")
-                    );
+                    )?;
                 }
             }
             Ok(0)

@@ -75,7 +75,7 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
         .map_err(anyhow::Error::msg)?;
     let write = args.write_config.clone();
     sim::serve_forever(args.port, cfg, move |base| {
-        println!(
+        let _ = outln!(
             "simulator listening on {base} (token: {})",
             sim::DEFAULT_TOKEN
         );
@@ -86,16 +86,18 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
                 None => sim::demo_config_toml(base, &key, &refresh),
             };
             match config::write_atomic(path, text.as_bytes()).context("writing the demo config") {
-                Ok(()) => println!(
-                    "wrote {}; try: {DEMO_TOKEN_ENV}={} overwatch --config {} status",
-                    path.display(),
-                    sim::DEFAULT_TOKEN,
-                    path.display()
-                ),
+                Ok(()) => {
+                    let _ = outln!(
+                        "wrote {}; try: {DEMO_TOKEN_ENV}={} overwatch --config {} status",
+                        path.display(),
+                        sim::DEFAULT_TOKEN,
+                        path.display()
+                    );
+                }
                 Err(e) => eprintln!("error: {e:#}"),
             }
         }
-        println!("press Ctrl-C to stop");
+        let _ = outln!("press Ctrl-C to stop");
     })?;
     Ok(0)
 }

@@ -279,3 +279,128 @@ fn secret_set_refuses_an_oversized_or_multi_line_value_instead_of_storing_it_man
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("U+001B"), "{err}");
 }
+
+const LISTED: &str = r#"[[workspaces]]
+name = "Acme"
+
+[[workspaces.services]]
+name = "Docs"
+provider = "netlify"
+site = "docs.netlify.app"
+mode = "link"
+
+[[workspaces.services]]
+name = "Traffic"
+provider = "plausible"
+site = "example.com"
+key = "env:OW_NEVER_SET"
+enabled = false
+"#;
+
+/// Runs a command with stdout a pipe whose reader is already gone (EPIPE on
+/// the first write), or /dev/full (ENOSPC).
+fn with_stdout(e: &Env, args: &[&str], stdout: Stdio) -> (Option<i32>, String) {
+    let o = e
+        .cmd()
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
+}
+
+fn dev_full() -> Stdio {
+    Stdio::from(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_exit_and_a_full_disk_exit_3_never_a_panic() {
+    let e = Env::with(LISTED);
+    let (status_code, _, err) = e.run(&["status"]);
+    assert!(matches!(status_code, Some(0..=3)), "{err}");
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["service", "list"],
+        &["service", "list", "--json"],
+        &["workspace", "list"],
+        &["config", "path"],
+    ] {
+        // EPIPE: quiet; status keeps its verdict, the others exit 0.
+        let (code, err) = with_stdout(&e, args, closed_pipe());
+        let want = if args[0] == "status" {
+            status_code
+        } else {
+            Some(0)
+        };
+        assert_eq!(code, want, "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("error"),
+            "{args:?}: {err}"
+        );
+        // ENOSPC: exit 3 and the reason on stderr.
+        let (code, err) = with_stdout(&e, args, dev_full());
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output") && err.contains("No space left"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_reports_a_full_disk_instead_of_exiting_0() {
+    use overwatch::sim::{self, Scenario, SimConfig, TargetKey};
+    let sim = sim::start(
+        SimConfig::default().with_target(TargetKey::railway("full-api"), Scenario::Crash),
+    )
+    .await
+    .unwrap();
+    let text = format!(
+        "refresh = \"1s\"\n\n[[workspaces]]\nname = \"Acme\"\n\n[[workspaces.services]]\nname = \"API\"\nprovider = \"railway\"\nproject = \"full-api\"\nkey = \"env:OW_FULL_TOKEN\"\nbase_url = \"{}\"\n",
+        sim.base_url()
+    );
+    let e = Env::with(&text);
+    let dir = e.path.parent().unwrap().to_path_buf();
+    let mut cmd = e.cmd();
+    cmd.args(["watch", "--no-notify"])
+        .env("OW_FULL_TOKEN", sim::DEFAULT_TOKEN)
+        .env("OVERWATCH_DATA_DIR", dir.join("data"))
+        .stdin(Stdio::null())
+        .stdout(dev_full())
+        .stderr(Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        // If it never notices, stop it after 30 s (the assertion then fails).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot write to standard output") && err.contains("No space left"),
+        "{err}"
+    );
+}
