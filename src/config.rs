@@ -70,9 +70,7 @@ impl Config {
     }
 
     pub fn workspace(&self, name: &str) -> Option<&Workspace> {
-        self.workspaces
-            .iter()
-            .find(|w| w.name.eq_ignore_ascii_case(name))
+        self.workspaces.iter().find(|w| same_name(&w.name, name))
     }
 
     /// Every distinct key reference, in first-use order.
@@ -550,8 +548,9 @@ impl Validator<'_> {
         let mut workspaces = Vec::new();
         let mut names: HashMap<String, ()> = HashMap::new();
         let mut ids: HashSet<String> = HashSet::new();
+        let reserved = explicit_ids(root);
         for (t, span) in tables(root.get("workspaces"), self, "workspaces") {
-            let Some(ws) = self.workspace(t, span.clone(), &mut ids) else {
+            let Some(ws) = self.workspace(t, span.clone(), &mut ids, &reserved) else {
                 continue;
             };
             if names.insert(ws.name.to_lowercase(), ()).is_some() {
@@ -579,6 +578,7 @@ impl Validator<'_> {
         t: &dyn TableLike,
         span: Option<Range<usize>>,
         ids: &mut HashSet<String>,
+        reserved: &HashSet<String>,
     ) -> Option<Workspace> {
         self.unknown_keys(t, WORKSPACE_KEYS, "workspaces", span.clone());
         let name = match self.string(t, "name", span.clone()) {
@@ -600,10 +600,7 @@ impl Validator<'_> {
         let mut services: Vec<Service> = Vec::new();
         for (st, sspan) in tables(t.get("services"), self, "services") {
             if let Some(mut svc) = self.service(st, sspan.clone(), &name) {
-                if services
-                    .iter()
-                    .any(|s| s.name.eq_ignore_ascii_case(&svc.name))
-                {
+                if services.iter().any(|s| same_name(&s.name, &svc.name)) {
                     self.at(
                         Self::key_span(st, "name", sspan.clone()),
                         format!(
@@ -613,12 +610,19 @@ impl Validator<'_> {
                     );
                     continue;
                 }
+                if st.get("id").is_none() {
+                    // A derived id never takes one written out, nor an
+                    // earlier service's: see `unique_id`.
+                    svc.id = unique_id(&name, &svc.name, |c| {
+                        ids.contains(c) || reserved.contains(c)
+                    });
+                }
                 if !ids.insert(svc.id.0.clone()) {
                     self.at(
                         Self::key_span(st, "id", sspan),
                         format!(
-                            "another service already has the id `{}`: give this one a different `id`",
-                            svc.id
+                            "another service already has the id `{}`: give this one a different `id` (`overwatch service edit \"{}\" --id NEW`)",
+                            svc.id, svc.name
                         ),
                     );
                     continue;
@@ -964,8 +968,69 @@ fn tables<'a>(
 }
 
 /// The id of a service without an explicit `id`: workspace and name, slugged.
+/// Two names can slug alike ("Acme Co", "Acme-Co"; "🚀" and "🔥" slug to
+/// nothing): see [`unique_id`] for the id a service actually gets.
 pub fn derived_id(workspace: &str, name: &str) -> ServiceId {
     ServiceId(format!("{}/{}", slug(workspace), slug(name)))
+}
+
+/// The id a service without an explicit `id` gets: [`derived_id`] when that
+/// is free (so every id that was derivable before stays as it was), else the
+/// same with a short hash of the exact workspace and name appended — stable
+/// whatever the order of the file — and a counter only if even that is taken.
+pub fn unique_id(workspace: &str, name: &str, taken: impl Fn(&str) -> bool) -> ServiceId {
+    let base = derived_id(workspace, name).0;
+    if !taken(&base) {
+        return ServiceId(base);
+    }
+    // FNV-1a: fixed across releases and platforms, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in workspace
+        .trim()
+        .bytes()
+        .chain([0])
+        .chain(name.trim().bytes())
+    {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let sep = if base.ends_with('/') { "" } else { "-" };
+    let hashed = format!("{base}{sep}{:06x}", h & 0xff_ffff);
+    if !taken(&hashed) {
+        return ServiceId(hashed);
+    }
+    (2..)
+        .map(|n| format!("{hashed}-{n}"))
+        .find(|c| !taken(c))
+        .map(ServiceId)
+        .expect("an unbounded counter finds a free id")
+}
+
+/// Whether two workspace or service names are the same name: trimmed and
+/// compared in Unicode lower case ("Äpi" is "äpi"), the one rule for both
+/// lookups and uniqueness.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Every `id` written out in the file, reserved before any is derived.
+fn explicit_ids(root: &dyn TableLike) -> HashSet<String> {
+    fn each<'a>(item: Option<&'a Item>) -> Vec<&'a dyn TableLike> {
+        match item {
+            Some(Item::ArrayOfTables(a)) => a.iter().map(|t| t as &dyn TableLike).collect(),
+            Some(Item::Value(Value::Array(a))) => a
+                .iter()
+                .filter_map(|v| v.as_inline_table().map(|t| t as &dyn TableLike))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    each(root.get("workspaces"))
+        .into_iter()
+        .flat_map(|w| each(w.get("services")))
+        .filter_map(|s| s.get("id").and_then(|i| i.as_str()))
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .collect()
 }
 
 fn slug(s: &str) -> String {
@@ -1010,6 +1075,8 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// The fields of a service as given on the command line; `None` = leave as is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceFields {
+    /// An explicit id (state and mutes follow it); `None` derives one.
+    pub id: Option<String>,
     pub name: Option<String>,
     pub provider: Option<Provider>,
     pub mode: Option<Mode>,
@@ -1031,6 +1098,9 @@ impl ServiceFields {
     fn pairs(&self) -> Vec<(&'static str, toml_edit::Value)> {
         let mut v: Vec<(&'static str, toml_edit::Value)> = Vec::new();
         let s = |x: &Option<String>| x.as_ref().map(|s| toml_edit::Value::from(s.as_str()));
+        if let Some(x) = s(&self.id) {
+            v.push(("id", x));
+        }
         if let Some(x) = s(&self.name) {
             v.push(("name", x));
         }
@@ -1130,7 +1200,9 @@ impl Editor {
         &mut self,
         op: impl Fn(&mut Editor) -> Result<T, ConfigError> + Send + 'static,
     ) -> Result<T, ConfigError> {
+        self.pin_irregular_ids();
         let out = op(self)?;
+        self.pin_irregular_ids();
         self.ops.push(Box::new(move |e| op(e).map(|_| ())));
         Ok(out)
     }
@@ -1205,7 +1277,7 @@ impl Editor {
             .position(|t| {
                 t.get("name")
                     .and_then(|n| n.as_str())
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                    .is_some_and(|n| same_name(n, name))
             })
             .ok_or_else(|| {
                 ConfigError::Edit(format!(
@@ -1238,7 +1310,7 @@ impl Editor {
             .position(|t| {
                 t.get("name")
                     .and_then(|n| n.as_str())
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                    .is_some_and(|n| same_name(n, name))
             })
             .ok_or_else(|| {
                 ConfigError::Edit(format!(
@@ -1261,20 +1333,64 @@ impl Editor {
     /// Pins the derived id of every service of a workspace that has none, so a
     /// rename does not change which state and mutes belong to it.
     fn pin_ids(&mut self, ws: usize) -> Result<(), ConfigError> {
-        let ws_name = self.workspace_name(ws);
-        for t in self.services_mut(ws)?.iter_mut() {
-            if t.contains_key("id") {
-                continue;
+        let ids = self.effective_ids();
+        for (j, t) in self.services_mut(ws)?.iter_mut().enumerate() {
+            if let (false, Some(id)) = (t.contains_key("id"), ids.get(&(ws, j))) {
+                insert_first(t, "id", id.as_str().into());
             }
-            let name = t
+        }
+        Ok(())
+    }
+
+    /// The id each service has now, by (workspace, service) index; empty
+    /// when the document does not validate (mid-edit, before a refusal).
+    fn effective_ids(&self) -> HashMap<(usize, usize), String> {
+        let Ok(c) = parse(&self.text(), &self.path) else {
+            return HashMap::new();
+        };
+        c.workspaces
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| {
+                w.services
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, s)| ((i, j), s.id.0.clone()))
+            })
+            .collect()
+    }
+
+    /// Writes out every id that is not its plain [`derived_id`] (a name that
+    /// slugs like another's got a hash): such an id depends on the services
+    /// around it, so adding, removing or moving one must not change it.
+    fn pin_irregular_ids(&mut self) {
+        let ids = self.effective_ids();
+        let Ok(wss) = self.workspaces_mut() else {
+            return;
+        };
+        for (i, w) in wss.iter_mut().enumerate() {
+            let ws_name = w
                 .get("name")
                 .and_then(|n| n.as_str())
                 .unwrap_or_default()
                 .to_string();
-            let id = derived_id(&ws_name, &name);
-            insert_first(t, "id", id.0.as_str().into());
+            let Some(svcs) = w
+                .get_mut("services")
+                .and_then(|s| s.as_array_of_tables_mut())
+            else {
+                continue;
+            };
+            for (j, t) in svcs.iter_mut().enumerate() {
+                let name = t.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+                match ids.get(&(i, j)) {
+                    Some(id) if !t.contains_key("id") && *id != derived_id(&ws_name, name).0 => {
+                        let id = id.clone();
+                        insert_first(t, "id", id.as_str().into());
+                    }
+                    _ => {}
+                }
+            }
         }
-        Ok(())
     }
 
     fn add_workspace_now(&mut self, name: &str) -> Result<(), ConfigError> {
@@ -1363,17 +1479,17 @@ impl Editor {
         let ws = self.workspace_index(workspace)?;
         let i = self.service_index(ws, name)?;
         if let Some(new) = fields.name.as_deref().map(str::trim) {
-            if !new.eq_ignore_ascii_case(name.trim()) && self.service_index(ws, new).is_ok() {
+            if !same_name(new, name) && self.service_index(ws, new).is_ok() {
                 return Err(ConfigError::Edit(format!(
                     "workspace `{}` already has a service named `{new}`",
                     self.workspace_name(ws)
                 )));
             }
             // Keep the id stable across the rename.
-            let ws_name = self.workspace_name(ws);
+            let id = self.effective_ids().remove(&(ws, i));
             let t = self.services_mut(ws)?.get_mut(i).expect("index");
-            if !t.contains_key("id") {
-                insert_first(t, "id", derived_id(&ws_name, name).0.as_str().into());
+            if let (false, Some(id)) = (t.contains_key("id"), id) {
+                insert_first(t, "id", id.as_str().into());
             }
         }
         let t = self.services_mut(ws)?.get_mut(i).expect("index");
@@ -1437,15 +1553,10 @@ impl Editor {
         }
         if to != from {
             // The derived id contains the workspace: pin it before moving.
-            let from_name = self.workspace_name(from);
+            let id = self.effective_ids().remove(&(from, i));
             let t = self.services_mut(from)?.get_mut(i).expect("index");
-            if !t.contains_key("id") {
-                let n = t
-                    .get("name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                insert_first(t, "id", derived_id(&from_name, &n).0.as_str().into());
+            if let (false, Some(id)) = (t.contains_key("id"), id) {
+                insert_first(t, "id", id.as_str().into());
             }
         }
         let table = self.services_mut(from)?.get(i).expect("index").clone();

@@ -83,6 +83,10 @@ pub enum ServiceCmd {
 /// The service fields settable from the command line.
 #[derive(Debug, Clone, Default, Args)]
 pub struct FieldArgs {
+    /// The service's id (default: derived from the workspace and name); its
+    /// state and mutes follow it.
+    #[arg(long)]
+    pub id: Option<String>,
     /// Display name ("API").
     #[arg(long)]
     pub name: Option<String>,
@@ -182,7 +186,7 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                 .and_then(|w| {
                     w.services
                         .iter()
-                        .position(|s| s.name.eq_ignore_ascii_case(&name))
+                        .position(|s| config::same_name(&s.name, &name))
                 })
                 .map(|i| i + 1)
                 .unwrap_or(0);
@@ -204,7 +208,7 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                 .filter(|s| {
                     workspace
                         .as_ref()
-                        .is_none_or(|w| s.workspace.eq_ignore_ascii_case(w))
+                        .is_none_or(|w| config::same_name(&s.workspace, w))
                 })
                 .map(|s| Row {
                     id: s.id.to_string(),
@@ -296,13 +300,13 @@ fn locate(config: &Config, service: &str, workspace: Option<&str>) -> Result<(St
         let s = ws
             .services
             .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(service.trim()))
+            .find(|s| config::same_name(&s.name, service))
             .ok_or_else(|| anyhow!("workspace `{}` has no service named `{service}`", ws.name))?;
         return Ok((ws.name.clone(), s.name.clone()));
     }
     let found: Vec<_> = config
         .services()
-        .filter(|s| s.name.eq_ignore_ascii_case(service.trim()))
+        .filter(|s| config::same_name(&s.name, service))
         .collect();
     match found.as_slice() {
         [] => bail!("no service named `{service}`: see `overwatch service list`"),
@@ -377,7 +381,11 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
     if let Some(n) = &a.name {
         check_nonempty(n).map_err(|e| anyhow!("--name: {e}"))?;
     }
+    if let Some(id) = &a.id {
+        check_nonempty(id).map_err(|e| anyhow!("--id: {e}"))?;
+    }
     Ok(ServiceFields {
+        id: a.id.as_ref().map(|i| i.trim().to_string()),
         name: a.name.clone(),
         provider,
         mode,
@@ -525,11 +533,10 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         saved(ed.path())
     );
     // Tell people now, not at the first poll, when the key is not there yet.
-    if let Some(svc) = saved_config.workspace(&workspace).and_then(|w| {
-        w.services
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-    }) {
+    if let Some(svc) = saved_config
+        .workspace(&workspace)
+        .and_then(|w| w.services.iter().find(|s| config::same_name(&s.name, name)))
+    {
         if let (Some(KeyRef::Keychain(k)), Mode::Api) = (&svc.key, svc.mode) {
             if let Err(crate::secrets::SecretError::Missing { .. }) = store().get(k) {
                 eprintln!(

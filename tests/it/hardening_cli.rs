@@ -404,3 +404,96 @@ async fn watch_reports_a_full_disk_instead_of_exiting_0() {
         "{err}"
     );
 }
+
+fn ids(e: &Env) -> Vec<(String, String)> {
+    let (code, out, err) = e.run(&["service", "list", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn names_that_slug_alike_get_distinct_stable_ids_and_id_can_be_set() {
+    let e = Env::with("[[workspaces]]\nname = \"W\"\n\n[[workspaces.services]]\nname = \"Acme Co\"\nprovider = \"plausible\"\nsite = \"a.example\"\nkey = \"env:K\"\n");
+    let add = |name: &str| {
+        let (code, _, err) = e.run(
+            &add_args("W", name)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(code, Some(0), "{name}: {err}");
+    };
+    for n in ["Acme-Co", "🚀", "🔥"] {
+        add(n);
+    }
+    let got = ids(&e);
+    // The id that was derivable before stays as it was.
+    assert_eq!(got[0], ("Acme Co".into(), "w/acme-co".into()));
+    let all: std::collections::HashSet<&str> = got.iter().map(|(_, i)| i.as_str()).collect();
+    assert_eq!(all.len(), 4, "{got:?}");
+    assert!(got[1].1.starts_with("w/acme-co-"), "{got:?}");
+    // Removing the first does not move its neighbour onto its id.
+    let before = ids(&e);
+    let (code, _, err) = e.run(&["service", "remove", "Acme Co"]);
+    assert_eq!(code, Some(0), "{err}");
+    let after = ids(&e);
+    assert_eq!(after, before[1..].to_vec());
+    // "Äpi" and "äpi" are one name: lookup and uniqueness fold alike.
+    add("Äpi");
+    let (code, _, err) = e.run(
+        &add_args("W", "äpi")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("already has a service named"), "{err}");
+    let (code, _, err) = e.run(&["service", "disable", "äpi"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = e.run(&["workspace", "add", "w"]);
+    assert_eq!(code, Some(1), "{err}");
+    // --id sets one; a taken id is refused with a way out.
+    let mut args = add_args("W", "Custom");
+    args.extend(["--id".to_string(), "my/custom".to_string()]);
+    let (code, _, err) = e.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(ids(&e).contains(&("Custom".into(), "my/custom".into())));
+    let mut args = add_args("W", "Other");
+    args.extend(["--id".to_string(), "my/custom".to_string()]);
+    let (code, _, err) = e.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("already has the id `my/custom`") && err.contains("--id"),
+        "{err}"
+    );
+    let (code, _, err) = e.run(&["service", "edit", "Custom", "--id", "mine"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(ids(&e).contains(&("Custom".into(), "mine".into())));
+}
+
+#[test]
+fn a_hand_written_file_with_names_that_slug_alike_is_valid() {
+    let text = "[[workspaces]]\nname = \"🚀\"\n\n[[workspaces.services]]\nname = \"Acme Co\"\nprovider = \"plausible\"\nsite = \"a.example\"\nkey = \"env:K\"\n\n[[workspaces.services]]\nname = \"Acme-Co\"\nprovider = \"plausible\"\nsite = \"b.example\"\nkey = \"env:K\"\n\n[[workspaces]]\nname = \"🔥\"\n\n[[workspaces.services]]\nname = \"Acme Co\"\nprovider = \"plausible\"\nsite = \"c.example\"\nkey = \"env:K\"\n\n[[workspaces.services]]\nname = \"x\"\nid = \"/acme-co\"\nprovider = \"plausible\"\nsite = \"d.example\"\nkey = \"env:K\"\n";
+    let c = overwatch::config::parse(text, std::path::Path::new("t.toml")).unwrap();
+    let ids: Vec<String> = c.services().map(|s| s.id.0.clone()).collect();
+    // An id written out is never taken by a derived one.
+    assert_eq!(ids[3], "/acme-co");
+    assert!(
+        ids[..3]
+            .iter()
+            .all(|i| i != "/acme-co" && i.starts_with("/acme-co")),
+        "{ids:?}"
+    );
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 4, "{ids:?}");
+}
