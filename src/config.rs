@@ -1014,7 +1014,7 @@ pub fn same_name(a: &str, b: &str) -> bool {
 
 /// Every `id` written out in the file, reserved before any is derived.
 fn explicit_ids(root: &dyn TableLike) -> HashSet<String> {
-    fn each<'a>(item: Option<&'a Item>) -> Vec<&'a dyn TableLike> {
+    fn each(item: Option<&Item>) -> Vec<&dyn TableLike> {
         match item {
             Some(Item::ArrayOfTables(a)) => a.iter().map(|t| t as &dyn TableLike).collect(),
             Some(Item::Value(Value::Array(a))) => a
@@ -1342,38 +1342,69 @@ impl Editor {
         Ok(())
     }
 
-    /// The id each service has now, by (workspace, service) index; empty
-    /// when the document does not validate (mid-edit, before a refusal).
+    /// The id each service has now, by (workspace, service) index: the same
+    /// assignment as validation (written ids reserved first, then derived
+    /// ones in file order), read off the document without parsing it again.
     fn effective_ids(&self) -> HashMap<(usize, usize), String> {
-        let Ok(c) = parse(&self.text(), &self.path) else {
+        self.id_plan()
+            .into_iter()
+            .map(|(k, (id, _))| (k, id))
+            .collect()
+    }
+
+    /// [`Editor::effective_ids`], each with whether it is a derived id that
+    /// is not its plain [`derived_id`] (so it depends on its neighbours).
+    fn id_plan(&self) -> HashMap<(usize, usize), (String, bool)> {
+        let Some(wss) = self
+            .doc
+            .get("workspaces")
+            .and_then(|i| i.as_array_of_tables())
+        else {
             return HashMap::new();
         };
-        c.workspaces
-            .iter()
-            .enumerate()
-            .flat_map(|(i, w)| {
-                w.services
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, s)| ((i, j), s.id.0.clone()))
-            })
-            .collect()
+        let reserved = explicit_ids(self.doc.as_table());
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut out = HashMap::new();
+        for (i, w) in wss.iter().enumerate() {
+            let ws_name = w.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+            let Some(svcs) = w.get("services").and_then(|s| s.as_array_of_tables()) else {
+                continue;
+            };
+            for (j, t) in svcs.iter().enumerate() {
+                let (id, irregular) = match t.get("id").and_then(|v| v.as_str()) {
+                    Some(id) => (id.trim().to_string(), false),
+                    None => {
+                        let name = t.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+                        let (ws, name) = (ws_name.trim(), name.trim());
+                        let base = derived_id(ws, name).0;
+                        if !taken.contains(&base) && !reserved.contains(&base) {
+                            (base, false)
+                        } else {
+                            let id =
+                                unique_id(ws, name, |c| taken.contains(c) || reserved.contains(c));
+                            (id.0, true)
+                        }
+                    }
+                };
+                taken.insert(id.clone());
+                out.insert((i, j), (id, irregular));
+            }
+        }
+        out
     }
 
     /// Writes out every id that is not its plain [`derived_id`] (a name that
     /// slugs like another's got a hash): such an id depends on the services
     /// around it, so adding, removing or moving one must not change it.
     fn pin_irregular_ids(&mut self) {
-        let ids = self.effective_ids();
+        let plan = self.id_plan();
+        if !plan.values().any(|(_, irregular)| *irregular) {
+            return;
+        }
         let Ok(wss) = self.workspaces_mut() else {
             return;
         };
         for (i, w) in wss.iter_mut().enumerate() {
-            let ws_name = w
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or_default()
-                .to_string();
             let Some(svcs) = w
                 .get_mut("services")
                 .and_then(|s| s.as_array_of_tables_mut())
@@ -1381,13 +1412,8 @@ impl Editor {
                 continue;
             };
             for (j, t) in svcs.iter_mut().enumerate() {
-                let name = t.get("name").and_then(|n| n.as_str()).unwrap_or_default();
-                match ids.get(&(i, j)) {
-                    Some(id) if !t.contains_key("id") && *id != derived_id(&ws_name, name).0 => {
-                        let id = id.clone();
-                        insert_first(t, "id", id.as_str().into());
-                    }
-                    _ => {}
+                if let Some((id, true)) = plan.get(&(i, j)) {
+                    insert_first(t, "id", id.as_str().into());
                 }
             }
         }

@@ -150,6 +150,7 @@ fn kill_9_during_cli_edits_leaves_the_old_or_the_new_config_never_a_torn_one() {
             assert!(
                 name == "config.toml"
                     || name == ".config.toml.lock"
+                    || name == ".scratch.toml.lock"
                     || (name.starts_with(".overwatch-") && name.ends_with(".tmp")),
                 "round {round}: unexpected file {name}"
             );

@@ -199,6 +199,14 @@ fn check_value(name: &str, value: String) -> Result<String> {
     Ok(value)
 }
 
+/// Stores a key, for the interactive `service add`.
+pub fn store_new(ctx: &Ctx, store: &dyn SecretStore, name: &str) -> Result<()> {
+    let value = read_value(ctx, name)?;
+    store.set(name, &value)?;
+    eprintln!("stored key `{name}` in {}", store.backend());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,12 +227,4 @@ mod tests {
         let fits = "x".repeat(MAX_SECRET_BYTES as usize);
         assert_eq!(ok(&fits).len(), MAX_SECRET_BYTES as usize);
     }
-}
-
-/// Stores a key, for the interactive `service add`.
-pub fn store_new(ctx: &Ctx, store: &dyn SecretStore, name: &str) -> Result<()> {
-    let value = read_value(ctx, name)?;
-    store.set(name, &value)?;
-    eprintln!("stored key `{name}` in {}", store.backend());
-    Ok(())
 }
