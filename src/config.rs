@@ -70,9 +70,7 @@ impl Config {
     }
 
     pub fn workspace(&self, name: &str) -> Option<&Workspace> {
-        self.workspaces
-            .iter()
-            .find(|w| w.name.eq_ignore_ascii_case(name))
+        self.workspaces.iter().find(|w| same_name(&w.name, name))
     }
 
     /// Every distinct key reference, in first-use order.
@@ -567,8 +565,9 @@ impl Validator<'_> {
         let mut workspaces = Vec::new();
         let mut names: HashMap<String, ()> = HashMap::new();
         let mut ids: HashSet<String> = HashSet::new();
+        let reserved = explicit_ids(root);
         for (t, span) in tables(root.get("workspaces"), self, "workspaces") {
-            let Some(ws) = self.workspace(t, span.clone(), &mut ids) else {
+            let Some(ws) = self.workspace(t, span.clone(), &mut ids, &reserved) else {
                 continue;
             };
             if names.insert(ws.name.to_lowercase(), ()).is_some() {
@@ -596,6 +595,7 @@ impl Validator<'_> {
         t: &dyn TableLike,
         span: Option<Range<usize>>,
         ids: &mut HashSet<String>,
+        reserved: &HashSet<String>,
     ) -> Option<Workspace> {
         self.unknown_keys(t, WORKSPACE_KEYS, "workspaces", span.clone());
         let name = match self.string(t, "name", span.clone()) {
@@ -617,10 +617,7 @@ impl Validator<'_> {
         let mut services: Vec<Service> = Vec::new();
         for (st, sspan) in tables(t.get("services"), self, "services") {
             if let Some(mut svc) = self.service(st, sspan.clone(), &name) {
-                if services
-                    .iter()
-                    .any(|s| s.name.eq_ignore_ascii_case(&svc.name))
-                {
+                if services.iter().any(|s| same_name(&s.name, &svc.name)) {
                     self.at(
                         Self::key_span(st, "name", sspan.clone()),
                         format!(
@@ -630,12 +627,19 @@ impl Validator<'_> {
                     );
                     continue;
                 }
+                if st.get("id").is_none() {
+                    // A derived id never takes one written out, nor an
+                    // earlier service's: see `unique_id`.
+                    svc.id = unique_id(&name, &svc.name, |c| {
+                        ids.contains(c) || reserved.contains(c)
+                    });
+                }
                 if !ids.insert(svc.id.0.clone()) {
                     self.at(
                         Self::key_span(st, "id", sspan),
                         format!(
-                            "another service already has the id `{}`: give this one a different `id`",
-                            svc.id
+                            "another service already has the id `{}`: give this one a different `id` (`overwatch service edit \"{}\" --id NEW`)",
+                            svc.id, svc.name
                         ),
                     );
                     continue;
@@ -996,8 +1000,69 @@ fn tables<'a>(
 }
 
 /// The id of a service without an explicit `id`: workspace and name, slugged.
+/// Two names can slug alike ("Acme Co", "Acme-Co"; "🚀" and "🔥" slug to
+/// nothing): see [`unique_id`] for the id a service actually gets.
 pub fn derived_id(workspace: &str, name: &str) -> ServiceId {
     ServiceId(format!("{}/{}", slug(workspace), slug(name)))
+}
+
+/// The id a service without an explicit `id` gets: [`derived_id`] when that
+/// is free (so every id that was derivable before stays as it was), else the
+/// same with a short hash of the exact workspace and name appended — stable
+/// whatever the order of the file — and a counter only if even that is taken.
+pub fn unique_id(workspace: &str, name: &str, taken: impl Fn(&str) -> bool) -> ServiceId {
+    let base = derived_id(workspace, name).0;
+    if !taken(&base) {
+        return ServiceId(base);
+    }
+    // FNV-1a: fixed across releases and platforms, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in workspace
+        .trim()
+        .bytes()
+        .chain([0])
+        .chain(name.trim().bytes())
+    {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let sep = if base.ends_with('/') { "" } else { "-" };
+    let hashed = format!("{base}{sep}{:06x}", h & 0xff_ffff);
+    if !taken(&hashed) {
+        return ServiceId(hashed);
+    }
+    (2..)
+        .map(|n| format!("{hashed}-{n}"))
+        .find(|c| !taken(c))
+        .map(ServiceId)
+        .expect("an unbounded counter finds a free id")
+}
+
+/// Whether two workspace or service names are the same name: trimmed and
+/// compared in Unicode lower case ("Äpi" is "äpi"), the one rule for both
+/// lookups and uniqueness.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Every `id` written out in the file, reserved before any is derived.
+fn explicit_ids(root: &dyn TableLike) -> HashSet<String> {
+    fn each(item: Option<&Item>) -> Vec<&dyn TableLike> {
+        match item {
+            Some(Item::ArrayOfTables(a)) => a.iter().map(|t| t as &dyn TableLike).collect(),
+            Some(Item::Value(Value::Array(a))) => a
+                .iter()
+                .filter_map(|v| v.as_inline_table().map(|t| t as &dyn TableLike))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    each(root.get("workspaces"))
+        .into_iter()
+        .flat_map(|w| each(w.get("services")))
+        .filter_map(|s| s.get("id").and_then(|i| i.as_str()))
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .collect()
 }
 
 fn slug(s: &str) -> String {
@@ -1042,6 +1107,8 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// The fields of a service as given on the command line; `None` = leave as is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceFields {
+    /// An explicit id (state and mutes follow it); `None` derives one.
+    pub id: Option<String>,
     pub name: Option<String>,
     pub provider: Option<Provider>,
     pub mode: Option<Mode>,
@@ -1063,6 +1130,9 @@ impl ServiceFields {
     fn pairs(&self) -> Vec<(&'static str, toml_edit::Value)> {
         let mut v: Vec<(&'static str, toml_edit::Value)> = Vec::new();
         let s = |x: &Option<String>| x.as_ref().map(|s| toml_edit::Value::from(s.as_str()));
+        if let Some(x) = s(&self.id) {
+            v.push(("id", x));
+        }
         if let Some(x) = s(&self.name) {
             v.push(("name", x));
         }
@@ -1099,30 +1169,74 @@ impl ServiceFields {
 
 /// An open config file being edited. Every change is validated as a whole
 /// before [`Editor::save`] writes it, atomically and with mode 0600.
+///
+/// Edits from several processes at once (parallel CLI commands, the tray's
+/// own writes) never lose one another: every change is recorded as it is
+/// made, and [`Editor::save`] takes an advisory lock beside the file, reads
+/// it again, and — when another edit got there first — replays the recorded
+/// changes onto the new text (or fails saying why, writing nothing).
 pub struct Editor {
     path: PathBuf,
     doc: DocumentMut,
     existed: bool,
+    /// The file's bytes the document was read from (`None`: there was no file).
+    base: Option<Vec<u8>>,
+    /// The changes made since `base`, to replay onto a newer file.
+    ops: Vec<EditOp>,
+    /// The file's line endings were CRLF (a file from Windows or an editor set
+    /// so): written back the same way, not silently turned into LF.
+    crlf: bool,
+    /// The file started with a UTF-8 byte-order mark, which is kept.
+    bom: bool,
 }
+
+/// One recorded change, replayable onto a freshly read document.
+type EditOp = Box<dyn Fn(&mut Editor) -> Result<(), ConfigError> + Send>;
 
 impl Editor {
     /// Opens `path` for editing. A missing file starts empty; a file that does not
     /// validate is refused, so a broken file is never rewritten.
     pub fn open(path: &Path) -> Result<Editor, ConfigError> {
-        let (text, existed) = match read(path) {
-            Ok(t) => (t, true),
-            Err(ConfigError::NotFound { .. }) => (String::new(), false),
+        let text = match read(path) {
+            Ok(t) => Some(t),
+            Err(ConfigError::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
+        Editor::from_text(path, text)
+    }
+
+    fn from_text(path: &Path, text: Option<String>) -> Result<Editor, ConfigError> {
+        let existed = text.is_some();
+        let text = text.unwrap_or_default();
         parse(&text, path)?;
+        let bom = text.starts_with('\u{feff}');
+        // The first line ending decides; toml_edit writes LF for everything.
+        let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
         let doc = text
+            .trim_start_matches('\u{feff}')
             .parse::<DocumentMut>()
             .map_err(|e| ConfigError::Edit(format!("cannot edit {}: {e}", path.display())))?;
         Ok(Editor {
             path: path.to_path_buf(),
             doc,
             existed,
+            base: existed.then(|| text.into_bytes()),
+            ops: Vec::new(),
+            crlf,
+            bom,
         })
+    }
+
+    /// Applies a change and records it for a replay in [`Editor::save`].
+    fn record<T>(
+        &mut self,
+        op: impl Fn(&mut Editor) -> Result<T, ConfigError> + Send + 'static,
+    ) -> Result<T, ConfigError> {
+        self.pin_irregular_ids();
+        let out = op(self)?;
+        self.pin_irregular_ids();
+        self.ops.push(Box::new(move |e| op(e).map(|_| ())));
+        Ok(out)
     }
 
     pub fn path(&self) -> &Path {
@@ -1134,7 +1248,8 @@ impl Editor {
         parse(&self.text(), &self.path)
     }
 
-    /// The document as it will be written. Tables are rendered in the order of
+    /// The document as it will be written, in the file's own line endings and
+    /// with its byte-order mark, if it had one. Tables are rendered in the order of
     /// their document positions, so they are renumbered to follow the array
     /// order first (otherwise a moved or added service would be written where
     /// it used to be, or at the end of the file under the wrong workspace).
@@ -1161,7 +1276,17 @@ impl Editor {
                 }
             }
         }
-        doc.to_string()
+        let text = doc.to_string();
+        let text = if self.crlf {
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            text
+        };
+        if self.bom {
+            format!("\u{feff}{}", text.trim_start_matches('\u{feff}'))
+        } else {
+            text
+        }
     }
 
     fn workspaces_mut(&mut self) -> Result<&mut toml_edit::ArrayOfTables, ConfigError> {
@@ -1184,7 +1309,7 @@ impl Editor {
             .position(|t| {
                 t.get("name")
                     .and_then(|n| n.as_str())
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                    .is_some_and(|n| same_name(n, name))
             })
             .ok_or_else(|| {
                 ConfigError::Edit(format!(
@@ -1217,7 +1342,7 @@ impl Editor {
             .position(|t| {
                 t.get("name")
                     .and_then(|n| n.as_str())
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+                    .is_some_and(|n| same_name(n, name))
             })
             .ok_or_else(|| {
                 ConfigError::Edit(format!(
@@ -1240,23 +1365,93 @@ impl Editor {
     /// Pins the derived id of every service of a workspace that has none, so a
     /// rename does not change which state and mutes belong to it.
     fn pin_ids(&mut self, ws: usize) -> Result<(), ConfigError> {
-        let ws_name = self.workspace_name(ws);
-        for t in self.services_mut(ws)?.iter_mut() {
-            if t.contains_key("id") {
-                continue;
+        let ids = self.effective_ids();
+        for (j, t) in self.services_mut(ws)?.iter_mut().enumerate() {
+            if let (false, Some(id)) = (t.contains_key("id"), ids.get(&(ws, j))) {
+                insert_first(t, "id", id.as_str().into());
             }
-            let name = t
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let id = derived_id(&ws_name, &name);
-            insert_first(t, "id", id.0.as_str().into());
         }
         Ok(())
     }
 
-    pub fn add_workspace(&mut self, name: &str) -> Result<(), ConfigError> {
+    /// The id each service has now, by (workspace, service) index: the same
+    /// assignment as validation (written ids reserved first, then derived
+    /// ones in file order), read off the document without parsing it again.
+    fn effective_ids(&self) -> HashMap<(usize, usize), String> {
+        self.id_plan()
+            .into_iter()
+            .map(|(k, (id, _))| (k, id))
+            .collect()
+    }
+
+    /// [`Editor::effective_ids`], each with whether it is a derived id that
+    /// is not its plain [`derived_id`] (so it depends on its neighbours).
+    fn id_plan(&self) -> HashMap<(usize, usize), (String, bool)> {
+        let Some(wss) = self
+            .doc
+            .get("workspaces")
+            .and_then(|i| i.as_array_of_tables())
+        else {
+            return HashMap::new();
+        };
+        let reserved = explicit_ids(self.doc.as_table());
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut out = HashMap::new();
+        for (i, w) in wss.iter().enumerate() {
+            let ws_name = w.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+            let Some(svcs) = w.get("services").and_then(|s| s.as_array_of_tables()) else {
+                continue;
+            };
+            for (j, t) in svcs.iter().enumerate() {
+                let (id, irregular) = match t.get("id").and_then(|v| v.as_str()) {
+                    Some(id) => (id.trim().to_string(), false),
+                    None => {
+                        let name = t.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+                        let (ws, name) = (ws_name.trim(), name.trim());
+                        let base = derived_id(ws, name).0;
+                        if !taken.contains(&base) && !reserved.contains(&base) {
+                            (base, false)
+                        } else {
+                            let id =
+                                unique_id(ws, name, |c| taken.contains(c) || reserved.contains(c));
+                            (id.0, true)
+                        }
+                    }
+                };
+                taken.insert(id.clone());
+                out.insert((i, j), (id, irregular));
+            }
+        }
+        out
+    }
+
+    /// Writes out every id that is not its plain [`derived_id`] (a name that
+    /// slugs like another's got a hash): such an id depends on the services
+    /// around it, so adding, removing or moving one must not change it.
+    fn pin_irregular_ids(&mut self) {
+        let plan = self.id_plan();
+        if !plan.values().any(|(_, irregular)| *irregular) {
+            return;
+        }
+        let Ok(wss) = self.workspaces_mut() else {
+            return;
+        };
+        for (i, w) in wss.iter_mut().enumerate() {
+            let Some(svcs) = w
+                .get_mut("services")
+                .and_then(|s| s.as_array_of_tables_mut())
+            else {
+                continue;
+            };
+            for (j, t) in svcs.iter_mut().enumerate() {
+                if let Some((id, true)) = plan.get(&(i, j)) {
+                    insert_first(t, "id", id.as_str().into());
+                }
+            }
+        }
+    }
+
+    fn add_workspace_now(&mut self, name: &str) -> Result<(), ConfigError> {
         let name = name.trim();
         if name.is_empty() {
             return Err(ConfigError::Edit("a workspace name cannot be empty".into()));
@@ -1272,7 +1467,7 @@ impl Editor {
         Ok(())
     }
 
-    pub fn rename_workspace(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
+    fn rename_workspace_now(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
         let i = self.workspace_index(from)?;
         let to = to.trim();
         if to.is_empty() {
@@ -1292,7 +1487,7 @@ impl Editor {
     }
 
     /// Removes a workspace; one that still has services needs `force`.
-    pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
+    fn remove_workspace_now(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
         let i = self.workspace_index(name)?;
         let n = self.services_mut(i)?.len();
         if n > 0 && !force {
@@ -1306,7 +1501,7 @@ impl Editor {
     }
 
     /// Adds a service at the end of a workspace (created if `create_workspace`).
-    pub fn add_service(
+    fn add_service_now(
         &mut self,
         workspace: &str,
         fields: &ServiceFields,
@@ -1333,7 +1528,7 @@ impl Editor {
     }
 
     /// Changes the given fields of a service; the rest stays as written.
-    pub fn edit_service(
+    fn edit_service_now(
         &mut self,
         workspace: &str,
         name: &str,
@@ -1342,17 +1537,17 @@ impl Editor {
         let ws = self.workspace_index(workspace)?;
         let i = self.service_index(ws, name)?;
         if let Some(new) = fields.name.as_deref().map(str::trim) {
-            if !new.eq_ignore_ascii_case(name.trim()) && self.service_index(ws, new).is_ok() {
+            if !same_name(new, name) && self.service_index(ws, new).is_ok() {
                 return Err(ConfigError::Edit(format!(
                     "workspace `{}` already has a service named `{new}`",
                     self.workspace_name(ws)
                 )));
             }
             // Keep the id stable across the rename.
-            let ws_name = self.workspace_name(ws);
+            let id = self.effective_ids().remove(&(ws, i));
             let t = self.services_mut(ws)?.get_mut(i).expect("index");
-            if !t.contains_key("id") {
-                insert_first(t, "id", derived_id(&ws_name, name).0.as_str().into());
+            if let (false, Some(id)) = (t.contains_key("id"), id) {
+                insert_first(t, "id", id.as_str().into());
             }
         }
         let t = self.services_mut(ws)?.get_mut(i).expect("index");
@@ -1387,7 +1582,7 @@ impl Editor {
         Ok(())
     }
 
-    pub fn remove_service(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
+    fn remove_service_now(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
         let ws = self.workspace_index(workspace)?;
         let i = self.service_index(ws, name)?;
         self.services_mut(ws)?.remove(i);
@@ -1395,7 +1590,7 @@ impl Editor {
     }
 
     /// Moves a service to a 1-based position, and/or into another workspace.
-    pub fn move_service(
+    fn move_service_now(
         &mut self,
         workspace: &str,
         name: &str,
@@ -1416,15 +1611,10 @@ impl Editor {
         }
         if to != from {
             // The derived id contains the workspace: pin it before moving.
-            let from_name = self.workspace_name(from);
+            let id = self.effective_ids().remove(&(from, i));
             let t = self.services_mut(from)?.get_mut(i).expect("index");
-            if !t.contains_key("id") {
-                let n = t
-                    .get("name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                insert_first(t, "id", derived_id(&from_name, &n).0.as_str().into());
+            if let (false, Some(id)) = (t.contains_key("id"), id) {
+                insert_first(t, "id", id.as_str().into());
             }
         }
         let table = self.services_mut(from)?.get(i).expect("index").clone();
@@ -1448,20 +1638,160 @@ impl Editor {
 
     /// Sets a top-level value (e.g. `refresh`).
     pub fn set_top(&mut self, key: &str, value: toml_edit::Value) {
-        set_keep_decor(self.doc.as_table_mut(), key, value);
+        let key = key.to_string();
+        let _ = self.record(move |e| {
+            set_keep_decor(e.doc.as_table_mut(), &key, value.clone());
+            Ok(())
+        });
     }
 
-    /// Validates the whole edited document and writes it atomically (0600).
-    pub fn save(&self) -> Result<Config, ConfigError> {
+    /// Adds the workspace unless one of that name exists (also when the edit
+    /// is replayed onto a file where another edit created it meanwhile).
+    /// Says whether it was created.
+    pub fn ensure_workspace(&mut self, name: &str) -> Result<bool, ConfigError> {
+        let name = name.to_string();
+        self.record(move |e| {
+            if e.workspace_index(&name).is_ok() {
+                return Ok(false);
+            }
+            e.add_workspace_now(&name).map(|()| true)
+        })
+    }
+
+    pub fn add_workspace(&mut self, name: &str) -> Result<(), ConfigError> {
+        let name = name.to_string();
+        self.record(move |e| e.add_workspace_now(&name))
+    }
+
+    pub fn rename_workspace(&mut self, from: &str, to: &str) -> Result<(), ConfigError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.record(move |e| e.rename_workspace_now(&from, &to))
+    }
+
+    pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<usize, ConfigError> {
+        let name = name.to_string();
+        self.record(move |e| e.remove_workspace_now(&name, force))
+    }
+
+    pub fn add_service(
+        &mut self,
+        workspace: &str,
+        fields: &ServiceFields,
+    ) -> Result<(), ConfigError> {
+        let (ws, f) = (workspace.to_string(), fields.clone());
+        self.record(move |e| e.add_service_now(&ws, &f))
+    }
+
+    pub fn edit_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        fields: &ServiceFields,
+    ) -> Result<(), ConfigError> {
+        let (ws, n, f) = (workspace.to_string(), name.to_string(), fields.clone());
+        self.record(move |e| e.edit_service_now(&ws, &n, &f))
+    }
+
+    pub fn remove_service(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
+        let (ws, n) = (workspace.to_string(), name.to_string());
+        self.record(move |e| e.remove_service_now(&ws, &n))
+    }
+
+    pub fn move_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        to_workspace: Option<&str>,
+        position: Option<usize>,
+    ) -> Result<(), ConfigError> {
+        let (ws, n, to) = (
+            workspace.to_string(),
+            name.to_string(),
+            to_workspace.map(str::to_string),
+        );
+        self.record(move |e| e.move_service_now(&ws, &n, to.as_deref(), position))
+    }
+
+    /// Validates the whole edited document and writes it atomically (0600),
+    /// under the edit lock. When the file changed since it was read (another
+    /// edit saved first), the recorded changes are replayed onto the new text;
+    /// if they no longer apply, nothing is written and the error says why.
+    pub fn save(&mut self) -> Result<Config, ConfigError> {
+        let werr = |detail: String| ConfigError::Write {
+            path: self.path.clone(),
+            detail,
+        };
+        let _lock =
+            crate::fsutil::lock_for_edit(&self.path, crate::fsutil::LOCK_WAIT).map_err(werr)?;
+        let now = current_bytes(&self.path)?;
+        if now != self.base {
+            let text = now.map(|b| String::from_utf8(b).expect("read() checked UTF-8"));
+            let mut fresh = Editor::from_text(&self.path, text).map_err(|e| {
+                ConfigError::Edit(format!(
+                    "{} was changed by something else while this edit was being made, and the new file cannot be edited: {e}; nothing was written",
+                    self.path.display()
+                ))
+            })?;
+            for op in &self.ops {
+                op(&mut fresh).map_err(|e| {
+                    ConfigError::Edit(format!(
+                        "{} was changed by another edit while this one was being made, and this change no longer applies: {e}; nothing was written — check the file and try again",
+                        self.path.display()
+                    ))
+                })?;
+            }
+            self.doc = fresh.doc;
+            self.base = fresh.base;
+            self.existed = fresh.existed;
+            self.crlf = fresh.crlf;
+            self.bom = fresh.bom;
+        }
         let text = self.text();
         let config = parse(&text, &self.path)?;
-        write_atomic(&self.path, text.as_bytes())?;
+        // A file over the read cap would be refused by every command after
+        // this one, even the `remove` that could shrink it again.
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Edit(format!(
+                "the change was not saved: {} would grow to {} bytes, and a config is at most {MAX_CONFIG_BYTES} bytes; the file was left as it was",
+                self.path.display(),
+                text.len()
+            )));
+        }
+        let base = self.base.clone();
+        let path = self.path.clone();
+        crate::fsutil::write_atomic_checked(&self.path, text.as_bytes(), move || {
+            // The lock keeps other Overwatch edits out; a text editor saving
+            // right now is not, and its change must not be overwritten.
+            match current_bytes(&path) {
+                Ok(b) if b == base => Ok(()),
+                _ => Err(
+                    "the file changed while this edit was being written; run the command again"
+                        .into(),
+                ),
+            }
+        })
+        .map_err(|detail| ConfigError::Write {
+            path: self.path.clone(),
+            detail,
+        })?;
+        self.base = Some(text.into_bytes());
+        self.ops.clear();
+        self.existed = true;
         Ok(config)
     }
 
     /// Whether the file existed when it was opened.
     pub fn existed(&self) -> bool {
         self.existed
+    }
+}
+
+/// The file's bytes now (`None`: no file), as [`read`] reads them.
+fn current_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    match read(path) {
+        Ok(t) => Ok(Some(t.into_bytes())),
+        Err(ConfigError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

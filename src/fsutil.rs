@@ -133,6 +133,17 @@ pub fn write_target(path: &Path) -> Result<PathBuf, String> {
 /// a rename, with mode 0600, so a crash leaves the old file or the new one.
 /// Links are written through only as [`write_target`] allows.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_atomic_checked(path, bytes, || Ok(()))
+}
+
+/// [`write_atomic`], calling `unchanged` after the new bytes are on disk and
+/// just before the rename: an `Err` from it (the file changed under us)
+/// abandons the write, leaving the file as it is and no temporary file.
+pub fn write_atomic_checked(
+    path: &Path,
+    bytes: &[u8],
+    unchanged: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
     let real = write_target(path)?;
     let dir = real
         .parent()
@@ -153,8 +164,98 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     }
     tmp.write_all(bytes).map_err(|e| e.to_string())?;
     tmp.as_file().sync_all().map_err(|e| e.to_string())?;
+    unchanged()?;
     tmp.persist(&real).map_err(|e| e.error.to_string())?;
     Ok(())
+}
+
+/// How long an edit waits for another one to finish before giving up.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An advisory lock on a file, held until dropped (the OS releases it when the
+/// process dies, so a killed editor never leaves the file locked).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: Option<std::fs::File>,
+}
+
+/// The lock file that guards `path`: `.NAME.lock` beside the file a write
+/// would land on (the link's target for a link, so every path to one file
+/// shares one lock).
+pub fn lock_path(path: &Path) -> Result<PathBuf, String> {
+    let real = write_target(path)?;
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".into());
+    let dir = real
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(dir.join(format!(".{name}.lock")))
+}
+
+/// Takes the exclusive advisory lock that serialises read → edit → write of
+/// `path` between processes, waiting up to `wait` for another holder.
+///
+/// When the lock file cannot be created at all (a read-only directory), the
+/// write that follows cannot create its temporary file either: no lock is
+/// taken and that write reports the real reason.
+pub fn lock_for_edit(path: &Path, wait: std::time::Duration) -> Result<FileLock, String> {
+    let lock = lock_path(path)?;
+    if let Some(dir) = lock.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Never follow a link planted at the lock's name: only a regular file of ours.
+    if let Ok(m) = std::fs::symlink_metadata(&lock) {
+        if !m.file_type().is_file() {
+            return Err(format!(
+                "{} is {}, not a lock file; remove it",
+                lock.display(),
+                if m.file_type().is_symlink() {
+                    "a link"
+                } else {
+                    kind_of(&m)
+                }
+            ));
+        }
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let file = match open.open(&lock) {
+        Ok(f) => f,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            return Ok(FileLock { _file: None })
+        }
+        Err(e) => return Err(format!("cannot open the lock file {}: {e}", lock.display())),
+    };
+    let start = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FileLock { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "another edit has held {} for over {} s; try again when it is done",
+                    lock.display(),
+                    wait.as_secs()
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", lock.display()))
+            }
+        }
+    }
 }
 
 #[cfg(all(test, unix))]

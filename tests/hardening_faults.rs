@@ -143,12 +143,14 @@ fn kill_9_during_cli_edits_leaves_the_old_or_the_new_config_never_a_torn_one() {
             text.len()
         );
         seen_beta |= text.contains("name = \"Beta\"");
-        // What a crash leaves: only the config and possibly temporary files
-        // named so they are recognisable (never a second config).
+        // What a crash leaves: only the config, its edit lock and possibly
+        // temporary files named so they are recognisable (never a second config).
         for e in std::fs::read_dir(dir.path()).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
             assert!(
                 name == "config.toml"
+                    || name == ".config.toml.lock"
+                    || name == ".scratch.toml.lock"
                     || (name.starts_with(".overwatch-") && name.ends_with(".tmp")),
                 "round {round}: unexpected file {name}"
             );

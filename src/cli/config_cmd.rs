@@ -19,7 +19,7 @@ pub enum ConfigCmd {
 pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<i32> {
     let path = ctx.config_path()?;
     match cmd {
-        ConfigCmd::Path => println!("{}", path.display()),
+        ConfigCmd::Path => outln!("{}", path.display())?,
         ConfigCmd::Init => {
             if path.exists() {
                 bail!(
@@ -38,14 +38,14 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<i32> {
             {
                 let services: Vec<_> = c.services().collect();
                 let keys = c.key_refs();
-                println!(
+                outln!(
                     "{} is valid: {}, {}, {} ({} refresh)",
                     path.display(),
                     plural(c.workspaces.len(), "workspace"),
                     plural(services.len(), "service"),
                     plural(keys.len(), "key"),
                     config::refresh_value(c.refresh)
-                );
+                )?;
             }
         }
     }

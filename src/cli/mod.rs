@@ -1,5 +1,13 @@
 //! The command line: argument definitions, logging, and dispatch to one file per subcommand.
 
+/// `println!` that returns a [`StdoutError`] instead of panicking when
+/// standard output is a closed pipe or a full disk.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::out(format!("{}\n", format_args!($($t)*)))
+    };
+}
+
 mod config_cmd;
 mod prompt;
 mod secret;
@@ -78,6 +86,18 @@ pub fn main() -> i32 {
     init_logging(cli.verbose + u8::from(tray_mode));
     match run(cli) {
         Ok(code) => code,
+        // The reader went away (`overwatch service list | head -1`): what it
+        // wanted it got; end quietly, as a command whose output was read.
+        Err(e)
+            if e.downcast_ref::<StdoutError>()
+                .is_some_and(StdoutError::closed) =>
+        {
+            0
+        }
+        Err(e) if e.downcast_ref::<StdoutError>().is_some() => {
+            eprintln!("error: {e}");
+            OUTPUT_FAILED
+        }
         Err(e) => {
             eprintln!("error: {}", render_error(&e));
             1
@@ -171,9 +191,35 @@ impl Ctx {
     }
 }
 
+/// The exit code when standard output cannot be written (a full disk): the
+/// 0–3 contract's "unknown", since the caller did not get the answer.
+pub const OUTPUT_FAILED: i32 = 3;
+
+/// Standard output could not be written: a closed pipe, a full disk.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct StdoutError(pub std::io::Error);
+
+impl StdoutError {
+    /// The reader closed the pipe (EPIPE): not a failure to report.
+    pub fn closed(&self) -> bool {
+        self.0.kind() == std::io::ErrorKind::BrokenPipe
+    }
+}
+
+/// Writes `text` to standard output and flushes it, so a full disk is noticed
+/// here rather than lost when the process exits.
+pub fn out(text: impl AsRef<str>) -> Result<(), StdoutError> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_ref().as_bytes())
+        .and_then(|()| o.flush())
+        .map_err(StdoutError)
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?)?;
     Ok(())
 }
 

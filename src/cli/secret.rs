@@ -123,10 +123,14 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
                         ("unavailable", _) => " — the keychain could not be read".to_string(),
                         _ => String::new(),
                     };
-                    println!(
+                    outln!(
                         "{:<28} {:<8} {:<11} {}{}",
-                        r.name, r.source, r.state, used, hint
-                    );
+                        r.name,
+                        r.source,
+                        r.state,
+                        used,
+                        hint
+                    )?;
                 }
             }
             if let Some(p) = &problem {
@@ -140,6 +144,9 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
     Ok(0)
 }
 
+/// The longest key value read from stdin; longer is refused, never cut.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
 /// The key's value: stdin when piped, else a no-echo prompt.
 pub fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
     let stdin = std::io::stdin();
@@ -149,20 +156,47 @@ pub fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
         }
         prompt::password(&format!("Value for key `{name}` (input hidden)"))?
     } else {
+        // One byte past the cap tells a value that fits from one that was cut.
         let mut s = String::new();
         stdin
             .lock()
-            .take(64 * 1024)
+            .take(MAX_SECRET_BYTES + 1)
             .read_to_string(&mut s)
             .context("reading the key from stdin")?;
         s
     };
-    // Only line endings are trimmed: keys do not contain them, but `echo` adds one.
-    let value = value.trim_end_matches(['\r', '\n']).to_string();
+    check_value(name, value).map(Secret::new)
+}
+
+/// Checks a key's value as read: a single trailing line ending (`echo` adds
+/// one) is dropped; a value over the cap, or with a line break or another
+/// control character inside, is refused — it could never be sent in an HTTP
+/// header, and storing it would only fail later, at every poll.
+fn check_value(name: &str, value: String) -> Result<String> {
+    if value.len() as u64 > MAX_SECRET_BYTES {
+        bail!(
+            "the value for key `{name}` is longer than {} KiB: that is not an API key (is this the right input?); nothing was stored",
+            MAX_SECRET_BYTES / 1024
+        );
+    }
+    let value = value
+        .strip_suffix("\r\n")
+        .or_else(|| value.strip_suffix('\n'))
+        .unwrap_or(&value)
+        .to_string();
     if value.trim().is_empty() {
         bail!("the value for key `{name}` is empty: nothing was stored");
     }
-    Ok(Secret::new(value))
+    if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+        let what = match c {
+            '\n' | '\r' => "a line break".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        bail!(
+            "the value for key `{name}` contains {what}, so it can never be sent as an HTTP header: pass the key alone (`printf %s \"$TOKEN\" | overwatch secret set {name}`); nothing was stored"
+        );
+    }
+    Ok(value)
 }
 
 /// Stores a key, for the interactive `service add`.
@@ -171,4 +205,26 @@ pub fn store_new(ctx: &Ctx, store: &dyn SecretStore, name: &str) -> Result<()> {
     store.set(name, &value)?;
     eprintln!("stored key `{name}` in {}", store.backend());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_not_cut_or_mangled() {
+        let ok = |v: &str| check_value("k", v.to_string()).unwrap();
+        let err = |v: String| check_value("k", v).unwrap_err().to_string();
+        assert_eq!(ok("tok\n"), "tok");
+        assert_eq!(ok("tok\r\n"), "tok");
+        assert_eq!(ok("a\tb"), "a\tb");
+        assert!(err("a\nb".into()).contains("a line break"));
+        assert!(err("tok\n\n".into()).contains("a line break"));
+        assert!(err("a\u{1b}b".into()).contains("U+001B"));
+        assert!(err("\n".into()).contains("empty"));
+        let long = "x".repeat(MAX_SECRET_BYTES as usize + 1);
+        assert!(err(long).contains("longer than 64 KiB"));
+        let fits = "x".repeat(MAX_SECRET_BYTES as usize);
+        assert_eq!(ok(&fits).len(), MAX_SECRET_BYTES as usize);
+    }
 }

@@ -83,6 +83,10 @@ pub enum ServiceCmd {
 /// The service fields settable from the command line.
 #[derive(Debug, Clone, Default, Args)]
 pub struct FieldArgs {
+    /// The service's id (default: derived from the workspace and name); its
+    /// state and mutes follow it.
+    #[arg(long)]
+    pub id: Option<String>,
     /// Display name ("API").
     #[arg(long)]
     pub name: Option<String>,
@@ -175,14 +179,14 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
             let mut ed = Editor::open(&ctx.config_path()?)?;
             let (ws, name) = locate(&ed.config()?, &service, workspace.as_deref())?;
             ed.move_service(&ws, &name, to.as_deref(), position)?;
-            let c = save(&ed)?;
+            let c = save(&mut ed)?;
             let dest = to.as_deref().unwrap_or(&ws);
             let pos = c
                 .workspace(dest)
                 .and_then(|w| {
                     w.services
                         .iter()
-                        .position(|s| s.name.eq_ignore_ascii_case(&name))
+                        .position(|s| config::same_name(&s.name, &name))
                 })
                 .map(|i| i + 1)
                 .unwrap_or(0);
@@ -204,7 +208,7 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                 .filter(|s| {
                     workspace
                         .as_ref()
-                        .is_none_or(|w| s.workspace.eq_ignore_ascii_case(w))
+                        .is_none_or(|w| config::same_name(&s.workspace, w))
                 })
                 .map(|s| Row {
                     id: s.id.to_string(),
@@ -226,7 +230,7 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                 let mut last_ws = String::new();
                 for r in rows {
                     if r.workspace != last_ws {
-                        println!("{}", r.workspace);
+                        outln!("{}", r.workspace)?;
                         last_ws = r.workspace.clone();
                     }
                     let mut notes = Vec::new();
@@ -238,13 +242,13 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
                     if !r.enabled {
                         notes.push("disabled".into());
                     }
-                    println!(
+                    outln!(
                         "  {:<20} {:<10} {:<40} {}",
                         r.name,
                         r.provider.as_str(),
                         r.target,
                         notes.join(", ")
-                    );
+                    )?;
                 }
             }
             Ok(0)
@@ -263,7 +267,7 @@ fn set_enabled(ctx: &Ctx, service: &str, workspace: Option<&str>, on: bool) -> R
             ..Default::default()
         },
     )?;
-    save(&ed)?;
+    save(&mut ed)?;
     eprintln!(
         "{} `{name}` in `{ws}` ({})",
         if on { "enabled" } else { "disabled" },
@@ -273,7 +277,7 @@ fn set_enabled(ctx: &Ctx, service: &str, workspace: Option<&str>, on: bool) -> R
 }
 
 /// Saves, turning a whole-document validation failure into a plain "not saved".
-fn save(ed: &Editor) -> Result<Config> {
+fn save(ed: &mut Editor) -> Result<Config> {
     ed.save().map_err(|e| match e {
         ConfigError::Invalid { problems, .. } => anyhow!(
             "the change was not saved: {}",
@@ -296,13 +300,13 @@ fn locate(config: &Config, service: &str, workspace: Option<&str>) -> Result<(St
         let s = ws
             .services
             .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(service.trim()))
+            .find(|s| config::same_name(&s.name, service))
             .ok_or_else(|| anyhow!("workspace `{}` has no service named `{service}`", ws.name))?;
         return Ok((ws.name.clone(), s.name.clone()));
     }
     let found: Vec<_> = config
         .services()
-        .filter(|s| s.name.eq_ignore_ascii_case(service.trim()))
+        .filter(|s| config::same_name(&s.name, service))
         .collect();
     match found.as_slice() {
         [] => bail!("no service named `{service}`: see `overwatch service list`"),
@@ -377,7 +381,11 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
     if let Some(n) = &a.name {
         check_nonempty(n).map_err(|e| anyhow!("--name: {e}"))?;
     }
+    if let Some(id) = &a.id {
+        check_nonempty(id).map_err(|e| anyhow!("--id: {e}"))?;
+    }
     Ok(ServiceFields {
+        id: a.id.as_ref().map(|i| i.trim().to_string()),
         name: a.name.clone(),
         provider,
         mode,
@@ -512,12 +520,9 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         );
     }
 
-    let created = config.workspace(&workspace).is_none();
-    if created {
-        ed.add_workspace(&workspace)?;
-    }
+    let created = ed.ensure_workspace(&workspace)?;
     ed.add_service(&workspace, &f)?;
-    let saved_config = save(&ed)?;
+    let saved_config = save(&mut ed)?;
     let name = f.name.as_deref().unwrap_or_default().trim();
     if created {
         eprintln!("created workspace `{}`", workspace.trim());
@@ -528,11 +533,10 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         saved(ed.path())
     );
     // Tell people now, not at the first poll, when the key is not there yet.
-    if let Some(svc) = saved_config.workspace(&workspace).and_then(|w| {
-        w.services
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-    }) {
+    if let Some(svc) = saved_config
+        .workspace(&workspace)
+        .and_then(|w| w.services.iter().find(|s| config::same_name(&s.name, name)))
+    {
         if let (Some(KeyRef::Keychain(k)), Mode::Api) = (&svc.key, svc.mode) {
             if let Err(crate::secrets::SecretError::Missing { .. }) = store().get(k) {
                 eprintln!(
@@ -663,7 +667,7 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
         }
     }
     ed.edit_service(&ws, &name, &f)?;
-    save(&ed)?;
+    save(&mut ed)?;
     eprintln!(
         "updated `{}` in `{ws}` ({})",
         f.name.as_deref().unwrap_or(&name),

@@ -20,6 +20,9 @@ pub struct SimArgs {
     /// Also write a config that watches the simulated services to this file.
     #[arg(long, value_name = "PATH")]
     pub write_config: Option<PathBuf>,
+    /// With --write-config: replace the file if it exists (it could be your real config).
+    #[arg(long, requires = "write_config")]
+    pub force: bool,
     /// Serve every target with this scenario instead of the demo timeline
     /// (healthy, deploy-failing, crash, deploying, error-spike, fatal,
     /// traffic-collapse, auth-failure, rate-limited, slow, garbage, server-error, story).
@@ -44,6 +47,16 @@ pub struct SimArgs {
 }
 
 pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
+    // Checked before the simulator starts: the path could be the real config,
+    // and a demo config silently over it would stop watching the real services.
+    if let Some(path) = &args.write_config {
+        if std::fs::symlink_metadata(path).is_ok() && !args.force {
+            anyhow::bail!(
+                "{} already exists; it was left as it is (pass --force to replace it with the demo config)",
+                path.display()
+            );
+        }
+    }
     let mut cfg = SimConfig::demo();
     if let Some(name) = &args.scenario {
         let scenario: Scenario = name.parse().map_err(anyhow::Error::msg)?;
@@ -62,7 +75,7 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
         .map_err(anyhow::Error::msg)?;
     let write = args.write_config.clone();
     sim::serve_forever(args.port, cfg, move |base| {
-        println!(
+        let _ = outln!(
             "simulator listening on {base} (token: {})",
             sim::DEFAULT_TOKEN
         );
@@ -73,16 +86,18 @@ pub fn run(_ctx: &Ctx, args: SimArgs) -> Result<i32> {
                 None => sim::demo_config_toml(base, &key, &refresh),
             };
             match config::write_atomic(path, text.as_bytes()).context("writing the demo config") {
-                Ok(()) => println!(
-                    "wrote {}; try: {DEMO_TOKEN_ENV}={} overwatch --config {} status",
-                    path.display(),
-                    sim::DEFAULT_TOKEN,
-                    path.display()
-                ),
+                Ok(()) => {
+                    let _ = outln!(
+                        "wrote {}; try: {DEMO_TOKEN_ENV}={} overwatch --config {} status",
+                        path.display(),
+                        sim::DEFAULT_TOKEN,
+                        path.display()
+                    );
+                }
                 Err(e) => eprintln!("error: {e:#}"),
             }
         }
-        println!("press Ctrl-C to stop");
+        let _ = outln!("press Ctrl-C to stop");
     })?;
     Ok(0)
 }

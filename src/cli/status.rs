@@ -85,13 +85,28 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32> {
         },
         now,
     );
-    if args.json {
-        print_json(&report)?;
+    let printed = if args.json {
+        print_json(&report)
     } else {
         let all: Vec<&Service> = workspaces.iter().flat_map(|w| w.services.iter()).collect();
-        print!("{}", report.render_text(&all));
+        super::out(report.render_text(&all)).map_err(Into::into)
+    };
+    match printed {
+        Ok(()) => Ok(report.exit_code()),
+        // A closed pipe (`overwatch status | head -1`): the checks' verdict
+        // stands, so the exit code a script tests is still the status.
+        Err(e)
+            if e.downcast_ref::<super::StdoutError>()
+                .is_some_and(super::StdoutError::closed) =>
+        {
+            Ok(report.exit_code())
+        }
+        // A full disk: the caller has no answer — "unknown", said on stderr.
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(super::OUTPUT_FAILED)
+        }
     }
-    Ok(report.exit_code())
 }
 
 /// Checks every service concurrently (at most [`CONCURRENCY`] at once).

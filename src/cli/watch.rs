@@ -79,9 +79,16 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<i32> {
                         } else {
                             ev.text_line(&zone)
                         };
-                        // A closed pipe (`overwatch watch | head`) ends the watch quietly.
-                        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
-                            break;
+                        // A closed pipe (`overwatch watch | head`) ends the watch
+                        // quietly; any other write error (a full disk) ends it
+                        // loudly: events are being lost.
+                        if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+                            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                                break;
+                            }
+                            eprintln!("error: {}", super::StdoutError(e));
+                            let _ = handle.shutdown().await;
+                            return Ok(super::OUTPUT_FAILED);
                         }
                     }
                     Err(RecvError::Lagged(n)) => tracing::warn!("{n} events were dropped (output too slow)"),

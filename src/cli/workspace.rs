@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, cmd: WorkspaceCmd) -> Result<i32> {
             } else {
                 for r in rows {
                     let disabled = r.services - r.enabled;
-                    println!(
+                    outln!(
                         "{}  ({}{})",
                         r.name,
                         plural(r.services, "service"),
@@ -94,7 +94,7 @@ pub fn run(ctx: &Ctx, cmd: WorkspaceCmd) -> Result<i32> {
                         } else {
                             String::new()
                         }
-                    );
+                    )?;
                 }
             }
         }

@@ -551,9 +551,20 @@ fn saved_files_are_private_and_written_through_symlinks() {
         .contains("name = \"Third\""));
     let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    // No temporary files are left behind.
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(left.len(), 2);
+    // No temporary files are left behind: the two files and the edit lock
+    // (beside the link's target, 0600).
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".real.toml.lock", "link.toml", "real.toml"]);
+    let mode = std::fs::metadata(dir.path().join(".real.toml.lock"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod support;
 mod cli;
 mod config;
 mod engine;
+mod hardening_cli;
 mod hardening_config;
 mod hardening_inputs;
 mod hardening_props;
