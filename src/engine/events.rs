@@ -200,7 +200,7 @@ impl Core {
             .iter()
             .find(|m| m.target == MuteTarget::Service(s.id.clone()) && Self::mute_active(m, wall));
         let ws = self.mutes.iter().find(|m| {
-            matches!(&m.target, MuteTarget::Workspace(w) if w.eq_ignore_ascii_case(&s.workspace))
+            matches!(&m.target, MuteTarget::Workspace(w) if crate::config::same_name(w, &s.workspace))
                 && Self::mute_active(m, wall)
         });
         own.or(ws).map(|m| m.until)
@@ -215,13 +215,13 @@ impl Core {
         let ws_healthy = self
             .slots
             .iter()
-            .filter(|x| x.service.workspace.eq_ignore_ascii_case(&s.workspace))
+            .filter(|x| crate::config::same_name(&x.service.workspace, &s.workspace))
             .filter(|x| x.service.polled())
             .all(|x| matches!(x.rec.tracker.confirmed, Some(Status::Healthy) | None));
         if ws_healthy {
             self.mutes.retain(|m| {
                 !(m.until == MuteUntil::Recovered
-                    && matches!(&m.target, MuteTarget::Workspace(w) if w.eq_ignore_ascii_case(&s.workspace)))
+                    && matches!(&m.target, MuteTarget::Workspace(w) if crate::config::same_name(w, &s.workspace)))
             });
         }
         if self.mutes.len() != before {

@@ -491,7 +491,7 @@ impl Core {
     fn in_scope(s: &Service, scope: &Scope) -> bool {
         match scope {
             Scope::All => true,
-            Scope::Workspace(w) => s.workspace.eq_ignore_ascii_case(w),
+            Scope::Workspace(w) => crate::config::same_name(&s.workspace, w),
             Scope::Service(id) => &s.id == id,
         }
     }

@@ -35,7 +35,7 @@ pub fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime) -> Me
             muted: snap
                 .mutes
                 .iter()
-                .find(|m| matches!(&m.target, MuteTarget::Workspace(n) if n.eq_ignore_ascii_case(&ws.name)))
+                .find(|m| matches!(&m.target, MuteTarget::Workspace(n) if crate::config::same_name(n, &ws.name)))
                 .map(|m| mute_label(&m.until)),
             services: ws
                 .services
@@ -93,5 +93,42 @@ pub fn look(state: &MenuState) -> Look {
         Some(s) => Look::from_status(s),
         None if state.workspaces.iter().all(|w| w.services.is_empty()) => Look::Unknown,
         None => Look::Healthy,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::state::Mute;
+
+    /// Workspace names compare in Unicode lower case everywhere (the config,
+    /// the CLI, mutes): a mute on "ÄPI" covers the workspace "äpi".
+    #[test]
+    fn a_workspace_mute_matches_in_unicode_lower_case() {
+        let config = crate::config::parse(
+            "[[workspaces]]\nname = \"äpi\"\n",
+            std::path::Path::new("x"),
+        )
+        .unwrap();
+        let snap = Snapshot {
+            mutes: vec![Mute {
+                target: MuteTarget::Workspace("ÄPI".into()),
+                until: MuteUntil::Recovered,
+            }],
+            ..Snapshot::default()
+        };
+        let zone = Zone::utc();
+        let app = AppView {
+            config: &config,
+            config_error: None,
+            demo: false,
+            autostart: false,
+            zone: &zone,
+        };
+        let state = menu_state(&app, &snap, OffsetDateTime::now_utc());
+        assert_eq!(
+            state.workspaces[0].muted.as_deref(),
+            Some("muted until it recovers")
+        );
     }
 }
