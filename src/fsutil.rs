@@ -47,7 +47,7 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
 
 /// Reads a regular file (through links) of at most `cap` bytes. Reads one
 /// byte past the cap at most, so a huge file costs `cap`, not its size.
-pub fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, ReadError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::NotFound),
@@ -72,7 +72,7 @@ pub fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, ReadError> {
 /// Where a write to `path` must land: the path itself, or — for a link — its
 /// target, which must be a regular file this user can read (so it is ours to
 /// replace). A path that exists and is not a regular file is refused too.
-pub fn write_target(path: &Path) -> Result<PathBuf, String> {
+pub(crate) fn write_target(path: &Path) -> Result<PathBuf, String> {
     let link = std::fs::symlink_metadata(path)
         .ok()
         .filter(|m| m.file_type().is_symlink());
@@ -132,14 +132,14 @@ pub fn write_target(path: &Path) -> Result<PathBuf, String> {
 /// Writes `bytes` to `path` through a temporary file in the same directory and
 /// a rename, with mode 0600, so a crash leaves the old file or the new one.
 /// Links are written through only as [`write_target`] allows.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic_checked(path, bytes, || Ok(()))
 }
 
 /// [`write_atomic`], calling `unchanged` after the new bytes are on disk and
 /// just before the rename: an `Err` from it (the file changed under us)
 /// abandons the write, leaving the file as it is and no temporary file.
-pub fn write_atomic_checked(
+pub(crate) fn write_atomic_checked(
     path: &Path,
     bytes: &[u8],
     unchanged: impl FnOnce() -> Result<(), String>,
@@ -182,7 +182,7 @@ pub struct FileLock {
 /// The lock file that guards `path`: `.NAME.lock` beside the file a write
 /// would land on (the link's target for a link, so every path to one file
 /// shares one lock).
-pub fn lock_path(path: &Path) -> Result<PathBuf, String> {
+pub(crate) fn lock_path(path: &Path) -> Result<PathBuf, String> {
     let real = write_target(path)?;
     let name = real
         .file_name()
@@ -202,7 +202,7 @@ pub fn lock_path(path: &Path) -> Result<PathBuf, String> {
 /// When the lock file cannot be created at all (a read-only directory), the
 /// write that follows cannot create its temporary file either: no lock is
 /// taken and that write reports the real reason.
-pub fn lock_for_edit(path: &Path, wait: std::time::Duration) -> Result<FileLock, String> {
+pub(crate) fn lock_for_edit(path: &Path, wait: std::time::Duration) -> Result<FileLock, String> {
     let lock = lock_path(path)?;
     if let Some(dir) = lock.parent() {
         let _ = std::fs::create_dir_all(dir);

@@ -53,7 +53,7 @@ impl Provider {
     }
 
     /// The provider's public API root, replaced by a service's `base_url`.
-    pub fn default_base_url(self) -> &'static str {
+    pub(crate) fn default_base_url(self) -> &'static str {
         match self {
             Provider::Railway => "https://backboard.railway.com",
             Provider::Plausible => "https://plausible.io",
@@ -63,7 +63,7 @@ impl Provider {
     }
 
     /// The target fields this provider needs, in the order the CLI asks for them.
-    pub fn target_fields(self) -> &'static [&'static str] {
+    pub(crate) fn target_fields(self) -> &'static [&'static str] {
         match self {
             Provider::Railway => &["project"],
             Provider::Plausible | Provider::Netlify => &["site"],
@@ -184,7 +184,7 @@ impl Target {
     }
 
     /// The provider's web dashboard for this target, used when `dashboard` is not set.
-    pub fn default_dashboard(&self, base_url: Option<&Url>) -> String {
+    pub(crate) fn default_dashboard(&self, base_url: Option<&Url>) -> String {
         match self {
             Target::Railway { project, .. } => format!("https://railway.com/project/{project}"),
             Target::Plausible { site } => {
@@ -312,7 +312,7 @@ impl Service {
     }
 
     /// The API root requests go to.
-    pub fn api_base(&self) -> Url {
+    pub(crate) fn api_base(&self) -> Url {
         self.base_url.clone().unwrap_or_else(|| {
             Url::parse(self.provider().default_base_url()).expect("built-in base URLs are valid")
         })
@@ -378,7 +378,7 @@ pub enum Status {
 
 impl Status {
     /// Rank for worst-of: down > degraded > unknown > loading > healthy.
-    pub fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             Status::Healthy => 0,
             Status::Loading => 1,
@@ -404,7 +404,7 @@ impl Status {
     }
 
     /// A glyph that reads without colour.
-    pub fn glyph(self) -> &'static str {
+    pub(crate) fn glyph(self) -> &'static str {
         match self {
             Status::Healthy => "✓",
             Status::Degraded => "!",
@@ -415,7 +415,7 @@ impl Status {
     }
 
     /// The monitoring-plugin exit code: 0 healthy, 1 degraded, 2 down, 3 unknown.
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         match self {
             Status::Healthy => 0,
             Status::Degraded => 1,
@@ -501,19 +501,19 @@ impl Reason {
     }
 
     /// The request failed below HTTP in this way.
-    pub fn with_transport(mut self, t: Transport) -> Self {
+    pub(crate) fn with_transport(mut self, t: Transport) -> Self {
         self.facts.transport = Some(t);
         self
     }
 
     /// The provider answered with this HTTP status.
-    pub fn with_status(mut self, status: u16) -> Self {
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.facts.http_status = Some(status);
         self
     }
 
     /// The answer's body was of this kind.
-    pub fn with_body(mut self, body: BodyKind) -> Self {
+    pub(crate) fn with_body(mut self, body: BodyKind) -> Self {
         self.facts.body = Some(body);
         self
     }
@@ -526,7 +526,7 @@ impl Reason {
 
     /// Adds the facts this reason does not know yet. Never changes the kind,
     /// the message or a fact already set: whoever wrote the reason knew best.
-    pub fn add_facts(&mut self, more: &Facts) {
+    pub(crate) fn add_facts(&mut self, more: &Facts) {
         let f = &mut self.facts;
         f.transport = f.transport.or(more.transport);
         f.http_status = f.http_status.or(more.http_status);
@@ -565,7 +565,7 @@ impl Facts {
         self.retry_after_secs.map(Duration::from_secs)
     }
 
-    pub fn set_retry_after(&mut self, wait: Duration) {
+    pub(crate) fn set_retry_after(&mut self, wait: Duration) {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         self.retry_after_secs = Some(secs);
     }
@@ -607,7 +607,7 @@ impl Transport {
     /// Whether something at the host's address answered below HTTP (a
     /// refusal, a TLS peer, a reset): proof that the network itself works,
     /// so this failure is the service's, never a sign of being offline.
-    pub fn proves_network(self) -> bool {
+    pub(crate) fn proves_network(self) -> bool {
         matches!(self, Transport::Refused | Transport::Tls | Transport::Reset)
     }
 }

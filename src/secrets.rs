@@ -29,7 +29,7 @@ impl KeyRef {
     }
 
     /// The command that puts this secret in place.
-    pub fn how_to_set(&self) -> String {
+    pub(crate) fn how_to_set(&self) -> String {
         match self {
             KeyRef::Keychain(name) => format!("run `overwatch secret set {name}`"),
             KeyRef::Env(var) => {
@@ -82,7 +82,7 @@ impl<'de> Deserialize<'de> for KeyRef {
 }
 
 /// Checks a keychain entry name: short, printable, no spaces or colons.
-pub fn validate_key_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_key_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a key name cannot be empty".into());
     }

@@ -48,7 +48,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
 
 /// A menu label: [`clean`], then `&` doubled, since muda (like GTK and
 /// Windows) reads `&x` as a mnemonic and drops the `&` ("R&D" showed as "RD").
-pub fn menu_label(s: &str) -> String {
+pub(crate) fn menu_label(s: &str) -> String {
     clean(s).replace('&', "&&")
 }
 
@@ -138,7 +138,7 @@ pub fn span(d: Duration) -> String {
 }
 
 /// "15 s", "300 ms".
-pub fn short_duration(d: Duration) -> String {
+pub(crate) fn short_duration(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else if d.subsec_millis() == 0 {

@@ -85,7 +85,7 @@ impl Wiring {
     }
 
     /// The HTTP client for this config (its `timeout`).
-    pub fn http_for(&self, config: &Config) -> anyhow::Result<Http> {
+    pub(crate) fn http_for(&self, config: &Config) -> anyhow::Result<Http> {
         Ok(Http::new(HttpOptions {
             total_timeout: config.timeout,
             ..HttpOptions::default()

@@ -171,12 +171,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn config_path(&self) -> Result<PathBuf, ConfigError> {
+    pub(crate) fn config_path(&self) -> Result<PathBuf, ConfigError> {
         config::resolve_path(self.config_flag.as_deref())
     }
 
     /// Loads and validates the config; a missing file is an empty config.
-    pub fn load_config(&self) -> Result<(PathBuf, Config), ConfigError> {
+    pub(crate) fn load_config(&self) -> Result<(PathBuf, Config), ConfigError> {
         let path = self.config_path()?;
         match config::load(&path) {
             Ok(c) => Ok((path, c)),
@@ -218,13 +218,13 @@ pub fn out(text: impl AsRef<str>) -> Result<(), StdoutError> {
 }
 
 /// Prints a value as pretty JSON on stdout.
-pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     outln!("{}", serde_json::to_string_pretty(v)?)?;
     Ok(())
 }
 
 /// "1 service" / "2 services".
-pub fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

@@ -26,7 +26,7 @@ pub fn text(
 }
 
 /// Asks for optional text; an empty answer is `None`.
-pub fn optional(
+pub(crate) fn optional(
     prompt: &str,
     validate: impl Fn(&str) -> Result<(), String> + 'static,
 ) -> Result<Option<String>> {
@@ -59,7 +59,7 @@ pub fn select(prompt: &str, items: &[String], default: usize) -> Result<usize> {
 }
 
 /// Reads a secret without echo.
-pub fn password(prompt: &str) -> Result<String> {
+pub(crate) fn password(prompt: &str) -> Result<String> {
     let t = theme();
     Password::with_theme(&t)
         .with_prompt(prompt)

@@ -148,7 +148,7 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
 pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 /// The key's value: stdin when piped, else a no-echo prompt.
-pub fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
+pub(crate) fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
     let stdin = std::io::stdin();
     let value = if stdin.is_terminal() {
         if !ctx.interactive {
@@ -200,7 +200,7 @@ fn check_value(name: &str, value: String) -> Result<String> {
 }
 
 /// Stores a key, for the interactive `service add`.
-pub fn store_new(ctx: &Ctx, store: &dyn SecretStore, name: &str) -> Result<()> {
+pub(crate) fn store_new(ctx: &Ctx, store: &dyn SecretStore, name: &str) -> Result<()> {
     let value = read_value(ctx, name)?;
     store.set(name, &value)?;
     eprintln!("stored key `{name}` in {}", store.backend());

@@ -539,7 +539,7 @@ impl Editor {
     }
 
     /// Sets a top-level value (e.g. `refresh`).
-    pub fn set_top(&mut self, key: &str, value: toml_edit::Value) {
+    pub(crate) fn set_top(&mut self, key: &str, value: toml_edit::Value) {
         let key = key.to_string();
         let _ = self.record(move |e| {
             set_keep_decor(e.doc.as_table_mut(), &key, value.clone());
@@ -550,7 +550,7 @@ impl Editor {
     /// Adds the workspace unless one of that name exists (also when the edit
     /// is replayed onto a file where another edit created it meanwhile).
     /// Says whether it was created.
-    pub fn ensure_workspace(&mut self, name: &str) -> Result<bool, ConfigError> {
+    pub(crate) fn ensure_workspace(&mut self, name: &str) -> Result<bool, ConfigError> {
         let name = name.to_string();
         self.record(move |e| {
             if e.workspace_index(&name).is_ok() {
@@ -594,7 +594,11 @@ impl Editor {
         self.record(move |e| e.edit_service_now(&ws, &n, &f))
     }
 
-    pub fn remove_service(&mut self, workspace: &str, name: &str) -> Result<(), ConfigError> {
+    pub(crate) fn remove_service(
+        &mut self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<(), ConfigError> {
         let (ws, n) = (workspace.to_string(), name.to_string());
         self.record(move |e| e.remove_service_now(&ws, &n))
     }

@@ -74,7 +74,7 @@ impl Config {
     }
 
     /// Every distinct key reference, in first-use order.
-    pub fn key_refs(&self) -> Vec<KeyRef> {
+    pub(crate) fn key_refs(&self) -> Vec<KeyRef> {
         let mut seen = HashSet::new();
         self.services()
             .filter_map(|s| s.key.clone())
@@ -165,7 +165,7 @@ fn platform_path() -> Result<PathBuf, etcetera::HomeDirError> {
 }
 
 /// Where the config file is: `--config`, else `OVERWATCH_CONFIG`, else the platform config dir.
-pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+pub(crate) fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = flag {
         return Ok(p.to_path_buf());
     }
@@ -243,7 +243,7 @@ pub use validate::{derived_id, parse, same_name, unique_id, DEFAULT_TIMEOUT};
 /// Writes `bytes` to `path` through a temporary file in the same directory and
 /// a rename, with mode 0600, so a crash leaves the old file or the new one.
 /// A symlinked config is written through to its target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     crate::fsutil::write_atomic(path, bytes).map_err(|detail| ConfigError::Write {
         path: path.to_path_buf(),
         detail,
@@ -257,7 +257,7 @@ impl fmt::Display for Problem {
 }
 
 /// Formats a refresh setting the way the file writes it.
-pub fn refresh_value(refresh: Option<Duration>) -> String {
+pub(crate) fn refresh_value(refresh: Option<Duration>) -> String {
     match refresh {
         None => "off".into(),
         Some(d) => format_duration(d),

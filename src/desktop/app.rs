@@ -51,7 +51,7 @@ pub struct InstanceLock {
 }
 
 /// Takes the single-instance lock; `Ok(None)` when another Overwatch holds it.
-pub fn single_instance(dir: &Path) -> Result<Option<InstanceLock>> {
+pub(crate) fn single_instance(dir: &Path) -> Result<Option<InstanceLock>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("overwatch.lock");
     let mut open = std::fs::OpenOptions::new();

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// Where the login item lives on this platform (Linux and macOS: a file).
-pub fn entry_path() -> Option<PathBuf> {
+pub(crate) fn entry_path() -> Option<PathBuf> {
     #[cfg(target_os = "linux")]
     {
         let base = std::env::var_os("XDG_CONFIG_HOME")
@@ -24,7 +24,7 @@ pub fn entry_path() -> Option<PathBuf> {
 }
 
 /// Whether Overwatch starts at login.
-pub fn is_enabled() -> bool {
+pub(crate) fn is_enabled() -> bool {
     #[cfg(windows)]
     {
         std::process::Command::new("reg")
@@ -93,7 +93,7 @@ pub fn set(enabled: bool, exe: &Path) -> Result<(), String> {
 }
 
 /// The login item's text for this platform.
-pub fn entry_text(exe: &Path) -> String {
+pub(crate) fn entry_text(exe: &Path) -> String {
     let exe = exe.display().to_string();
     if cfg!(target_os = "macos") {
         format!(

@@ -139,7 +139,7 @@ impl SecretStore for Keychain {
 }
 
 /// The OS keychain, or a store that says why there is none (env keys still work).
-pub fn open_store() -> std::sync::Arc<dyn SecretStore> {
+pub(crate) fn open_store() -> std::sync::Arc<dyn SecretStore> {
     match Keychain::open() {
         Ok(k) => {
             tracing::info!(backend = %k.backend(), "keychain");

@@ -241,7 +241,7 @@ pub enum TrayError {
 
 /// Checks what would otherwise make the toolkits panic (no display, no
 /// libappindicator), so people get a sentence instead of a backtrace.
-pub fn preflight() -> Result<(), TrayError> {
+pub(crate) fn preflight() -> Result<(), TrayError> {
     #[cfg(target_os = "linux")]
     {
         let has = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());

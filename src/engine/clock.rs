@@ -54,7 +54,7 @@ impl Zone {
     }
 
     /// The offset this zone has at `t`.
-    pub fn offset_at(&self, t: OffsetDateTime) -> UtcOffset {
+    pub(crate) fn offset_at(&self, t: OffsetDateTime) -> UtcOffset {
         let secs = jiff::Timestamp::from_second(t.unix_timestamp())
             .map(|ts| self.0.to_offset(ts).seconds())
             .unwrap_or(0);
@@ -90,7 +90,7 @@ impl SystemClock {
         }
     }
 
-    pub fn with_zone(zone: Zone) -> SystemClock {
+    pub(crate) fn with_zone(zone: Zone) -> SystemClock {
         SystemClock { zone }
     }
 }

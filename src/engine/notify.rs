@@ -54,7 +54,7 @@ impl EventKind {
     /// Whether this kind pops up a desktop notification. Losing the network
     /// is not news about the user's services (and every other app shows it),
     /// so offline/online are printed and shown in the tray, never popped up.
-    pub fn pops_up(self) -> bool {
+    pub(crate) fn pops_up(self) -> bool {
         !matches!(self, EventKind::Offline | EventKind::Online)
     }
 }
@@ -145,7 +145,7 @@ impl Event {
     }
 
     /// The line `overwatch watch --json` prints: exactly these fields.
-    pub fn json_line(&self) -> serde_json::Value {
+    pub(crate) fn json_line(&self) -> serde_json::Value {
         serde_json::json!({
             "at": self.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "workspace": self.workspace,
@@ -209,7 +209,7 @@ pub fn label(s: &Service) -> String {
 }
 
 /// "09:12" (or "09:12:05") on the user's clock at that moment.
-pub fn clock_time(t: OffsetDateTime, zone: &Zone, seconds: bool) -> String {
+pub(crate) fn clock_time(t: OffsetDateTime, zone: &Zone, seconds: bool) -> String {
     let t = zone.local(t);
     if seconds {
         format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
@@ -229,7 +229,7 @@ fn summary_of(card: Option<&Card>) -> String {
 }
 
 /// Title and body of a change to degraded or down.
-pub fn changed_text(
+pub(crate) fn changed_text(
     s: &Service,
     card: Option<&Card>,
     from: Status,
@@ -251,7 +251,7 @@ pub fn changed_text(
 }
 
 /// Title and body of a recovery.
-pub fn recovered_text(
+pub(crate) fn recovered_text(
     s: &Service,
     card: Option<&Card>,
     trouble_since: Option<OffsetDateTime>,
@@ -267,7 +267,7 @@ pub fn recovered_text(
 }
 
 /// Title and body when a flapping service has settled.
-pub fn settled_text(
+pub(crate) fn settled_text(
     s: &Service,
     card: Option<&Card>,
     to: Status,
@@ -290,7 +290,7 @@ pub fn settled_text(
 }
 
 /// Title and body of a flapping notice.
-pub fn flapping_text(
+pub(crate) fn flapping_text(
     s: &Service,
     changes: usize,
     window: Duration,
@@ -306,7 +306,7 @@ pub fn flapping_text(
 }
 
 /// Title and body of "can't check".
-pub fn cant_check_text(
+pub(crate) fn cant_check_text(
     s: &Service,
     message: &str,
     setup: bool,
@@ -327,12 +327,12 @@ pub fn cant_check_text(
 }
 
 /// One line of the start-up summary.
-pub fn summary_line(s: &Service, what: &str, detail: &str) -> String {
+pub(crate) fn summary_line(s: &Service, what: &str, detail: &str) -> String {
     format!("{}: {what} — {detail}", label(s))
 }
 
 /// Title of the start-up summary.
-pub fn summary_title(n: usize) -> String {
+pub(crate) fn summary_title(n: usize) -> String {
     if n == 1 {
         "1 service needs attention".into()
     } else {

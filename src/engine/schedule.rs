@@ -34,7 +34,7 @@ impl Rng {
     }
 
     /// Seeded from the OS's randomness (fastrand's default seed).
-    pub fn from_entropy() -> Rng {
+    pub(crate) fn from_entropy() -> Rng {
         Rng(fastrand::Rng::new())
     }
 
@@ -50,7 +50,7 @@ impl Rng {
 }
 
 /// The interval with ±[`JITTER`] applied.
-pub fn jittered(interval: Duration, rng: &mut Rng) -> Duration {
+pub(crate) fn jittered(interval: Duration, rng: &mut Rng) -> Duration {
     interval.mul_f64(rng.between(1.0 - JITTER, 1.0 + JITTER))
 }
 
@@ -90,7 +90,7 @@ impl BudgetKey {
     }
 
     /// The budget key whatever the host (tests budget the simulator with it).
-    pub fn of_any(service: &Service) -> BudgetKey {
+    pub(crate) fn of_any(service: &Service) -> BudgetKey {
         let base = service.api_base();
         BudgetKey {
             provider: service.provider(),
@@ -108,7 +108,7 @@ pub struct Limit {
 }
 
 impl Limit {
-    pub fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.requests / self.per.as_secs_f64()
     }
 }
@@ -119,7 +119,7 @@ impl Limit {
 /// Pro) and no answer tells us which: we assume Hobby, and a 429 on the key
 /// drops the assumption to Free for the rest of the run. Sentry publishes no
 /// number; 1,200/h is a conservative guess and its reset headers are obeyed.
-pub fn documented_limit(p: Provider) -> Limit {
+pub(crate) fn documented_limit(p: Provider) -> Limit {
     let hour = Duration::from_secs(3600);
     match p {
         Provider::Railway => Limit {
@@ -142,7 +142,7 @@ pub fn documented_limit(p: Provider) -> Limit {
 }
 
 /// The limit after the provider answered 429 on this key.
-pub fn lowered_limit(p: Provider, current: Limit) -> Limit {
+pub(crate) fn lowered_limit(p: Provider, current: Limit) -> Limit {
     match p {
         // Hobby → Free.
         Provider::Railway => Limit {
@@ -157,7 +157,7 @@ pub fn lowered_limit(p: Provider, current: Limit) -> Limit {
 }
 
 /// Requests one check of a service sends (apis.md §5; Sentry's third is hourly).
-pub fn requests_per_poll(p: Provider) -> f64 {
+pub(crate) fn requests_per_poll(p: Provider) -> f64 {
     match p {
         Provider::Railway => 1.0,
         Provider::Plausible | Provider::Netlify => 2.0,
@@ -218,7 +218,12 @@ impl Budgets {
     }
 
     /// Takes `cost` tokens if there are enough; otherwise says how long until there are.
-    pub fn try_take(&mut self, key: &BudgetKey, cost: f64, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn try_take(
+        &mut self,
+        key: &BudgetKey,
+        cost: f64,
+        now: Instant,
+    ) -> Result<(), Duration> {
         let b = self.bucket(key, now);
         b.refill(now);
         let cost = cost.min(b.capacity());
@@ -241,7 +246,12 @@ impl Budgets {
 
     /// The shortest interval each of `sharing` services on one key can poll at
     /// without the key exceeding its (reserve-adjusted) limit.
-    pub fn min_interval(&mut self, key: &BudgetKey, sharing: usize, now: Instant) -> Duration {
+    pub(crate) fn min_interval(
+        &mut self,
+        key: &BudgetKey,
+        sharing: usize,
+        now: Instant,
+    ) -> Duration {
         let limit = self.limit(key, now);
         let per_poll = requests_per_poll(key.provider);
         let polls_per_sec = limit.per_second() * BUDGET_SHARE / per_poll;

@@ -123,7 +123,7 @@ impl Default for State {
 /// Where the state lives: `$OVERWATCH_DATA_DIR/state.json`, else the platform
 /// data directory (`$XDG_DATA_HOME/overwatch` on Linux, Application Support
 /// on macOS, AppData on Windows).
-pub fn default_path() -> Result<PathBuf, StateError> {
+pub(crate) fn default_path() -> Result<PathBuf, StateError> {
     if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir).join(STATE_FILE));
     }

@@ -191,7 +191,12 @@ impl Tracker {
     }
 
     /// Feeds one observation made at `at`; returns what is worth telling.
-    pub fn observe(&mut self, card: &Card, at: OffsetDateTime, rules: &Rules) -> Vec<Transition> {
+    pub(crate) fn observe(
+        &mut self,
+        card: &Card,
+        at: OffsetDateTime,
+        rules: &Rules,
+    ) -> Vec<Transition> {
         let mut out = Vec::new();
         match classify(card) {
             None => {}
@@ -208,14 +213,14 @@ impl Tracker {
 
     /// After the machine slept: observations from before are not consecutive
     /// with the ones after, and a blind spell's clock restarts.
-    pub fn on_sleep(&mut self, at: OffsetDateTime) {
+    pub(crate) fn on_sleep(&mut self, at: OffsetDateTime) {
         self.pending = None;
         self.restart_blind_clock(at);
     }
 
     /// After the network came back: time spent offline does not count
     /// towards "unreachable for 15 min".
-    pub fn on_online(&mut self, at: OffsetDateTime) {
+    pub(crate) fn on_online(&mut self, at: OffsetDateTime) {
         self.restart_blind_clock(at);
     }
 

@@ -66,7 +66,7 @@ pub enum HttpError {
 
 /// Installs the ring crypto provider as rustls' process default. Safe to call
 /// any number of times: "already installed" is the expected outcome after the first.
-pub fn install_crypto() {
+pub(crate) fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
@@ -719,7 +719,7 @@ pub fn rate_limit_wait(resp: &Response, now: OffsetDateTime) -> Option<Duration>
 /// a small number is taken as seconds from now, since Railway's format is
 /// unconfirmed). Values in the past, beyond [`MAX_RETRY_AFTER`], negative or
 /// unreadable are ignored: a broken header must not silence a service for years.
-pub fn retry_after_from(resp: &Response, now: OffsetDateTime) -> Option<Duration> {
+pub(crate) fn retry_after_from(resp: &Response, now: OffsetDateTime) -> Option<Duration> {
     if let Some(v) = resp.header("retry-after") {
         let v = v.trim();
         let wait = match v.parse::<u64>() {

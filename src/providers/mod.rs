@@ -129,7 +129,7 @@ pub struct PollResult {
 /// A reason for a non-2xx answer that every provider shares: 401/403 are auth,
 /// 404 is config, 429 is rate limiting, 5xx is unreachable. `detail` is the
 /// provider's own message (already extracted from its error shape), if any.
-pub fn http_error_reason(
+pub(crate) fn http_error_reason(
     service: &Service,
     status: u16,
     detail: Option<&str>,
@@ -204,7 +204,7 @@ pub fn http_error_reason(
 }
 
 /// A `bad_response` reason for a body that could not be understood.
-pub fn bad_body(service: &Service, what: &str, err: impl std::fmt::Display) -> Reason {
+pub(crate) fn bad_body(service: &Service, what: &str, err: impl std::fmt::Display) -> Reason {
     Reason::new(
         ReasonKind::BadResponse,
         format!(
@@ -218,7 +218,7 @@ pub fn bad_body(service: &Service, what: &str, err: impl std::fmt::Display) -> R
 /// A `bad_response` reason for a body that arrived but could not be read:
 /// the body's kind is a fact on the reason, and the one wording of it
 /// ("an HTML page: expected value at line 1") is derived here.
-pub fn unreadable_body(
+pub(crate) fn unreadable_body(
     service: &Service,
     what: &str,
     body: &[u8],
@@ -235,7 +235,7 @@ pub fn unreadable_body(
 
 /// The facts one answer proves: its status, its body's kind and the wait
 /// it asked for. Added to a reason about that answer (never overriding).
-pub fn answer_facts(resp: &Response) -> Facts {
+pub(crate) fn answer_facts(resp: &Response) -> Facts {
     let mut f = Facts {
         http_status: Some(resp.status),
         body: Some(BodyKind::of(&resp.body)),

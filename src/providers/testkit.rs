@@ -19,7 +19,7 @@ pub fn json(status: u16, body: &[u8]) -> Response {
     }
 }
 
-pub fn with_header(mut r: Response, name: &str, value: &str) -> Response {
+pub(crate) fn with_header(mut r: Response, name: &str, value: &str) -> Response {
     r.headers.push((name.to_ascii_lowercase(), value.into()));
     r
 }
@@ -92,11 +92,11 @@ impl Run {
             .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", self.card.details))
     }
 
-    pub fn reason_kind(&self) -> Option<crate::model::ReasonKind> {
+    pub(crate) fn reason_kind(&self) -> Option<crate::model::ReasonKind> {
         self.card.reason.as_ref().map(|r| r.kind)
     }
 
-    pub fn reason_text(&self) -> &str {
+    pub(crate) fn reason_text(&self) -> &str {
         self.card
             .reason
             .as_ref()

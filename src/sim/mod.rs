@@ -145,7 +145,7 @@ impl Scenario {
     }
 
     /// A demo story: healthy, a deploy runs, it fails, a fix deploys, healthy again.
-    pub fn deploy_fails_and_recovers(step: Duration) -> Scenario {
+    pub(crate) fn deploy_fails_and_recovers(step: Duration) -> Scenario {
         Scenario::Timeline(vec![
             (step, Scenario::Deploying),
             (step * 2, Scenario::DeployFailing),
@@ -403,12 +403,12 @@ impl SeenRequest {
     }
 
     /// First query parameter with that name, decoded.
-    pub fn param(&self, name: &str) -> Option<String> {
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
         self.params(name).into_iter().next()
     }
 
     /// Every value of a (repeatable) query parameter, decoded.
-    pub fn params(&self, name: &str) -> Vec<String> {
+    pub(crate) fn params(&self, name: &str) -> Vec<String> {
         let q = self.query.as_deref().unwrap_or("");
         url::form_urlencoded::parse(q.as_bytes())
             .filter(|(k, _)| k == name)
@@ -773,7 +773,11 @@ pub async fn start_on(addr: SocketAddr, config: SimConfig) -> io::Result<SimHand
 /// Runs the sim on `127.0.0.1:port` until the process ends, on its own
 /// runtime; for a binary's `sim` subcommand. `on_ready` gets the base URL
 /// once the port is bound. Returns only on a startup error.
-pub fn serve_forever(port: u16, config: SimConfig, on_ready: impl FnOnce(&Url)) -> io::Result<()> {
+pub(crate) fn serve_forever(
+    port: u16,
+    config: SimConfig,
+    on_ready: impl FnOnce(&Url),
+) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -22,7 +22,7 @@ pub struct CardLines {
 }
 
 /// The status a service shows: `None` for link-only services (they colour nothing).
-pub fn shown_status(service: &Service, card: Option<&Card>) -> Option<Status> {
+pub(crate) fn shown_status(service: &Service, card: Option<&Card>) -> Option<Status> {
     if service.mode == Mode::Link {
         return None;
     }

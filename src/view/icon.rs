@@ -19,7 +19,7 @@ pub enum Look {
 }
 
 impl Look {
-    pub fn from_status(s: Status) -> Look {
+    pub(crate) fn from_status(s: Status) -> Look {
         match s {
             Status::Healthy => Look::Healthy,
             Status::Degraded => Look::Degraded,
@@ -30,7 +30,7 @@ impl Look {
     }
 
     /// The disc colour (sRGB).
-    pub fn rgb(self) -> [u8; 3] {
+    pub(crate) fn rgb(self) -> [u8; 3] {
         match self {
             Look::Healthy => [34, 160, 74],
             Look::Degraded => [232, 150, 0],

@@ -21,7 +21,7 @@ pub struct AppView<'a> {
 }
 
 /// The menu model for a snapshot.
-pub fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime) -> MenuState {
+pub(crate) fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime) -> MenuState {
     let mute_label = |m: &MuteUntil| match m {
         MuteUntil::Time(t) => format!("muted until {}", menu::clock(*t, app.zone)),
         MuteUntil::Recovered => "muted until it recovers".to_string(),

@@ -203,7 +203,7 @@ pub fn worst(state: &MenuState) -> Option<Status> {
 }
 
 /// Whether any watched service has a deploy running (the icon's badge).
-pub fn any_in_progress(state: &MenuState) -> bool {
+pub(crate) fn any_in_progress(state: &MenuState) -> bool {
     state
         .workspaces
         .iter()
@@ -216,7 +216,7 @@ pub fn any_in_progress(state: &MenuState) -> bool {
 }
 
 /// The header line ("All 12 services healthy", "offline — showing last known").
-pub fn headline(state: &MenuState) -> String {
+pub(crate) fn headline(state: &MenuState) -> String {
     let counts = Counts::of(statuses(
         state.workspaces.iter().flat_map(|w| w.services.iter()),
     ));
@@ -236,7 +236,7 @@ pub fn headline(state: &MenuState) -> String {
 }
 
 /// The tooltip/title: "Overwatch — 1 down, 2 degraded, 9 healthy".
-pub fn tooltip(state: &MenuState) -> String {
+pub(crate) fn tooltip(state: &MenuState) -> String {
     format!("Overwatch — {}", headline(state).replace(" · ", ", "))
 }
 

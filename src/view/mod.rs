@@ -38,7 +38,7 @@ impl Counts {
     }
 
     /// "All 12 services healthy", "1 down · 2 degraded · 9 healthy", "No services yet".
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         let total = self.total();
         if total == 0 {
             return "No services yet".into();

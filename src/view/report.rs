@@ -90,12 +90,12 @@ impl Report {
     }
 
     /// The monitoring-plugin exit code of the whole report.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         self.status.exit_code()
     }
 
     /// The same lines the tray menu shows, for a terminal.
-    pub fn render_text(&self, services: &[&Service]) -> String {
+    pub(crate) fn render_text(&self, services: &[&Service]) -> String {
         let mut out = format!("Overwatch: {}\n", self.counts().headline());
         for ws in &self.workspaces {
             let counts = Counts::of(ws.services.iter().filter_map(|s| s.status));
