@@ -90,7 +90,8 @@ id_of() { $SNI id "$1"; }
 # A zone far from UTC (UTC+14, no summer time): clock times in the menu and in
 # notifications must be on the user's clock, not UTC.
 export TZ=Pacific/Kiritimati
-"$BIN" --config "$CONFIG" > "$OUT/app.out" 2> "$OUT/app.err" &
+# Debug logging shows each re-read of the config ("config changed on disk").
+RUST_LOG=overwatch=debug,info "$BIN" --config "$CONFIG" > "$OUT/app.out" 2> "$OUT/app.err" &
 APP=$!
 pids+=($APP)
 
@@ -133,6 +134,15 @@ $SNI click "$(id_of '^Pause 1 hour$')"
 check "Notifications ▸ Pause 1 hour shows the local time it resumes" eventually 5 bash -c "$SNI layout | cut -f3 | grep -Eq '^Paused until ($(date -d '+1 hour' +%H)|$(date -d '+61 min' +%H)):'"
 $SNI click "$(id_of '^Launch at login$')"
 check "Launch at login writes an XDG autostart entry" eventually 5 test -f "$XDG_CONFIG_HOME/autostart/overwatch.desktop"
+
+# Reading the config (a `cat`, a backup tool) is not a change: the idle tray must
+# not re-read it, nor start a loop of re-reading its own reads.
+reads() { grep -c 'config changed on disk' "$OUT/app.err" || true; }
+sleep 2
+READS=$(reads)
+cat "$CONFIG" > /dev/null
+sleep 30
+check "an idle tray re-reads its config zero times in 30 s after a cat" [ "$(reads)" = "$READS" ]
 
 # Config edits are picked up live; a broken file is shown, not applied.
 printf '\n[[workspaces]]\nname = "Broken"\nnope = 1\n' >> "$CONFIG"
