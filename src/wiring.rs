@@ -5,7 +5,7 @@
 //! `watch` asked the OS for a default route, the tray chose its secret store
 //! once at start, and the demo set an environment variable on a running
 //! runtime. Here each part is built one way:
-//! - the HTTP client from the config's `timeout` (rebuilt on reload);
+//! - the HTTP client from the config's `timeout` (rebuilt when a reload changes it);
 //! - the secret store for the config's keys: the OS keychain only when a
 //!   service keeps its key there (re-chosen on reload, so a keychain key added
 //!   later works at once), with the demo's simulator token held in memory in
@@ -25,8 +25,11 @@ use crate::secrets::{KeyRef, NoStore, Overlay, Secret, SecretStore};
 /// from memory with the simulator's (public, made-up) token.
 pub const DEMO_KEY: &str = "overwatch-demo";
 
-/// Picks the real secret store for a config.
+/// Picks the real secret store for a config that keeps a key there.
 type StorePicker = Arc<dyn Fn(&Config) -> Arc<dyn SecretStore> + Send + Sync>;
+
+/// The last HTTP client built, and the timeout it was built for.
+type HttpCache = Arc<std::sync::Mutex<Option<(std::time::Duration, Http)>>>;
 
 /// How a process is wired. Cheap to clone; share it with `Arc`.
 #[derive(Clone)]
@@ -37,6 +40,9 @@ pub struct Wiring {
     /// Picks the real store for a config (the keychain, or none); replaced in tests.
     real_store: StorePicker,
     probe: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+    /// A reload that keeps the `timeout` keeps the client and its connection
+    /// pool (the tray applies a config on every settings click too).
+    http: HttpCache,
 }
 
 impl Wiring {
@@ -46,8 +52,9 @@ impl Wiring {
         Wiring {
             clock: Arc::new(SystemClock::new()),
             memory: Vec::new(),
-            real_store: Arc::new(|c: &Config| crate::desktop::keychain::store_for(c.services())),
+            real_store: Arc::new(|_: &Config| crate::desktop::keychain::open_store()),
             probe: Some(Arc::new(crate::engine::os_has_default_route)),
+            http: HttpCache::default(),
         }
     }
 
@@ -84,12 +91,21 @@ impl Wiring {
         self.clock.clone()
     }
 
-    /// The HTTP client for this config (its `timeout`).
+    /// The HTTP client for this config (its `timeout`): the one built last
+    /// when the timeout is the same, else a new one.
     pub(crate) fn http_for(&self, config: &Config) -> anyhow::Result<Http> {
-        Ok(Http::new(HttpOptions {
+        let mut cached = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, http)) = cached.as_ref() {
+            if *t == config.timeout {
+                return Ok(http.clone());
+            }
+        }
+        let http = Http::new(HttpOptions {
             total_timeout: config.timeout,
             ..HttpOptions::default()
-        })?)
+        })?;
+        *cached = Some((config.timeout, http.clone()));
+        Ok(http)
     }
 
     /// The secret store for this config's keys: the real one only when a

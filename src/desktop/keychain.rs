@@ -151,20 +151,3 @@ pub(crate) fn open_store() -> std::sync::Arc<dyn SecretStore> {
         }
     }
 }
-
-/// The store these services need: the keychain only when one of them keeps
-/// its key there, so setups with only `env:` keys never touch D-Bus.
-pub fn store_for<'a>(
-    services: impl IntoIterator<Item = &'a crate::model::Service>,
-) -> std::sync::Arc<dyn SecretStore> {
-    let uses_keychain = services
-        .into_iter()
-        .any(|s| matches!(s.key, Some(crate::secrets::KeyRef::Keychain(_))));
-    if uses_keychain {
-        open_store()
-    } else {
-        std::sync::Arc::new(crate::secrets::NoStore {
-            why: "no service keeps its key in the keychain".into(),
-        })
-    }
-}
