@@ -219,20 +219,23 @@ fn hour_label(s: &str) -> Option<(Date, u8)> {
 /// that the plan lacks the Stats API: Plausible words them differently.
 fn site_locked(ex: &Exchange) -> bool {
     ex.response.status == 402
-        && serde_json::from_slice::<Value>(&ex.response.body)
-            .ok()
-            .and_then(|v| common::string(&v, "error").map(str::to_ascii_lowercase))
-            .or_else(|| common::text_detail(&ex.response.body).map(|t| t.to_ascii_lowercase()))
-            .is_some_and(|m| m.contains("locked"))
+        && error_message(&ex.response.body)
+            .is_some_and(|m| m.to_ascii_lowercase().contains("locked"))
+}
+
+/// Plausible's own words in an error answer: `{"error": "…"}`, else the
+/// first line of a plain-text body.
+fn error_message(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| common::string(&v, "error").map(str::to_string))
+        .or_else(|| common::text_detail(body))
 }
 
 /// The reason a failed exchange gives, with Plausible's own wording.
 fn failure(ctx: &Context<'_>, site: &str, ex: &Exchange) -> Reason {
     let status = ex.response.status;
-    let detail = serde_json::from_slice::<Value>(&ex.response.body)
-        .ok()
-        .and_then(|v| common::string(&v, "error").map(str::to_string))
-        .or_else(|| common::text_detail(&ex.response.body));
+    let detail = error_message(&ex.response.body);
     let detail = detail.as_deref();
     match status {
         402 => Reason::new(
@@ -345,11 +348,9 @@ fn evaluate(
             "site locked: the subscription lapsed — renew it in Plausible's billing settings",
             Vec::new(),
         );
-        if let Some(d) = serde_json::from_slice::<Value>(&ex.response.body)
-            .ok()
-            .and_then(|v| common::string(&v, "error").map(|e| super::clip(e, 200)))
-        {
-            c.details.push(Metric::new("plausible says", d));
+        if let Some(d) = error_message(&ex.response.body) {
+            c.details
+                .push(Metric::new("plausible says", super::clip(&d, 200)));
         }
         return common::finish(ctx, c);
     }
