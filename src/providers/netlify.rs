@@ -876,16 +876,6 @@ mod tests {
         assert_eq!(out.reason_kind(), Some(ReasonKind::BadResponse));
     }
 
-    /// The value of a detail (fails the test if absent).
-    fn detail<'a>(run: &'a Run, label: &str) -> &'a str {
-        run.card
-            .details
-            .iter()
-            .find(|m| m.label == label)
-            .map(|m| m.value.as_str())
-            .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", run.card.details))
-    }
-
     #[test]
     fn a_build_skipped_by_the_ignore_command_is_not_a_failure() {
         let run = run(json(200, SITE_OK), json(200, D_NO_CHANGE));
@@ -918,7 +908,7 @@ mod tests {
         // Four facts, three lines: the build in progress (also shown as the
         // card's activity) moves to the details.
         assert_eq!(run.card.metrics.len(), 3);
-        assert_eq!(detail(&run, "in progress"), "building (started 6 min ago)");
+        assert_eq!(run.detail("in progress"), "building (started 6 min ago)");
     }
 
     #[test]
@@ -1061,18 +1051,18 @@ mod tests {
             "9a8b7c6 on main: Switch image pipeline to sharp"
         );
         assert_eq!(run.card.metrics.len(), 3);
-        assert_eq!(detail(&run, "commit"), "9a8b7c6");
+        assert_eq!(run.detail("commit"), "9a8b7c6");
         assert_eq!(
-            detail(&run, "commit message"),
+            run.detail("commit message"),
             "Switch image pipeline to sharp"
         );
-        assert_eq!(detail(&run, "branch"), "main");
-        assert_eq!(detail(&run, "build time"), "1m 31s");
+        assert_eq!(run.detail("branch"), "main");
+        assert_eq!(run.detail("build time"), "1m 31s");
         assert_eq!(
-            detail(&run, "error"),
+            run.detail("error"),
             "Failed during stage 'building site': Build script returned non-zero exit code: 1"
         );
-        assert_eq!(detail(&run, "deploy id"), "66c7c8aa4d5e6f0008b1c2d3");
+        assert_eq!(run.detail("deploy id"), "66c7c8aa4d5e6f0008b1c2d3");
         // The build log in the Netlify app, not the deploy's (empty) permalink.
         assert_eq!(
             run.card.link.as_deref(),
@@ -1117,7 +1107,7 @@ mod tests {
     fn failed_with_nothing_published_keeps_the_details() {
         let run = run(json(200, &unpublished_site()), json(200, D_FAILED_DETAILS));
         assert_eq!(run.card.status, Status::Down);
-        assert_eq!(detail(&run, "commit"), "9a8b7c6");
+        assert_eq!(run.detail("commit"), "9a8b7c6");
         assert!(run
             .card
             .link

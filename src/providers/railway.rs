@@ -1215,16 +1215,6 @@ mod tests {
         serde_json::to_vec(&v).unwrap()
     }
 
-    /// The value of a detail (fails the test if absent).
-    fn detail<'a>(run: &'a Run, label: &str) -> &'a str {
-        run.card
-            .details
-            .iter()
-            .find(|m| m.label == label)
-            .map(|m| m.value.as_str())
-            .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", run.card.details))
-    }
-
     /// The production environment's first service instance node.
     fn first_instance(v: &mut Value) -> &mut Value {
         &mut v["data"]["project"]["environments"]["edges"][0]["node"]["serviceInstances"]["edges"]
@@ -1325,7 +1315,7 @@ mod tests {
         assert_eq!(run.metric("api"), "deploy failed, previous deploy serving");
         // Three lines at most: the second bad service moves to the details.
         assert_eq!(run.card.metrics.len(), 3);
-        assert_eq!(detail(&run, "worker"), "1/2 instances crashed");
+        assert_eq!(run.detail("worker"), "1/2 instances crashed");
         assert_eq!(
             run.card.summary,
             "api: deploy failed, previous deploy serving; worker: 1/2 instances crashed"
@@ -1343,7 +1333,7 @@ mod tests {
         assert_eq!(run.card.status, Status::Down);
         assert_eq!(run.metric("services"), "0/2 running, 1 crashed, 1 failed");
         assert_eq!(run.metric("api"), "crashed");
-        assert_eq!(detail(&run, "frontend"), "deploy failed, nothing serving");
+        assert_eq!(run.detail("frontend"), "deploy failed, nothing serving");
         assert_eq!(
             run.card.summary,
             "api crashed; frontend: deploy failed, nothing serving"
@@ -1545,7 +1535,7 @@ mod tests {
         assert_eq!(run.card.status, Status::Degraded);
         // The degraded worker comes first; the inactive api moves to the details.
         assert_eq!(run.metric("worker"), "1/2 instances crashed");
-        assert_eq!(detail(&run, "api"), "never deployed");
+        assert_eq!(run.detail("api"), "never deployed");
         assert_eq!(run.metric("services"), "1/2 running, 1 inactive");
         // A project whose only services are inactive is unknown.
         let only = edit(HEALTHY, |v| {
@@ -1693,14 +1683,14 @@ mod tests {
         assert_eq!(run.metric("services"), "1/2 running, 1 stopped");
         assert_eq!(run.metric("api"), "stopped (stopped by hand?)");
         // What was deployed, from `meta`, and where users reach it.
-        assert_eq!(detail(&run, "api commit"), "5e6f7a8");
+        assert_eq!(run.detail("api commit"), "5e6f7a8");
         assert_eq!(
-            detail(&run, "api commit message"),
+            run.detail("api commit message"),
             "Add order export endpoint"
         );
-        assert_eq!(detail(&run, "api branch"), "main");
+        assert_eq!(run.detail("api branch"), "main");
         assert_eq!(
-            detail(&run, "api url"),
+            run.detail("api url"),
             "https://api-production-5d2c.up.railway.app"
         );
         // The link is the deployment's dashboard page, not the app's url.
@@ -1756,12 +1746,9 @@ mod tests {
         });
         let run = account(json(200, &body));
         assert_eq!(run.card.status, Status::Degraded);
-        assert_eq!(detail(&run, "api commit"), "9f8e7d6");
-        assert_eq!(
-            detail(&run, "api commit message"),
-            "Upgrade the payment SDK"
-        );
-        assert_eq!(detail(&run, "api branch"), "release/2026-08");
+        assert_eq!(run.detail("api commit"), "9f8e7d6");
+        assert_eq!(run.detail("api commit message"), "Upgrade the payment SDK");
+        assert_eq!(run.detail("api branch"), "release/2026-08");
         assert!(run.card.details.iter().all(|m| m.label != "api url"));
         assert!(run
             .card

@@ -1416,14 +1416,6 @@ mod tests {
         assert_eq!(run5.reason_kind(), Some(ReasonKind::BadResponse));
     }
 
-    fn detail_of<'a>(run: &'a Run, label: &str) -> Option<&'a str> {
-        run.card
-            .details
-            .iter()
-            .find(|m| m.label == label)
-            .map(|m| m.value.as_str())
-    }
-
     #[test]
     fn only_error_categories_count_and_same_outcomes_add_up() {
         // error + default accepted, summed per hour; the profile_duration
@@ -1612,7 +1604,7 @@ mod tests {
             query(&run.rounds[1][0], "project").as_deref(),
             Some("4507281934056448")
         );
-        assert_eq!(detail_of(&run, "project status"), None);
+        assert_eq!(run.find_detail("project status"), None);
         for status in ["unknown", "archived"] {
             let mut d: Value = serde_json::from_slice(DETAILS).unwrap();
             d["status"] = status.into();
@@ -1622,7 +1614,7 @@ mod tests {
                 json(200, STATS_OK),
             );
             assert_eq!(run.card.status, Status::Healthy, "{status}");
-            assert_eq!(detail_of(&run, "project status"), Some(status));
+            assert_eq!(run.find_detail("project status"), Some(status));
         }
         // A status that is not a string is not a shape we know.
         let run = check(
@@ -1709,10 +1701,10 @@ mod tests {
             run.metric("top issue"),
             "OperationalError: could not connect to server: Connection refused (2,105 events)"
         );
-        assert_eq!(detail_of(&run, "issue"), Some("SHOP-API-4M"));
-        assert_eq!(detail_of(&run, "users affected (1 h)"), Some("412"));
-        assert_eq!(detail_of(&run, "priority"), Some("high"));
-        assert_eq!(detail_of(&run, "unhandled"), Some("yes"));
+        assert_eq!(run.find_detail("issue"), Some("SHOP-API-4M"));
+        assert_eq!(run.find_detail("users affected (1 h)"), Some("412"));
+        assert_eq!(run.find_detail("priority"), Some("high"));
+        assert_eq!(run.find_detail("unhandled"), Some("yes"));
         assert_eq!(run.card.metrics.len(), 3);
 
         // The threshold is the user's: above 412 the issues are just errors.
@@ -1771,10 +1763,10 @@ mod tests {
             json(200, STATS_OK),
         );
         assert_eq!(run.card.status, Status::Degraded);
-        assert_eq!(detail_of(&run, "users affected (1 h)"), Some("96"));
-        assert_eq!(detail_of(&run, "priority"), Some("high"));
+        assert_eq!(run.find_detail("users affected (1 h)"), Some("96"));
+        assert_eq!(run.find_detail("priority"), Some("high"));
         assert_eq!(
-            detail_of(&run, "issue link"),
+            run.find_detail("issue link"),
             Some("https://acme-web.sentry.io/issues/6012345678/")
         );
         assert_eq!(
@@ -1792,7 +1784,7 @@ mod tests {
         assert_eq!(run.card.status, Status::Healthy);
         assert_eq!(run.card.link, None);
         assert_eq!(
-            detail_of(&run, "issue link"),
+            run.find_detail("issue link"),
             Some("https://acme-web.sentry.io/issues/1/")
         );
         // A spike is about the rate, not an issue.
@@ -1810,7 +1802,7 @@ mod tests {
         let run = check(json(200, DETAILS), json(200, odd), json(200, STATS_OK));
         assert_eq!(run.card.status, Status::Down);
         assert_eq!(run.card.link, None);
-        assert_eq!(detail_of(&run, "issue link"), None);
+        assert_eq!(run.find_detail("issue link"), None);
     }
 
     #[test]
@@ -1826,9 +1818,9 @@ mod tests {
             labels,
             ["unresolved issues (1 h)", "events (24 h)", "top issue"]
         );
-        assert_eq!(detail_of(&run, "rate limited (24 h)"), Some("250"));
+        assert_eq!(run.find_detail("rate limited (24 h)"), Some("250"));
         assert_eq!(
-            detail_of(&run, "events rejected as invalid (24 h)"),
+            run.find_detail("events rejected as invalid (24 h)"),
             Some("7")
         );
         // Without issues the counts take the third line.
@@ -1843,9 +1835,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            detail_of(&run, "events rejected as invalid (24 h)"),
+            run.find_detail("events rejected as invalid (24 h)"),
             Some("7")
         );
-        assert_eq!(detail_of(&run, "top issue"), None);
+        assert_eq!(run.find_detail("top issue"), None);
     }
 }

@@ -82,13 +82,18 @@ impl Run {
             .unwrap_or_else(|| panic!("no metric `{label}` in {:?}", self.card.metrics))
     }
 
-    /// The value of the detail with this label (fails the test if absent).
-    pub fn detail(&self, label: &str) -> &str {
+    /// The value of the detail with this label, if there is one.
+    pub fn find_detail(&self, label: &str) -> Option<&str> {
         self.card
             .details
             .iter()
             .find(|m| m.label == label)
             .map(|m| m.value.as_str())
+    }
+
+    /// The value of the detail with this label (fails the test if absent).
+    pub fn detail(&self, label: &str) -> &str {
+        self.find_detail(label)
             .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", self.card.details))
     }
 

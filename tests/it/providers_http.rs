@@ -77,14 +77,19 @@ impl Polled {
             .unwrap_or_else(|| panic!("no metric `{label}` in {:?}", self.result.card.metrics))
     }
 
-    /// The value of the detail with this label (fails the test if absent).
-    fn detail(&self, label: &str) -> &str {
+    /// The value of the detail with this label, if there is one.
+    fn find_detail(&self, label: &str) -> Option<&str> {
         self.result
             .card
             .details
             .iter()
             .find(|m| m.label == label)
             .map(|m| m.value.as_str())
+    }
+
+    /// The value of the detail with this label (fails the test if absent).
+    fn detail(&self, label: &str) -> &str {
+        self.find_detail(label)
             .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", self.result.card.details))
     }
 
@@ -226,7 +231,7 @@ async fn railway_project_fixtures() {
     assert_eq!(p.metric("services"), "2/2 running");
     assert_eq!(p.metric("api"), "deploy failed, previous deploy serving");
     // Three metric lines at most: the second service moves to the details.
-    assert_eq!(railway_detail(&p, "worker"), "1/2 instances crashed");
+    assert_eq!(p.detail("worker"), "1/2 instances crashed");
     assert_eq!(
         p.summary(),
         "api: deploy failed, previous deploy serving; worker: 1/2 instances crashed"
@@ -247,10 +252,7 @@ async fn railway_project_fixtures() {
     assert_eq!(p.status(), Status::Down);
     assert_eq!(p.metric("services"), "0/2 running, 1 crashed, 1 failed");
     assert_eq!(p.metric("api"), "crashed");
-    assert_eq!(
-        railway_detail(&p, "frontend"),
-        "deploy failed, nothing serving"
-    );
+    assert_eq!(p.detail("frontend"), "deploy failed, nothing serving");
     assert_eq!(
         p.summary(),
         "api crashed; frontend: deploy failed, nothing serving"
@@ -412,16 +414,6 @@ async fn the_http_layer_adds_facts_and_keeps_the_adapters_words() {
     assert_eq!(facts.retry_after(), Some(Duration::from_secs(45)));
 }
 
-/// A detail of a Railway card (fails the test if absent).
-fn railway_detail<'a>(p: &'a Polled, label: &str) -> &'a str {
-    p.card()
-        .details
-        .iter()
-        .find(|m| m.label == label)
-        .map(|m| m.value.as_str())
-        .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", p.card().details))
-}
-
 #[tokio::test]
 async fn railway_stopped_web_service_vs_completed_cron_job() {
     // A web service (no `cronSchedule`) whose SUCCESS deployment stopped:
@@ -437,13 +429,10 @@ async fn railway_stopped_web_service_vs_completed_cron_job() {
     assert_eq!(p.status(), Status::Degraded, "{:?}", p.card());
     assert_eq!(p.summary(), "api stopped (stopped by hand?)");
     assert_eq!(p.metric("services"), "1/2 running, 1 stopped");
-    assert_eq!(railway_detail(&p, "api commit"), "5e6f7a8");
+    assert_eq!(p.detail("api commit"), "5e6f7a8");
+    assert_eq!(p.detail("api commit message"), "Add order export endpoint");
     assert_eq!(
-        railway_detail(&p, "api commit message"),
-        "Add order export endpoint"
-    );
-    assert_eq!(
-        railway_detail(&p, "api url"),
+        p.detail("api url"),
         "https://api-production-5d2c.up.railway.app"
     );
     // "Open" goes to the deployment's dashboard page (its logs), not the app.
@@ -1034,16 +1023,6 @@ async fn netlify_error_fixtures() {
     );
 }
 
-/// A detail of a Netlify card (fails the test if absent).
-fn netlify_detail<'a>(p: &'a Polled, label: &str) -> &'a str {
-    p.card()
-        .details
-        .iter()
-        .find(|m| m.label == label)
-        .map(|m| m.value.as_str())
-        .unwrap_or_else(|| panic!("no detail `{label}` in {:?}", p.card().details))
-}
-
 #[tokio::test]
 async fn netlify_skipped_builds_are_not_failures() {
     let site = fixture("netlify/site_healthy.json");
@@ -1077,10 +1056,7 @@ async fn netlify_skipped_builds_are_not_failures() {
         "skipped (superseded by a newer commit) 6 min ago"
     );
     assert_eq!(p.card().metrics.len(), 3, "{:?}", p.card().metrics);
-    assert_eq!(
-        netlify_detail(&p, "in progress"),
-        "building (started 6 min ago)"
-    );
+    assert_eq!(p.detail("in progress"), "building (started 6 min ago)");
 
     // Every recent build skipped: the published deploy decides.
     let p = poll(netlify(), with(&site, "deploys_all_skipped.json")).await;
@@ -1125,13 +1101,10 @@ async fn netlify_failed_deploy_details_and_link() {
         p.metric("commit"),
         "9a8b7c6 on main: Switch image pipeline to sharp"
     );
-    assert_eq!(netlify_detail(&p, "commit"), "9a8b7c6");
-    assert_eq!(
-        netlify_detail(&p, "commit message"),
-        "Switch image pipeline to sharp"
-    );
-    assert_eq!(netlify_detail(&p, "branch"), "main");
-    assert_eq!(netlify_detail(&p, "build time"), "1m 31s");
+    assert_eq!(p.detail("commit"), "9a8b7c6");
+    assert_eq!(p.detail("commit message"), "Switch image pipeline to sharp");
+    assert_eq!(p.detail("branch"), "main");
+    assert_eq!(p.detail("build time"), "1m 31s");
     // "Open" goes to the failed deploy's build log in the Netlify app.
     assert_eq!(
         p.card().open_url(),
@@ -1288,15 +1261,6 @@ async fn sentry_error_fixtures() {
     assert!((88..=91).contains(&wait), "{wait}");
 }
 
-/// The `details` entry with this label, if any.
-fn sentry_detail<'a>(p: &'a Polled, label: &str) -> Option<&'a str> {
-    p.card()
-        .details
-        .iter()
-        .find(|m| m.label == label)
-        .map(|m| m.value.as_str())
-}
-
 #[tokio::test]
 async fn sentry_stats_v2_categories_outcomes_and_the_partial_hour() {
     let no_issues = || sentry_issues(200, fixture("sentry/org_issues_empty.json"));
@@ -1416,9 +1380,9 @@ async fn sentry_unhandled_error_with_many_users_is_down() {
         Some("https://acme-web.sentry.io/issues/6019876543/")
     );
     assert_eq!(p.card().metrics.len(), 3);
-    assert_eq!(sentry_detail(&p, "users affected (1 h)"), Some("412"));
-    assert_eq!(sentry_detail(&p, "priority"), Some("high"));
-    assert_eq!(sentry_detail(&p, "issue"), Some("SHOP-API-4M"));
+    assert_eq!(p.find_detail("users affected (1 h)"), Some("412"));
+    assert_eq!(p.find_detail("priority"), Some("high"));
+    assert_eq!(p.find_detail("issue"), Some("SHOP-API-4M"));
 
     // The threshold is configurable: at 500 users it is a degraded card
     // about the most frequent error issue.
