@@ -163,21 +163,19 @@ impl Validator<'_> {
         match item.as_str() {
             // No name, id or URL needs a control character, and each of
             // them reaches terminals, menus and notifications.
-            Some(s) if s.chars().any(crate::text::is_unsafe) => {
-                let c = s
-                    .chars()
-                    .find(|c| crate::text::is_unsafe(*c))
-                    .unwrap_or(' ');
-                self.at(
-                    item.span().or(span),
-                    format!(
-                        "`{key}` contains a control character (U+{:04X}); remove it",
-                        u32::from(c)
-                    ),
-                );
-                None
-            }
-            Some(s) => Some(s.to_string()),
+            Some(s) => match s.chars().find(|c| crate::text::is_unsafe(*c)) {
+                Some(c) => {
+                    self.at(
+                        item.span().or(span),
+                        format!(
+                            "`{key}` contains a control character (U+{:04X}); remove it",
+                            u32::from(c)
+                        ),
+                    );
+                    None
+                }
+                None => Some(s.to_string()),
+            },
             None => {
                 self.at(
                     item.span().or(span),
