@@ -90,30 +90,70 @@ pub struct Http {
     hosts: Arc<HostGates>,
 }
 
-/// One semaphore per host: [`HttpOptions::per_host`] permits each.
+/// The turns of each host (scheme, host and port).
 #[derive(Default)]
 struct HostGates {
-    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    gates: Mutex<HashMap<String, Arc<Gate>>>,
+}
+
+/// One host's turns: a single one until the first exchange with the host is
+/// over (or the connect timeout has passed), then [`HttpOptions::per_host`].
+/// So the first request opens the connection and, where the host speaks
+/// HTTP/2, every later one finds it and shares it — instead of a burst of
+/// requests each opening (and handshaking) a connection of its own before
+/// any of them knows the host multiplexes.
+struct Gate {
+    turns: Arc<Semaphore>,
+    /// The remaining turns, handed out once.
+    more: std::sync::atomic::AtomicUsize,
+}
+
+impl Gate {
+    fn open(&self) {
+        let more = self.more.swap(0, std::sync::atomic::Ordering::AcqRel);
+        if more > 0 {
+            self.turns.add_permits(more);
+        }
+    }
 }
 
 impl HostGates {
-    /// Waits for a turn at `url`'s host (scheme, host, port). Fair: first come, first served.
-    async fn enter(&self, url: &Url, per_host: usize) -> Option<OwnedSemaphorePermit> {
+    /// Waits for a turn at `url`'s host. Fair: first come, first served.
+    async fn enter(
+        &self,
+        url: &Url,
+        per_host: usize,
+        open_after: Duration,
+    ) -> (Arc<Gate>, Option<OwnedSemaphorePermit>) {
         let origin = format!(
             "{}://{}:{}",
             url.scheme(),
             url.host_str().unwrap_or_default().to_ascii_lowercase(),
             url.port_or_known_default().unwrap_or(0)
         );
-        let gate = self
-            .gates
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(origin)
-            .or_insert_with(|| Arc::new(Semaphore::new(per_host.max(1))))
-            .clone();
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+            gates
+                .entry(origin)
+                .or_insert_with(|| {
+                    let gate = Arc::new(Gate {
+                        turns: Arc::new(Semaphore::new(1)),
+                        more: per_host.max(1).saturating_sub(1).into(),
+                    });
+                    // A first exchange that hangs holds the others back no
+                    // longer than a connection may take to open.
+                    let g = gate.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(open_after).await;
+                        g.open();
+                    });
+                    gate
+                })
+                .clone()
+        };
         // Never closed, so this only fails if that changes; then go ungated.
-        gate.acquire_owned().await.ok()
+        let turn = gate.turns.clone().acquire_owned().await.ok();
+        (gate, turn)
     }
 }
 
@@ -194,7 +234,10 @@ impl Http {
         let host = host_port(&req.url);
         let max = self.opts.max_body;
         // The wait for a turn is not the request's time: the timeout starts after it.
-        let _turn = self.hosts.enter(&req.url, self.opts.per_host).await;
+        let (gate, _turn) = self
+            .hosts
+            .enter(&req.url, self.opts.per_host, self.opts.connect_timeout)
+            .await;
         let exchange = async {
             let mut resp = builder
                 .send()
@@ -240,10 +283,13 @@ impl Http {
         };
         // reqwest's own timeout covers the body too; this outer one is the
         // guarantee, whatever the client's internals do.
-        match tokio::time::timeout(self.opts.total_timeout, exchange).await {
+        let result = match tokio::time::timeout(self.opts.total_timeout, exchange).await {
             Ok(r) => r,
             Err(_) => Err(Failure::TimedOut(self.opts.total_timeout).reason(&host)),
-        }
+        };
+        // An exchange with the host is over: its connection exists (or cannot).
+        gate.open();
+        result
     }
 
     /// Checks one service: resolves its key, drives its adapter round by round

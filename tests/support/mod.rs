@@ -3,6 +3,8 @@
 // Each binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod tls_sim;
+
 use std::io::Write as _;
 
 /// Set to `1` by `scripts/session.sh` once its private session is up.
