@@ -1,13 +1,18 @@
-//! Engine benchmarks that print markdown tables: poll cycles at scale against a simulator with injected latency, the same polls by `curl` (a loop and in parallel) against one `overwatch status --json`, and a soak against random faults.
+//! Engine benchmarks that print markdown tables: poll cycles at scale against a simulator with injected latency, the first round of a large fleet, the same polls by `curl` (a loop and in parallel) against one `overwatch status --json`, HTTPS against the simulator behind TLS, and a soak against random faults.
 //!
-//! Run: `cargo bench --bench engine -- scale|curl|soak [--cycles N] [--repeats N]`.
-//! The simulator always runs as a separate `overwatch sim` process, so the
-//! figures of this process are the engine's alone. Linux only (/proc, getrusage).
+//! Run: `cargo bench --bench engine -- scale|first|curl|tls|soak [--cycles N] [--repeats N] [--window S]`.
+//! The simulator always runs as a separate process (`overwatch sim`, or this
+//! benchmark's own `tls-sim` mode for HTTPS), so the figures of this process
+//! are the engine's alone. Linux only (/proc, getrusage).
 
 #[cfg(target_os = "linux")]
 fn main() {
     imp::main();
 }
+
+#[cfg(target_os = "linux")]
+#[path = "../tests/support/tls_sim.rs"]
+mod tls_sim;
 
 #[cfg(not(target_os = "linux"))]
 fn main() {
@@ -25,7 +30,7 @@ mod imp {
     use overwatch::config;
     use overwatch::engine::{Engine, EngineHandle, EngineOptions, Scope};
     use overwatch::model::Provider;
-    use overwatch::providers::http::{Http, HttpOptions};
+    use overwatch::providers::http::{Http, HttpOptions, PER_HOST_IN_FLIGHT};
     use overwatch::providers::{self, Context, Method, Step};
     use overwatch::secrets::{NoStore, SecretStore};
     use overwatch::sim;
@@ -34,14 +39,19 @@ mod imp {
     const BIN: &str = env!("CARGO_BIN_EXE_overwatch");
     const TOKEN_ENV: &str = "OW_BENCH_TOKEN";
     const LATENCY_MS: u64 = 100;
-    /// The engine's concurrency limit (`EngineOptions::new`'s default, as in the tray).
-    const LIMIT: usize = 4;
+    /// Requests in flight to one host (the HTTP layer's limit, as in the tray).
+    const LIMIT: usize = PER_HOST_IN_FLIGHT;
 
     struct Args {
         what: String,
         cycles: usize,
         repeats: usize,
         services: usize,
+        /// Seconds of steady state the HTTPS benchmark watches.
+        window: u64,
+        /// `tls-sim`: offer HTTP/2 (ALPN h2) as well as HTTP/1.1.
+        h2: bool,
+        latency: u64,
     }
 
     fn args() -> Args {
@@ -50,6 +60,9 @@ mod imp {
             cycles: 10_000,
             repeats: 3,
             services: 100,
+            window: 90,
+            h2: true,
+            latency: LATENCY_MS,
         };
         let mut it = std::env::args().skip(1);
         while let Some(x) = it.next() {
@@ -58,6 +71,9 @@ mod imp {
                 "--cycles" => a.cycles = num(a.cycles),
                 "--repeats" => a.repeats = num(a.repeats),
                 "--services" => a.services = num(a.services),
+                "--window" => a.window = num(a.window as usize) as u64,
+                "--latency" => a.latency = num(a.latency as usize) as u64,
+                "--http1-only" => a.h2 = false,
                 "--bench" => {}
                 w if !w.starts_with('-') => a.what = w.to_string(),
                 _ => {}
@@ -71,10 +87,13 @@ mod imp {
         std::env::set_var(TOKEN_ENV, sim::DEFAULT_TOKEN);
         match a.what.as_str() {
             "scale" => scale(&a),
+            "first" => first(&a),
             "curl" => curl(&a),
+            "tls" => tls::bench(&a),
+            "tls-sim" => tls::serve(&a),
             "soak" => soak(&a),
             _ => {
-                eprintln!("usage: engine scale|curl|soak [--cycles N] [--repeats N] [--services N]")
+                eprintln!("usage: engine scale|first|curl|tls|soak [--cycles N] [--repeats N] [--services N] [--window S]")
             }
         }
     }
@@ -245,7 +264,185 @@ mod imp {
             );
         }
         println!();
-        println!("Railway services (one request, one round trip per poll), {LATENCY_MS} ms injected latency, the engine's concurrency limit {LIMIT}; {} cycles per size after the start-up round. CPU is this process's user+system time (the simulator is another process) divided by the polls.", a.repeats);
+        println!("Railway services (one request, one round trip per poll) on one host, {LATENCY_MS} ms injected latency, at most {LIMIT} requests in flight to a host (the HTTP layer's per-host limit, as in the tray); {} cycles per size after the start-up round. CPU is this process's user+system time (the simulator is another process) divided by the polls.", a.repeats);
+    }
+
+    // ---- the first round of a large fleet -------------------------------------
+
+    /// Latency of every answer in the first-round benchmark (a far API).
+    const FIRST_LATENCY_MS: u64 = 300;
+
+    /// GET of the simulator's `/_sim/stats`, over plain loopback HTTP.
+    fn sim_stats(base: &Url) -> serde_json::Value {
+        use std::io::Read;
+        let addr = format!(
+            "{}:{}",
+            base.host_str().unwrap_or("127.0.0.1"),
+            base.port().unwrap_or(80)
+        );
+        let mut sock = std::net::TcpStream::connect(addr).expect("connect to the simulator");
+        sock.write_all(b"GET /_sim/stats HTTP/1.0\r\nHost: sim\r\n\r\n")
+            .expect("ask for stats");
+        let mut text = String::new();
+        sock.read_to_string(&mut text).expect("read stats");
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        serde_json::from_str(body).unwrap_or_default()
+    }
+
+    /// The most requests the simulator answered at once (one host here).
+    fn peak(sim: &SimProc) -> u64 {
+        sim_stats(&sim.base)["peak_in_flight"].as_u64().unwrap_or(0)
+    }
+
+    /// The engine's first round: from start until every service has answered.
+    fn engine_first_round(cfg: &config::Config, n: usize, per_host: usize) -> f64 {
+        let rt = runtime();
+        rt.block_on(async {
+            let http = Http::new(HttpOptions {
+                per_host,
+                ..HttpOptions::default()
+            })
+            .expect("client");
+            let t0 = Instant::now();
+            let engine = Engine::start(cfg.clone(), EngineOptions::new(http, store()));
+            settle(&engine, n as u64).await;
+            let wall = t0.elapsed().as_secs_f64();
+            let _ = engine.shutdown().await;
+            wall
+        })
+    }
+
+    /// `overwatch watch`: from exec until it prints the start-up summary, which
+    /// it does once every service has answered (each one needs attention).
+    fn watch_first_round(toml: &Path, data: &Path) -> f64 {
+        let _ = std::fs::remove_dir_all(data);
+        let t0 = Instant::now();
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(toml)
+            .args(["watch", "--json", "--no-notify"])
+            .env("OVERWATCH_DATA_DIR", data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start `overwatch watch`");
+        let out = child.stdout.take().expect("piped stdout");
+        let mut wall = f64::NAN;
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("\"kind\":\"summary\"") {
+                wall = t0.elapsed().as_secs_f64();
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        wall
+    }
+
+    fn first(a: &Args) {
+        let n = a.services;
+        let latency = FIRST_LATENCY_MS.to_string();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        // Every service's newest deploy failed: `watch` sums them up after its first round.
+        let start_sim = || SimProc::start(&["--latency", &latency, "--scenario", "deploy-failing"]);
+        // (name, per-host limit, walls, peaks) and each row's ideal.
+        type Rows = Vec<(String, usize, Vec<f64>, Vec<u64>)>;
+        let (mut rows, mut ideal): (Rows, Vec<f64>) = (Vec::new(), Vec::new());
+        let lat = FIRST_LATENCY_MS as f64 / 1e3;
+        let mut row = |name: &str, limit: usize, wall: f64, peak: u64| match rows
+            .iter_mut()
+            .find(|r| r.0 == name)
+        {
+            Some(r) => {
+                r.2.push(wall);
+                r.3.push(peak);
+            }
+            None => {
+                rows.push((name.to_string(), limit, vec![wall], vec![peak]));
+                ideal.push(lat * n.div_ceil(limit) as f64);
+            }
+        };
+        for _ in 0..a.repeats {
+            for (name, limit) in [
+                ("Overwatch engine (the tray's and `watch`'s)", LIMIT),
+                (
+                    "before: 4 polls in flight in all (one host: the same as 4 per host)",
+                    4,
+                ),
+                (
+                    "the engine with 16 per host (not shipped: `status`'s old total)",
+                    16,
+                ),
+                (
+                    "the engine with 24 per host (not shipped: what 3 s needs)",
+                    24,
+                ),
+            ] {
+                let sim = start_sim();
+                let cfg = fleet(&sim.base, n, &[Provider::Railway], "1h");
+                let wall = engine_first_round(&cfg, n, limit);
+                row(name, limit, wall, peak(&sim));
+            }
+            let sim = start_sim();
+            let toml = dir.path().join("fleet.toml");
+            std::fs::write(
+                &toml,
+                sim::fleet_config_toml(
+                    &sim.base,
+                    &format!("env:{TOKEN_ENV}"),
+                    "1h",
+                    n,
+                    &[Provider::Railway],
+                ),
+            )
+            .expect("write the config");
+            let wall = watch_first_round(&toml, &dir.path().join("data"));
+            row(
+                "`overwatch watch` (a process: exec to its start-up summary)",
+                LIMIT,
+                wall,
+                peak(&sim),
+            );
+            let sim = start_sim();
+            std::fs::write(
+                &toml,
+                sim::fleet_config_toml(
+                    &sim.base,
+                    &format!("env:{TOKEN_ENV}"),
+                    "1h",
+                    n,
+                    &[Provider::Railway],
+                ),
+            )
+            .expect("write the config");
+            let (wall, _) = measure(
+                Command::new(BIN)
+                    .arg("--config")
+                    .arg(&toml)
+                    .args(["status", "--json"])
+                    .env(TOKEN_ENV, sim::DEFAULT_TOKEN),
+            );
+            row(
+                "`overwatch status --json` (a process: exec to exit)",
+                LIMIT,
+                wall,
+                peak(&sim),
+            );
+        }
+        println!("| {n} services on one host, {FIRST_LATENCY_MS} ms per answer | requests at once per host (limit) | most at once, seen by the simulator | ideal (⌈N / limit⌉ × latency) | first round (median) | **services per second** | runs (s) |");
+        println!("|---|---:|---:|---:|---:|---:|---|");
+        for ((name, limit, walls, peaks), ideal) in rows.iter_mut().zip(ideal) {
+            let w = median(walls);
+            println!(
+                "| {name} | {limit} | {} | {ideal:.2} s | **{w:.2} s** | **{:.0}** | {} |",
+                peaks.iter().max().unwrap_or(&0),
+                n as f64 / w,
+                spread(walls),
+            );
+        }
+        println!();
+        println!("Railway services (one request per check) against `overwatch sim --latency {FIRST_LATENCY_MS} --scenario deploy-failing` (a fresh simulator per run, so its count of requests at once is that run's), {} runs each. The engine rows run the engine in this process as the tray starts it (no menu); `watch` and `status` are the real binary, process start included.", a.repeats);
     }
 
     // ---- 3. against curl ----------------------------------------------------
@@ -383,7 +580,298 @@ mod imp {
             );
         }
         println!();
-        println!("Same simulator ({LATENCY_MS} ms latency per answer), same requests (the curl configs hold exactly what Overwatch's Railway adapter sends), {} runs each, interleaved. CPU of the shell/curl/status runs is that of the child and all its descendants (getrusage RUSAGE_CHILDREN); the engine's is this process's own. `status` polls 16 at once, the tray's engine {LIMIT}.", a.repeats);
+        println!("Same simulator ({LATENCY_MS} ms latency per answer), same requests (the curl configs hold exactly what Overwatch's Railway adapter sends), {} runs each, interleaved. CPU of the shell/curl/status runs is that of the child and all its descendants (getrusage RUSAGE_CHILDREN); the engine's is this process's own. `status` and the tray's engine both send at most {LIMIT} requests at once to a host.", a.repeats);
+    }
+
+    // ---- HTTPS: the simulator behind TLS ----------------------------------------
+
+    /// The simulator behind TLS (tests/support/tls_sim.rs) in a child process
+    /// (`tls-sim`), so its CPU is not this process's. Its CA is trusted by this
+    /// benchmark's clients only: `HttpOptions::extra_root_certs` for the
+    /// engine, `curl --cacert`, `SSL_CERT_FILE` for the `status` process.
+    mod tls {
+        use std::io::{BufRead, BufReader, Write};
+        use std::path::{Path, PathBuf};
+        use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+        use std::time::{Duration, Instant};
+
+        use url::Url;
+
+        use super::*;
+        use crate::tls_sim::{self, Stats};
+
+        /// The child: `tls-sim --latency MS [--http1-only]`. Prints its base URL
+        /// and the CA's PEM file, then a JSON line of counters per line read.
+        pub fn serve(a: &Args) {
+            let rt = runtime();
+            let cfg = sim::SimConfig {
+                accept_any_target: true,
+                latency: Duration::from_millis(a.latency),
+                ..sim::SimConfig::default()
+            };
+            let tls = rt.block_on(tls_sim::start(cfg, a.h2));
+            let ca =
+                std::env::temp_dir().join(format!("overwatch-bench-ca-{}.pem", std::process::id()));
+            std::fs::write(&ca, &tls.ca_pem).expect("write the CA");
+            println!("tls-sim {} {}", tls.sim.base_url(), ca.display());
+            let _ = std::io::stdout().flush();
+            for line in std::io::stdin().lock().lines() {
+                if line.is_err() {
+                    break;
+                }
+                let s = tls.counters.stats();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "connections": s.connections, "full": s.full, "resumed": s.resumed,
+                        "h2": s.h2, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out,
+                        "requests": tls.sim.request_count(),
+                    })
+                );
+                let _ = std::io::stdout().flush();
+            }
+            let _ = std::fs::remove_file(&ca);
+        }
+
+        /// The parent's view of a `tls-sim` child.
+        struct TlsSim {
+            child: Child,
+            stdin: ChildStdin,
+            stdout: BufReader<ChildStdout>,
+            base: Url,
+            ca: PathBuf,
+        }
+
+        impl TlsSim {
+            fn start(latency: u64, h2: bool) -> TlsSim {
+                let mut cmd = Command::new(std::env::current_exe().expect("this benchmark"));
+                cmd.args(["tls-sim", "--latency", &latency.to_string()]);
+                if !h2 {
+                    cmd.arg("--http1-only");
+                }
+                let mut child = cmd
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start the TLS simulator");
+                let stdin = child.stdin.take().expect("piped stdin");
+                let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+                let mut line = String::new();
+                stdout.read_line(&mut line).expect("its first line");
+                let mut words = line.split_whitespace().skip(1);
+                let base = Url::parse(words.next().expect("a URL")).expect("a URL");
+                let ca = PathBuf::from(words.next().expect("the CA file"));
+                TlsSim {
+                    child,
+                    stdin,
+                    stdout,
+                    base,
+                    ca,
+                }
+            }
+
+            /// The counters, and the provider requests the simulator answered.
+            fn stats(&mut self) -> (Stats, u64) {
+                self.stdin.write_all(b"stats\n").expect("ask");
+                self.stdin.flush().expect("ask");
+                let mut line = String::new();
+                self.stdout.read_line(&mut line).expect("stats");
+                let v: serde_json::Value = serde_json::from_str(&line).expect("JSON stats");
+                let g = |k: &str| v[k].as_u64().unwrap_or(0);
+                (
+                    Stats {
+                        connections: g("connections"),
+                        full: g("full"),
+                        resumed: g("resumed"),
+                        h2: g("h2"),
+                        bytes_in: g("bytes_in"),
+                        bytes_out: g("bytes_out"),
+                    },
+                    g("requests"),
+                )
+            }
+        }
+
+        impl Drop for TlsSim {
+            fn drop(&mut self) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let _ = std::fs::remove_file(&self.ca);
+            }
+        }
+
+        struct Row {
+            name: String,
+            protocol: String,
+            polls: u64,
+            cpu: f64,
+            d: Stats,
+        }
+
+        fn protocol(d: &Stats) -> String {
+            match (d.connections, d.h2) {
+                (0, _) => "(reused)".into(),
+                (c, h) if h == c => "HTTP/2".into(),
+                (_, 0) => "HTTP/1.1".into(),
+                _ => "mixed".into(),
+            }
+        }
+
+        /// The engine as the tray runs it, trusting the test CA: its first
+        /// round, then `window` seconds of steady state at refresh 60 s.
+        fn engine(sim: &mut TlsSim, n: usize, window: u64, label: &str, rows: &mut Vec<Row>) {
+            let rt = runtime();
+            let ca = std::fs::read(&sim.ca).expect("the CA");
+            let cfg = fleet(&sim.base, n, &[Provider::Railway], "60s");
+            let (s0, _) = sim.stats();
+            let (c0, t0) = (self_cpu(), Instant::now());
+            let engine = rt.block_on(async {
+                let http = Http::new(HttpOptions {
+                    extra_root_certs: vec![ca],
+                    ..HttpOptions::default()
+                })
+                .expect("client");
+                let engine = Engine::start(cfg, EngineOptions::new(http, store()));
+                settle(&engine, n as u64).await;
+                engine
+            });
+            let first_wall = t0.elapsed().as_secs_f64();
+            let ((s1, _), c1, p1) = (sim.stats(), self_cpu(), engine.polls_done());
+            let first = protocol(&(s1 - s0));
+            rows.push(Row {
+                name: format!("{label}: first round ({first_wall:.2} s)"),
+                protocol: first.clone(),
+                polls: p1,
+                cpu: c1 - c0,
+                d: s1 - s0,
+            });
+            std::thread::sleep(Duration::from_secs(window));
+            let ((s2, _), c2, p2) = (sim.stats(), self_cpu(), engine.polls_done());
+            let d = s2 - s1;
+            rows.push(Row {
+                name: format!("{label}: steady state, refresh 60 s ({window} s)"),
+                protocol: if d.connections == 0 {
+                    format!("{first}, kept open")
+                } else {
+                    protocol(&d)
+                },
+                polls: p2 - p1,
+                cpu: c2 - c1,
+                d,
+            });
+            let _ = rt.block_on(engine.shutdown());
+        }
+
+        /// One `curl` per poll, as a shell loop would run it, over the same endpoint.
+        fn curl(sim: &mut TlsSim, n: usize, dir: &Path, rows: &mut Vec<Row>) {
+            let cfg = fleet(&sim.base, n, &[Provider::Railway], "60s");
+            let polls = curl_configs(&cfg, dir) as u64;
+            let cmd = format!(
+                "for f in {}/*.curl; do curl --cacert '{}' -K \"$f\"; done",
+                dir.display(),
+                sim.ca.display()
+            );
+            let (s0, _) = sim.stats();
+            let (_, cpu) = measure(Command::new("bash").arg("-c").arg(&cmd));
+            let d = sim.stats().0 - s0;
+            rows.push(Row {
+                name: "`curl` in a shell loop (one process per poll)".into(),
+                protocol: protocol(&d),
+                polls,
+                cpu,
+                d,
+            });
+        }
+
+        /// `overwatch status --json` over TLS, trusting the CA through
+        /// `SSL_CERT_FILE` (the standard variable the platform verifier reads).
+        fn status(sim: &mut TlsSim, n: usize, dir: &Path, rows: &mut Vec<Row>) {
+            let toml = dir.join("tls-fleet.toml");
+            std::fs::write(
+                &toml,
+                sim::fleet_config_toml(
+                    &sim.base,
+                    &format!("env:{TOKEN_ENV}"),
+                    "60s",
+                    n,
+                    &[Provider::Railway],
+                ),
+            )
+            .expect("write the config");
+            let (s0, r0) = sim.stats();
+            let (_, cpu) = measure(
+                Command::new(BIN)
+                    .arg("--config")
+                    .arg(&toml)
+                    .args(["status", "--json"])
+                    .env(TOKEN_ENV, sim::DEFAULT_TOKEN)
+                    .env("SSL_CERT_FILE", &sim.ca),
+            );
+            let (s1, r1) = sim.stats();
+            rows.push(Row {
+                name: "`overwatch status --json` (one process)".into(),
+                protocol: protocol(&(s1 - s0)),
+                polls: r1 - r0,
+                cpu,
+                d: s1 - s0,
+            });
+        }
+
+        pub fn bench(a: &Args) {
+            let n = a.services;
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let mut rows = Vec::new();
+            {
+                let mut sim = TlsSim::start(a.latency, true);
+                curl(&mut sim, n, dir.path(), &mut rows);
+                status(&mut sim, n, dir.path(), &mut rows);
+                engine(
+                    &mut sim,
+                    n,
+                    a.window,
+                    "Overwatch engine, host offers HTTP/2",
+                    &mut rows,
+                );
+            }
+            {
+                let mut sim = TlsSim::start(a.latency, false);
+                engine(
+                    &mut sim,
+                    n,
+                    a.window,
+                    "Overwatch engine, host offers HTTP/1.1 only",
+                    &mut rows,
+                );
+            }
+            let base_cpu = rows[0].cpu / rows[0].polls.max(1) as f64;
+            println!("| {n} Railway services over TLS, {} ms per answer | protocol | polls | CPU per poll | **CPU vs the curl loop** | connections | TLS handshakes full / resumed | **handshakes per 100 polls** | **bytes sent per poll** | bytes received per poll |", a.latency);
+            println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (i, r) in rows.iter().enumerate() {
+                let polls = r.polls.max(1) as f64;
+                let per_poll = r.cpu / polls;
+                let vs = if i == 0 {
+                    "1 (baseline)".to_string()
+                } else {
+                    format!("**{:.3}×**", per_poll / base_cpu)
+                };
+                println!(
+                    "| {} | {} | {} | {:.0} µs | {vs} | {} | {} / {} | **{:.1}** | **{:.0}** | {:.0} |",
+                    r.name,
+                    r.protocol,
+                    r.polls,
+                    per_poll * 1e6,
+                    r.d.connections,
+                    r.d.full,
+                    r.d.resumed,
+                    100.0 * (r.d.full + r.d.resumed) as f64 / polls,
+                    r.d.bytes_in as f64 / polls,
+                    r.d.bytes_out as f64 / polls,
+                );
+            }
+            println!();
+            println!("The simulator behind TLS 1.3 on 127.0.0.1 (tests/support/tls_sim.rs in this benchmark's `tls-sim` child: rustls on ring, a CA made at start and trusted only by this benchmark's clients), {} ms added to every answer; the server keeps idle connections open. Bytes are counted on the server's socket (TLS records, handshakes included): \"sent\" is client to server. CPU of curl and `status` is the child's and its descendants' (getrusage RUSAGE_CHILDREN), the engine's this process's own. Polls of `status` are the requests it sent. The steady-state rows watch the engine for {} s after its first round, at the default refresh (60 s ± 10 % jitter).", a.latency, a.window);
+        }
     }
 
     // ---- 5. soak ------------------------------------------------------------

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds release and runs every Overwatch benchmark, printing the markdown tables
-# of BENCHMARKS.md: idle footprint against the floor (examples/floor.rs), poll
-# cycles at scale, curl versus `overwatch status`, menu work, the soak, binary
-# size and cold start. Figures are printed, never asserted.
+# of BENCHMARKS.md: idle footprint against the floor (examples/floor.rs), binary
+# size (per crate) and cold start, poll cycles at scale, the first round of a
+# large fleet, curl versus `overwatch status`, HTTPS, menu work and the soak.
+# Figures are printed, never asserted.
 # Usage: scripts/bench.sh [--quick]      (make bench)
 #   --quick: 20 s idle window, 1 repeat, 1,000 soak cycles (a smoke run).
-# Environment: IDLE_SECONDS, REPEATS, SOAK_CYCLES override the defaults.
+# Environment: IDLE_SECONDS, REPEATS, SOAK_CYCLES, TLS_WINDOW override the defaults.
+# Every process is measured as a user runs it (no GDK_GL, no NO_AT_BRIDGE), with
+# a GDK_GL=disable row beside it as a cross-check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
@@ -14,21 +17,27 @@ export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.
 CARGO=${CARGO:-cargo}
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}
-# ONLY=engine skips the idle, size and cold-start part (section 1 and 6).
+# ONLY=engine skips the idle, size and cold-start part (sections 1 and 2).
 ONLY=${ONLY:-all}
 REPEATS=${REPEATS:-3}
 SOAK_CYCLES=${SOAK_CYCLES:-10000}
-if [ "${1:-}" = --quick ]; then IDLE_SECONDS=20 REPEATS=1 SOAK_CYCLES=1000; fi
+# Seconds of steady state the HTTPS benchmark watches (one refresh interval and then some).
+TLS_WINDOW=${TLS_WINDOW:-90}
+if [ "${1:-}" = --quick ]; then IDLE_SECONDS=20 REPEATS=1 SOAK_CYCLES=1000 TLS_WINDOW=20; fi
 
 if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   # Build everything first (benches, the floor), then the product binary last:
   # benches unify dev-dependency features, so the plain release build is the one measured.
   $CARGO bench --no-run >&2
   $CARGO build --release --example floor >&2
-  $CARGO build --release >&2
   OUT=$(mktemp -d -t overwatch-bench.XXXXXX)
+  # The same binary with its symbols, for the per-crate size breakdown (only the
+  # binary's own small crate is rebuilt; the plain build below restores the stripped one).
+  $CARGO rustc --release --bin overwatch -- -C strip=none >&2
+  cp "$CARGO_TARGET_DIR/release/overwatch" "$OUT/overwatch.syms"
+  $CARGO build --release >&2
   cp "$CARGO_TARGET_DIR/release/overwatch" "$CARGO_TARGET_DIR/release/examples/floor" "$OUT/"
-  export OW_BENCH_INNER=1 OW_BENCH_OUT=$OUT IDLE_SECONDS REPEATS SOAK_CYCLES ONLY
+  export OW_BENCH_INNER=1 OW_BENCH_OUT=$OUT IDLE_SECONDS REPEATS SOAK_CYCLES ONLY TLS_WINDOW
   trap 'rm -rf "$OUT"' EXIT
   echo "# Overwatch benchmarks — $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
   echo
@@ -67,61 +76,121 @@ registered_by() {
   return 1
 }
 
+# As a user runs it: scripts/session.sh sets GDK_GL=disable and NO_AT_BRIDGE=1 for
+# the session's own GTK programs; nothing sets them for users, so every process
+# measured here runs without them unless its row says otherwise (the GL cross-check).
+unset GDK_GL NO_AT_BRIDGE
+AS_RUN="as a user runs it (no GDK_GL, no NO_AT_BRIDGE)"
+
 if [ "$ONLY" = all ]; then
 # ---- 1. idle footprint against the floor --------------------------------------
-"$BIN" sim --services 50 --refresh 60s --write-config "$OUT/fleet.toml" > "$OUT/sim.out" 2>&1 &
+# One simulator serves every fleet; each fleet's config is written by `overwatch sim`.
+"$BIN" sim --write-config "$OUT/demo.toml" > "$OUT/sim.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "wrote" "$OUT/sim.out" 2>/dev/null && break; sleep 0.05; done
-export OVERWATCH_DEMO_TOKEN=sim-token
-"$BIN" sim --services 50 --refresh 1h --write-config "$OUT/fleet-1h.toml" > /dev/null 2>&1 &
-SIM2=$!
-for _ in $(seq 1 100); do [ -s "$OUT/fleet-1h.toml" ] && break; sleep 0.05; done
-kill $SIM2 2>/dev/null || true
-# The 1 h config watches the same simulator as the 60 s one.
 BASE=$(grep -o 'http://127.0.0.1:[0-9]*' "$OUT/sim.out" | head -n1)
-sed -i "s#http://127.0.0.1:[0-9]*#$BASE#" "$OUT/fleet-1h.toml"
+export OVERWATCH_DEMO_TOKEN=sim-token
+# fleet N REFRESH: writes $OUT/fleet-N-REFRESH.toml (watching the simulator above).
+fleet() {
+  local f="$OUT/fleet-$1-$2.toml"
+  "$BIN" sim --services "$1" --refresh "$2" --write-config "$f" > /dev/null 2>&1 & local p=$!
+  for _ in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
+  kill $p 2>/dev/null || true; wait $p 2>/dev/null || true
+  sed -i "s#http://127.0.0.1:[0-9]*#$BASE#" "$f"
+}
+for n in 4 54 200; do fleet $n 60s; done
+fleet 54 1h
 
-# idle_pair LABEL CONFIG: runs Overwatch and the floor side by side over the same window.
-idle_pair() {
-  local label=$1 config=$2
-  "$FLOOR" >/dev/null 2>&1 & local fp=$!; pids+=($fp)
-  "$BIN" --config "$config" >"$OUT/app.out" 2>"$OUT/app.err" & local op=$!; pids+=($op)
+# The processes of one idle run, side by side in the same session and minute:
+# label, GL (as-run or off), command. Each Overwatch has its own data dir (its own
+# single-instance lock and state).
+PROCS=(
+  "floor|run|$FLOOR"
+  "floor|off|$FLOOR"
+  "ow4|run|$BIN --config $OUT/fleet-4-60s.toml"
+  "ow4|off|$BIN --config $OUT/fleet-4-60s.toml"
+  "ow54|run|$BIN --config $OUT/fleet-54-60s.toml"
+  "ow54|off|$BIN --config $OUT/fleet-54-60s.toml"
+  "ow200|run|$BIN --config $OUT/fleet-200-60s.toml"
+  "ow200|off|$BIN --config $OUT/fleet-200-60s.toml"
+  "watch200|run|$BIN --config $OUT/fleet-200-60s.toml watch --no-notify"
+  "watch200|off|$BIN --config $OUT/fleet-200-60s.toml watch --no-notify"
+  "ow54h|run|$BIN --config $OUT/fleet-54-1h.toml"
+)
+: > "$OUT/idle.txt"
+idle_run() {
+  local run=$1 i=0 spec label gl cmd
+  local -a ps=()
+  for spec in "${PROCS[@]}"; do
+    IFS='|' read -r label gl cmd <<< "$spec"
+    mkdir -p "$OUT/data-$i"
+    if [ "$gl" = off ]; then
+      GDK_GL=disable OVERWATCH_DATA_DIR="$OUT/data-$i" $cmd >/dev/null 2>"$OUT/idle-$i.err" &
+    else
+      OVERWATCH_DATA_DIR="$OUT/data-$i" $cmd >/dev/null 2>"$OUT/idle-$i.err" &
+    fi
+    ps+=($!); pids+=($!); i=$((i + 1))
+  done
   # Settle: the start-up round, the first render, allocator warm-up.
   sleep 15
-  local f0 o0 fc0 oc0
-  f0=$(ticks $fp); o0=$(ticks $op); fc0=$(ctxsw $fp); oc0=$(ctxsw $op)
+  local -a t0=() c0=()
+  for p in "${ps[@]}"; do t0+=("$(ticks $p)"); c0+=("$(ctxsw $p)"); done
   sleep "$IDLE_SECONDS"
-  local f1 o1 fc1 oc1
-  f1=$(ticks $fp); o1=$(ticks $op); fc1=$(ctxsw $fp); oc1=$(ctxsw $op)
-  local orss frss
-  orss=$(rss_kb $op); frss=$(rss_kb $fp)
-  echo "$label $orss $frss $(threads $op) $(threads $fp) $((o1 - o0)) $((f1 - f0)) $((oc1 - oc0)) $((fc1 - fc0))" >> "$OUT/idle.txt"
-  kill $op $fp 2>/dev/null || true
-  wait $op $fp 2>/dev/null || true
+  i=0
+  for spec in "${PROCS[@]}"; do
+    IFS='|' read -r label gl cmd <<< "$spec"
+    local p=${ps[$i]}
+    if [ -r "/proc/$p/status" ]; then
+      echo "$run $label $gl $(rss_kb $p) $(threads $p) $(( $(ticks $p) - ${t0[$i]} )) $(( $(ctxsw $p) - ${c0[$i]} ))" >> "$OUT/idle.txt"
+    else
+      echo "warning: $label ($gl) exited early: $(tail -n 3 "$OUT/idle-$i.err")" >&2
+    fi
+    i=$((i + 1))
+  done
+  for p in "${ps[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${ps[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$OUT"/data-*
 }
-: > "$OUT/idle.txt"
-for _ in $(seq 1 "$REPEATS"); do
-  idle_pair "60s" "$OUT/fleet.toml"
-done
-idle_pair "1h" "$OUT/fleet-1h.toml"
+for r in $(seq 1 "$REPEATS"); do idle_run "$r"; done
 
-echo "## 1. Idle footprint: 50 services against the floor"
+# cell LABEL GL FIELD: the median over the runs (FIELD 4 RSS kB, 5 threads, 6 CPU ticks, 7 context switches).
+cell() { awk -v l="$1" -v g="$2" -v f="$3" '$2 == l && $3 == g {print $f}' "$OUT/idle.txt" | median; }
+runs() { awk -v l="$1" -v g="$2" '$2 == l && $3 == g {printf "%s%.1f", (n++ ? " " : ""), $4 / 1024}' "$OUT/idle.txt"; }
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}'; }
+FLOOR_OFF=$(cell floor off 4)
+echo "## 1. Idle footprint, as a user runs it"
 echo
-echo "| refresh | run | Overwatch RSS | floor RSS | **RSS ratio** | threads (ow / floor) | CPU over ${IDLE_SECONDS} s (ow / floor) | context switches over ${IDLE_SECONDS} s (ow / floor) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-n=0
-while read -r label orss frss oth fth ot ft oc fc; do
-  n=$((n + 1))
-  cpu_o=$(awk -v t="$ot" -v h="$hz" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.3f %%", 100 * t / h / s}')
-  cpu_f=$(awk -v t="$ft" -v h="$hz" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.3f %%", 100 * t / h / s}')
-  echo "| $label | $n | $(awk -v k="$orss" 'BEGIN {printf "%.1f MB", k / 1024}') | $(awk -v k="$frss" 'BEGIN {printf "%.1f MB", k / 1024}') | **$(ratio "$orss" "$frss")** | $oth / $fth | $cpu_o / $cpu_f | $oc / $fc |"
-done < "$OUT/idle.txt"
-med_ratio=$(grep '^60s' "$OUT/idle.txt" | awk '{print $2 / $3}' | median)
+echo "| | floor (tao + tray-icon) | Overwatch, 4 services | 54 services | 200 services | \`watch\` (no GUI), 200 |"
+echo "|---|---:|---:|---:|---:|---:|"
+row() {
+  local gl=$1 what=$2 out="| $what |"
+  for l in floor ow4 ow54 ow200 watch200; do out="$out $(mb "$(cell $l $gl 4)") |"; done
+  echo "$out"
+}
+row run "**RSS $AS_RUN**"
+row off "RSS with \`GDK_GL=disable\` (cross-check)"
+out="| **RSS as run ÷ the floor with GL off** (goals: 1.2× / 1.3× / 1.6×) | 1 |"
+for l in ow4 ow54 ow200 watch200; do out="$out **$(ratio "$(cell $l run 4)" "$FLOOR_OFF")** |"; done
+echo "$out"
+out="| threads (as run) |"
+for l in floor ow4 ow54 ow200 watch200; do out="$out $(cell $l run 5) |"; done
+echo "$out"
+out="| CPU over ${IDLE_SECONDS} s (as run; one poll round inside) |"
+for l in floor ow4 ow54 ow200 watch200; do out="$out $(awk -v t="$(cell $l run 6)" -v h="$hz" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.3f %%", 100 * t / h / s}') |"; done
+echo "$out"
+out="| context switches over ${IDLE_SECONDS} s (as run) |"
+for l in floor ow4 ow54 ow200 watch200; do out="$out $(cell $l run 7) |"; done
+echo "$out"
+out="| RSS runs, as run (MB) |"
+for l in floor ow4 ow54 ow200 watch200; do out="$out $(runs $l run) |"; done
+echo "$out"
 echo
-echo "Median RSS ratio at refresh 60 s: **$(printf '%.2f' "$med_ratio")×**. Both processes run at once in one Xvfb session (\`GDK_GL=disable NO_AT_BRIDGE=1\`, set by scripts/session.sh), measured over the same ${IDLE_SECONDS} s after 15 s of settling; RSS is VmRSS at the end of the window, CPU is utime+stime, context switches are voluntary + involuntary summed over /proc/PID/task/*. With refresh 60 s the window holds one poll round of 50 services; with refresh 1 h it holds none (pure idle)."
+echo "Medians of $REPEATS runs. Every process of a run starts at once in one Xvfb session with a StatusNotifierWatcher (each tray registers its item), settles for 15 s (its start-up round and first render), then is watched for ${IDLE_SECONDS} s; RSS is VmRSS at the end (so $((15 + IDLE_SECONDS)) s after start), CPU is utime+stime over the window, context switches are voluntary + involuntary summed over /proc/PID/task/*. Refresh 60 s: the window holds one poll round. \"As a user runs it\": neither \`GDK_GL\` nor \`NO_AT_BRIDGE\` is set (Overwatch turns GTK's GL off itself); the cross-check row sets \`GDK_GL=disable\` for the process. The ratio row divides each as-run RSS by the floor's with GL off, measured in the same runs."
+echo
+echo "Between polls (54 services, refresh 1 h, as run: no poll in the window): $(cell ow54h run 7) context switches in ${IDLE_SECONDS} s vs the floor's $(cell floor run 7), CPU $(awk -v t="$(cell ow54h run 6)" -v h="$hz" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.3f %%", 100 * t / h / s}'), RSS $(mb "$(cell ow54h run 4)")."
 echo
 
-# ---- 6. binary size and cold start ---------------------------------------------
+# ---- 2. binary size and cold start ---------------------------------------------
 cold() {
   local what=$1; shift
   local t0 t1 p
@@ -134,36 +203,93 @@ cold() {
 }
 os=(); fs=()
 for _ in $(seq 1 5); do
-  os+=("$(cold ow "$BIN" --config "$OUT/fleet-1h.toml")")
+  os+=("$(OVERWATCH_DATA_DIR=$OUT/data-cold cold ow "$BIN" --config "$OUT/fleet-200-60s.toml")")
   fs+=("$(cold floor "$FLOOR")")
 done
-echo "## 6. Binary size and cold start"
+rm -rf "$OUT/data-cold"
+echo "## 2. Binary size and cold start"
 echo
 echo "| | size (release, stripped) | cold start to a registered tray item (median of 5) | runs (ms) |"
 echo "|---|---:|---:|---|"
 osz=$(stat -c %s "$BIN"); fsz=$(stat -c %s "$FLOOR")
-echo "| Overwatch | $(awk -v b="$osz" 'BEGIN {printf "%.2f MB", b / 1048576}') | $(printf '%s\n' "${os[@]}" | median) ms | ${os[*]} |"
+echo "| Overwatch, 200 services | $(awk -v b="$osz" 'BEGIN {printf "%.2f MB", b / 1048576}') | $(printf '%s\n' "${os[@]}" | median) ms | ${os[*]} |"
 echo "| floor | $(awk -v b="$fsz" 'BEGIN {printf "%.2f MB", b / 1048576}') | $(printf '%s\n' "${fs[@]}" | median) ms | ${fs[*]} |"
 echo
-echo "Cold start: from exec until the StatusNotifierWatcher lists the process's item (polled every 50 ms, so ±50 ms); the page cache is warm. The floor is built with the same release profile (\`strip = true\`)."
+echo "Cold start, $AS_RUN: from exec until the StatusNotifierWatcher lists the process's item (polled every 50 ms, so ±50 ms); the page cache is warm. The floor is built with the same release profile (\`strip = true\`)."
+echo
+echo "Where the binary's code comes from (\`nm --size-sort\` on the same build with its symbols kept; each function is counted under the crate its name starts with, and a trait method under its type's crate unless that is the standard library's; generic code is counted where it was instantiated's name says, so this is an attribution, not an exact split):"
+echo
+/usr/bin/python3 - "$OUT/overwatch.syms" <<'PY'
+import re, subprocess, sys
+from collections import Counter
+out = subprocess.run(["nm", "-S", "--size-sort", "-C", sys.argv[1]], capture_output=True, text=True).stdout
+std = {"core", "alloc", "std", "compiler_builtins", "hashbrown", "std_detect", "rustc_demangle", "adler2", "miniz_oxide", "gimli", "addr2line", "object", "memchr"}
+def crate(name):
+    name = name.strip()
+    m = re.match(r"<+\s*(?:&|\*const |\*mut |mut |dyn |\[|\()*\s*([A-Za-z_][A-Za-z0-9_]*)::", name)
+    if name.startswith("<") and m:
+        first = m.group(1)
+        t = re.search(r" as ([A-Za-z_][A-Za-z0-9_]*)::", name)
+        if first in std and t and t.group(1) not in std:
+            return t.group(1)
+        return first
+    m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)::", name)
+    return m.group(1) if m else None
+sizes, total = Counter(), 0
+for line in out.splitlines():
+    parts = line.split(None, 3)
+    if len(parts) < 4 or parts[2] not in "tTwW":
+        continue
+    size = int(parts[1], 16)
+    total += size
+    c = crate(parts[3])
+    if c is None:
+        c = "(C and assembly: ring's primitives, libc glue, …)"
+    elif c in std:
+        c = "std (core, alloc, std)"
+    sizes[c] += size
+print("| crate | code | share of the code |")
+print("|---|---:|---:|")
+shown = 0
+for c, n in sizes.most_common():
+    if shown < 22:
+        print(f"| {c} | {n / 1024:.0f} KB | {100 * n / total:.1f} % |")
+        shown += 1
+rest = sum(n for c, n in sizes.most_common()[22:])
+print(f"| {len(sizes) - 22} other crates | {rest / 1024:.0f} KB | {100 * rest / total:.1f} % |")
+print(f"| **all code (.text functions)** | **{total / 1048576:.2f} MB** | 100 % |")
+for c in ("zbus", "zvariant", "h2", "dbus", "notify_rust"):
+    if c not in sizes:
+        print(f"\n`{c}`: not in the binary.", end="")
+print()
+PY
 echo
 kill "${pids[0]}" 2>/dev/null || true
 fi
 
-# ---- 2, 3, 5 (engine) and 4 (menu) ----------------------------------------------
-echo "## 2. Poll cycle at scale"
+# ---- 3–6 and 8 (engine), 7 (menu) ----------------------------------------------
+echo "## 3. Poll cycle at scale"
 echo
 $CARGO bench -q --bench engine -- scale --repeats "$REPEATS" 2>/dev/null
 echo
-echo "## 3. Against the plain alternative: curl"
+echo "## 4. The first round of a large fleet"
+echo
+$CARGO bench -q --bench engine -- first --services 200 --repeats "$REPEATS" 2>/dev/null
+echo
+echo "## 5. Against the plain alternative: curl"
 echo
 $CARGO bench -q --bench engine -- curl --services 100 --repeats "$REPEATS" 2>/dev/null
 echo
-echo "## 4. Menu work"
+echo "## 6. HTTPS: the simulator behind TLS"
 echo
-$CARGO bench -q --bench menu 2> "$OUT/menu.err"
+$CARGO bench -q --bench engine -- tls --services 100 --window "$TLS_WINDOW" 2>/dev/null
 echo
-echo "## 5. Soak"
+echo "## 7. Menu work"
+echo
+# The benchmark process stands in for the tray, which turns GTK's GL off for itself.
+GDK_GL=disable $CARGO bench -q --bench menu 2> "$OUT/menu.err"
+echo
+echo "## 8. Soak"
 echo
 $CARGO bench -q --bench engine -- soak --cycles "$SOAK_CYCLES" 2>/dev/null
 echo

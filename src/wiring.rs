@@ -100,10 +100,15 @@ impl Wiring {
                 return Ok(http.clone());
             }
         }
-        let http = Http::new(HttpOptions {
+        let opts = HttpOptions {
             total_timeout: config.timeout,
             ..HttpOptions::default()
-        })?;
+        };
+        // A new timeout: a new client, within the same per-host limits.
+        let http = match cached.as_ref() {
+            Some((_, old)) => old.rebuilt(opts)?,
+            None => Http::new(opts)?,
+        };
         *cached = Some((config.timeout, http.clone()));
         Ok(http)
     }

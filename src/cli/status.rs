@@ -5,7 +5,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Args;
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 
 use super::{print_json, Ctx};
 use crate::config;
@@ -17,10 +16,6 @@ use crate::wiring::Wiring;
 
 /// Exit code for anything that stops the check itself (config error, no services).
 const UNKNOWN: i32 = 3;
-
-/// At most this many checks in flight, so a large config does not open
-/// hundreds of connections at once.
-const CONCURRENCY: usize = 16;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -109,19 +104,20 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32> {
     }
 }
 
-/// Checks every service concurrently (at most [`CONCURRENCY`] at once).
+/// Checks every service concurrently: the HTTP layer lets at most
+/// [`PER_HOST_IN_FLIGHT`](crate::providers::http::PER_HOST_IN_FLIGHT)
+/// requests reach one host at once, so a large config is not hundreds of
+/// connections to one provider.
 async fn check_all(
     http: Http,
     store: Arc<dyn SecretStore>,
     services: Vec<Service>,
 ) -> Vec<(String, Card)> {
-    let limit = Arc::new(Semaphore::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     let ids: Vec<String> = services.iter().map(|s| s.id.0.clone()).collect();
     for svc in services {
-        let (http, store, limit) = (http.clone(), store.clone(), limit.clone());
+        let (http, store) = (http.clone(), store.clone());
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
             let result = http
                 .check(&svc, store.as_ref(), OffsetDateTime::now_utc())
                 .await;

@@ -77,8 +77,11 @@ pub(crate) fn single_instance(dir: &Path) -> Result<Option<InstanceLock>> {
     }
 }
 
-/// Runs the tray until Quit. Returns the process exit code.
+/// Runs the tray until Quit. Returns the process exit code. Call it from the
+/// main thread before any other thread starts (it sets GTK's GL switch).
 pub fn run(opts: AppOptions) -> Result<i32> {
+    // First, while this is the only thread: GTK reads it when it starts.
+    super::gl::disable_for_this_process();
     let state_path = crate::engine::state::default_path().ok();
     let lock_dir = state_path
         .as_ref()
@@ -363,11 +366,7 @@ fn until(f: MuteFor, hour: OffsetDateTime) -> MuteUntil {
 
 /// Opens a URL or file with the desktop's handler, off the async threads.
 fn open_detached(target: String) {
-    std::thread::spawn(move || {
-        if let Err(e) = open::that_detached(&target) {
-            tracing::warn!("cannot open {target}: {e}");
-        }
-    });
+    super::gl::open_detached(target);
 }
 
 /// Saves a top-level setting to the config file, keeping comments; in the

@@ -66,29 +66,52 @@ impl Notifier for DesktopNotifier {
             // "default" is what a click on the notification itself sends.
             note.action("default", "Open dashboard");
         }
-        let handle = note.show().map_err(|e| {
-            format!("the desktop notification service did not take it ({e}); is a notification daemon running?")
-        })?;
-        if let (true, Some(url)) = (wait, url) {
-            self.waiting.fetch_add(1, Ordering::SeqCst);
-            let waiting = self.waiting.clone();
-            let spawned = std::thread::Builder::new()
-                .name("overwatch-notification-click".into())
-                .spawn(move || {
-                    // Returns when the notification is clicked, dismissed or expires.
-                    handle.wait_for_action(|action| {
-                        if action == "default" {
-                            if let Err(e) = open::that_detached(&url) {
-                                tracing::warn!("cannot open {url}: {e}");
+        let (true, Some(url)) = (wait, url) else {
+            return note.show().map(drop).map_err(not_taken);
+        };
+        // The handle holds the D-Bus connection the click comes back on, and
+        // libdbus's connection stays on the thread that opened it: that
+        // thread shows the notification, reports back, then waits.
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let waiting = self.waiting.clone();
+        let (shown_tx, shown) = std::sync::mpsc::sync_channel(1);
+        let on_thread = note.clone();
+        let spawned = std::thread::Builder::new()
+            .name("overwatch-notification-click".into())
+            .spawn(move || {
+                match on_thread.show() {
+                    Ok(handle) => {
+                        let _ = shown_tx.send(Ok(()));
+                        // Returns when the notification is clicked, dismissed or expires.
+                        handle.wait_for_action(|action| {
+                            if action == "default" {
+                                if let Err(e) = super::gl::open_now(&url) {
+                                    tracing::warn!("cannot open {url}: {e}");
+                                }
                             }
-                        }
-                    });
-                    waiting.fetch_sub(1, Ordering::SeqCst);
-                });
-            if spawned.is_err() {
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
-            }
+                        });
+                    }
+                    Err(e) => {
+                        let _ = shown_tx.send(Err(not_taken(e)));
+                    }
+                }
+                waiting.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            // No thread to wait on: show it here, without the click.
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            note.actions.clear();
+            return note.show().map(drop).map_err(not_taken);
         }
-        Ok(())
+        shown
+            .recv()
+            .unwrap_or_else(|_| Err("the notification thread ended before showing it".into()))
     }
+}
+
+/// The error for a notification the desktop did not take.
+fn not_taken(e: impl std::fmt::Display) -> String {
+    format!(
+        "the desktop notification service did not take it ({e}); is a notification daemon running?"
+    )
 }

@@ -1,8 +1,10 @@
 //! The background polling engine: schedules checks politely (jitter, budgets, backoff, 429 resets), notices offline and sleep, keeps state across restarts, and turns real changes into events and notifications.
 //!
-//! One task owns all the state (no locks); polls run as separate tasks
-//! bounded by a semaphore and report back over a channel. The loop sleeps
-//! until the next thing that is due — a poll, the end of a grace window, a
+//! One task owns all the state (no locks); polls run as separate tasks and
+//! report back over a channel (the HTTP layer lets at most
+//! [`PER_HOST_IN_FLIGHT`](crate::providers::http::PER_HOST_IN_FLIGHT)
+//! requests reach one API host at once; hosts do not wait for each other).
+//! The loop sleeps until the next thing that is due — a poll, the end of a grace window, a
 //! card going stale, a mute expiring — and never ticks in between.
 //! [`EngineHandle`] is the remote: commands go in over a channel, a
 //! [`Snapshot`] comes out over a `watch` channel, [`Event`]s over a broadcast.
@@ -39,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{sleep_until, Instant};
 
 use crate::config::{Config, DEFAULT_REFRESH};
@@ -78,8 +80,6 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// Where state persists; `None` keeps it in memory only.
     pub state_path: Option<PathBuf>,
-    /// Polls running at once.
-    pub max_in_flight: usize,
     /// Quiet time after a wake-up before everything refreshes.
     pub sleep_grace: Duration,
     /// Wall time running ahead of monotonic time by more than this is a sleep.
@@ -126,7 +126,6 @@ impl EngineOptions {
             notification_sink: None,
             clock: Arc::new(SystemClock::with_zone(Zone::utc())),
             state_path: None,
-            max_in_flight: 4,
             sleep_grace: Duration::from_secs(15),
             sleep_threshold: Duration::from_secs(20),
             startup_deadline: Duration::from_secs(30),
@@ -209,7 +208,6 @@ struct Core {
     notify_tx: Option<std::sync::mpsc::Sender<Notification>>,
     done_tx: mpsc::UnboundedSender<PollDone>,
     done_rx: Option<mpsc::UnboundedReceiver<PollDone>>,
-    sem: Arc<Semaphore>,
     dirty: bool,
 }
 
@@ -233,7 +231,6 @@ impl Core {
             .or_else(|| opts.notifier.clone().map(spawn_notifier));
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let rng = opts.seed.map(Rng::new).unwrap_or_else(Rng::from_entropy);
-        let sem = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
         let mut core = Core {
             config: Config::default(),
             slots: Vec::new(),
@@ -252,7 +249,6 @@ impl Core {
             notify_tx,
             done_tx,
             done_rx: Some(done_rx),
-            sem,
             opts,
             dirty: false,
             latest: None,
@@ -680,13 +676,9 @@ impl Core {
         let http = self.opts.http.clone();
         let store = self.opts.store.clone();
         let clock = self.opts.clock.clone();
-        let sem = self.sem.clone();
         let tx = self.done_tx.clone();
         let epoch = self.epoch;
         tokio::spawn(async move {
-            let Ok(_permit) = sem.acquire_owned().await else {
-                return;
-            };
             let result = http.check(&service, &*store, clock.now()).await;
             let _ = tx.send(PollDone {
                 id: service.id.clone(),

@@ -4,14 +4,17 @@
 //! the clock-free retry hints and the rule that the API key only ever goes to
 //! the host the service is configured for.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
 use thiserror::Error;
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use super::{
@@ -28,6 +31,11 @@ pub const MAX_REDIRECTS: usize = 3;
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The wait after a 429 that carried no usable header.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Requests in flight to one API host at most, whoever sends them (the
+/// engine's polls, `status`, the parallel requests of one check): a tray that
+/// watches 200 services on one provider is one polite client of that host.
+/// Hosts do not wait for each other. With HTTP/2 they share one connection.
+pub const PER_HOST_IN_FLIGHT: usize = 8;
 
 /// Limits and identity of the shared client.
 #[derive(Debug, Clone)]
@@ -41,6 +49,8 @@ pub struct HttpOptions {
     pub user_agent: String,
     /// Extra trusted roots (PEM), merged with the platform's; for tests and private CAs.
     pub extra_root_certs: Vec<Vec<u8>>,
+    /// Requests in flight to one host (scheme, host and port) at most.
+    pub per_host: usize,
 }
 
 impl Default for HttpOptions {
@@ -51,6 +61,7 @@ impl Default for HttpOptions {
             max_body: 4 * 1024 * 1024,
             user_agent: format!("overwatch/{}", env!("CARGO_PKG_VERSION")),
             extra_root_certs: Vec::new(),
+            per_host: PER_HOST_IN_FLIGHT,
         }
     }
 }
@@ -70,11 +81,80 @@ pub(crate) fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The shared HTTP client. Cheap to clone (the connection pool is shared).
+/// The shared HTTP client. Cheap to clone (the connection pool and the
+/// per-host limits are shared).
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     opts: HttpOptions,
+    hosts: Arc<HostGates>,
+}
+
+/// The turns of each host (scheme, host and port).
+#[derive(Default)]
+struct HostGates {
+    gates: Mutex<HashMap<String, Arc<Gate>>>,
+}
+
+/// One host's turns: a single one until the first exchange with the host is
+/// over (or the connect timeout has passed), then [`HttpOptions::per_host`].
+/// So the first request opens the connection and, where the host speaks
+/// HTTP/2, every later one finds it and shares it — instead of a burst of
+/// requests each opening (and handshaking) a connection of its own before
+/// any of them knows the host multiplexes.
+struct Gate {
+    turns: Arc<Semaphore>,
+    /// The remaining turns, handed out once.
+    more: std::sync::atomic::AtomicUsize,
+}
+
+impl Gate {
+    fn open(&self) {
+        let more = self.more.swap(0, std::sync::atomic::Ordering::AcqRel);
+        if more > 0 {
+            self.turns.add_permits(more);
+        }
+    }
+}
+
+impl HostGates {
+    /// Waits for a turn at `url`'s host. Fair: first come, first served.
+    async fn enter(
+        &self,
+        url: &Url,
+        per_host: usize,
+        open_after: Duration,
+    ) -> (Arc<Gate>, Option<OwnedSemaphorePermit>) {
+        let origin = format!(
+            "{}://{}:{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+            gates
+                .entry(origin)
+                .or_insert_with(|| {
+                    let gate = Arc::new(Gate {
+                        turns: Arc::new(Semaphore::new(1)),
+                        more: per_host.max(1).saturating_sub(1).into(),
+                    });
+                    // A first exchange that hangs holds the others back no
+                    // longer than a connection may take to open.
+                    let g = gate.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(open_after).await;
+                        g.open();
+                    });
+                    gate
+                })
+                .clone()
+        };
+        // Never closed, so this only fails if that changes; then go ungated.
+        let turn = gate.turns.clone().acquire_owned().await.ok();
+        (gate, turn)
+    }
 }
 
 impl std::fmt::Debug for Http {
@@ -85,6 +165,17 @@ impl std::fmt::Debug for Http {
 
 impl Http {
     pub fn new(opts: HttpOptions) -> Result<Http, HttpError> {
+        Http::build(opts, Arc::default())
+    }
+
+    /// A client with other options that shares this one's per-host limits, so
+    /// requests of the old and the new client together stay within them (a
+    /// config reload that changes the timeout while polls are in flight).
+    pub fn rebuilt(&self, opts: HttpOptions) -> Result<Http, HttpError> {
+        Http::build(opts, self.hosts.clone())
+    }
+
+    fn build(opts: HttpOptions, hosts: Arc<HostGates>) -> Result<Http, HttpError> {
         install_crypto();
         let mut roots = Vec::new();
         for pem in &opts.extra_root_certs {
@@ -103,7 +194,11 @@ impl Http {
             .tls_certs_merge(roots)
             .build()
             .map_err(|e| HttpError::Build(source_text(&e)))?;
-        Ok(Http { client, opts })
+        Ok(Http {
+            client,
+            opts,
+            hosts,
+        })
     }
 
     pub fn options(&self) -> &HttpOptions {
@@ -138,6 +233,11 @@ impl Http {
         }
         let host = host_port(&req.url);
         let max = self.opts.max_body;
+        // The wait for a turn is not the request's time: the timeout starts after it.
+        let (gate, _turn) = self
+            .hosts
+            .enter(&req.url, self.opts.per_host, self.opts.connect_timeout)
+            .await;
         let exchange = async {
             let mut resp = builder
                 .send()
@@ -183,10 +283,13 @@ impl Http {
         };
         // reqwest's own timeout covers the body too; this outer one is the
         // guarantee, whatever the client's internals do.
-        match tokio::time::timeout(self.opts.total_timeout, exchange).await {
+        let result = match tokio::time::timeout(self.opts.total_timeout, exchange).await {
             Ok(r) => r,
             Err(_) => Err(Failure::TimedOut(self.opts.total_timeout).reason(&host)),
-        }
+        };
+        // An exchange with the host is over: its connection exists (or cannot).
+        gate.open();
+        result
     }
 
     /// Checks one service: resolves its key, drives its adapter round by round

@@ -483,6 +483,47 @@ struct Shared {
     log: Mutex<VecDeque<SeenRequest>>,
     /// The fault mix's random draws.
     rng: Mutex<fastrand::Rng>,
+    in_flight: Mutex<InFlight>,
+}
+
+/// Provider requests being answered right now, and the most at once, in all
+/// and per `Host` header (what a client's per-host limit is about).
+#[derive(Debug, Default)]
+struct InFlight {
+    now: u64,
+    peak: u64,
+    by_host: HashMap<String, (u64, u64)>,
+}
+
+/// One request counted in [`InFlight`] until dropped (answered, or the client went away).
+struct Answering {
+    shared: Arc<Shared>,
+    host: String,
+}
+
+impl Answering {
+    fn start(shared: &Arc<Shared>, host: String) -> Answering {
+        let mut f = lock(&shared.in_flight);
+        f.now += 1;
+        f.peak = f.peak.max(f.now);
+        let h = f.by_host.entry(host.clone()).or_default();
+        h.0 += 1;
+        h.1 = h.1.max(h.0);
+        Answering {
+            shared: shared.clone(),
+            host,
+        }
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let mut f = lock(&self.shared.in_flight);
+        f.now = f.now.saturating_sub(1);
+        if let Some(h) = f.by_host.get_mut(&self.host) {
+            h.0 = h.0.saturating_sub(1);
+        }
+    }
 }
 
 /// Locks a mutex, carrying on if a panicking test thread poisoned it.
@@ -567,13 +608,26 @@ impl Shared {
     /// The remote control, for end-to-end tests and demos driven from a shell:
     /// `POST /_sim/scenario?target=railway:ID&scenario=crash` (targets are
     /// `railway:PROJECT`, `plausible:SITE`, `netlify:SITE`, `sentry:ORG/PROJECT`)
-    /// and `GET /_sim/stats` (`{"requests": N}`, control calls not counted).
+    /// and `GET /_sim/stats` (`{"requests": N, "peak_in_flight": N,
+    /// "peak_in_flight_by_host": {HOST: N}}`, control calls not counted).
     fn control(&self, req: &SeenRequest) -> Reply {
         match (req.method.as_str(), req.path.as_str()) {
-            ("GET", "/_sim/stats") => Reply::json(
-                200,
-                &serde_json::json!({ "requests": self.count.load(Ordering::Relaxed) }),
-            ),
+            ("GET", "/_sim/stats") => {
+                let f = lock(&self.in_flight);
+                let by_host: serde_json::Map<String, serde_json::Value> = f
+                    .by_host
+                    .iter()
+                    .map(|(h, (_, peak))| (h.clone(), (*peak).into()))
+                    .collect();
+                Reply::json(
+                    200,
+                    &serde_json::json!({
+                        "requests": self.count.load(Ordering::Relaxed),
+                        "peak_in_flight": f.peak,
+                        "peak_in_flight_by_host": by_host,
+                    }),
+                )
+            }
             ("POST", "/_sim/scenario") => {
                 let (Some(target), Some(name)) = (req.param("target"), req.param("scenario"))
                 else {
@@ -669,6 +723,9 @@ async fn serve_request(
         body: body.to_vec(),
     };
     let control = req.path.starts_with("/_sim/");
+    // Counted from here until the answer is handed back (after any delay).
+    let _answering =
+        (!control).then(|| Answering::start(&shared, req.header("host").unwrap_or("").to_string()));
     let mut reply = if control {
         shared.control(&req)
     } else {
@@ -733,6 +790,17 @@ pub async fn start_on(addr: SocketAddr, config: SimConfig) -> io::Result<SimHand
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let base_url = Url::parse(&format!("http://{addr}/")).expect("a socket address makes a URL");
+    Ok(serve_on(listener, addr, base_url, config))
+}
+
+/// Serves the sim on a listener the caller made and bound to `addr` — the
+/// benchmarks put TLS in front of it — for clients that reach it at
+/// `base_url`. Must be called within a tokio runtime.
+pub fn serve_on<L>(listener: L, addr: SocketAddr, base_url: Url, config: SimConfig) -> SimHandle
+where
+    L: axum::serve::Listener,
+    L::Addr: fmt::Debug,
+{
     let now = Instant::now();
     let targets = config
         .targets
@@ -755,6 +823,7 @@ pub async fn start_on(addr: SocketAddr, config: SimConfig) -> io::Result<SimHand
         count: AtomicU64::new(0),
         log: Mutex::new(VecDeque::new()),
         rng: Mutex::new(fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15)),
+        in_flight: Mutex::default(),
     });
     let app = axum::Router::new()
         .fallback(serve_request)
@@ -767,12 +836,12 @@ pub async fn start_on(addr: SocketAddr, config: SimConfig) -> io::Result<SimHand
             })
             .await
     });
-    Ok(SimHandle {
+    SimHandle {
         shared,
         addr,
         shutdown: Some(tx),
         task: Some(task),
-    })
+    }
 }
 
 /// Runs the sim on `127.0.0.1:port` until the process ends, on its own
@@ -838,6 +907,23 @@ impl SimHandle {
     /// Requests received since start.
     pub fn request_count(&self) -> u64 {
         self.shared.count.load(Ordering::Relaxed)
+    }
+
+    /// The most provider requests answered at once, over all hosts.
+    pub fn peak_in_flight(&self) -> u64 {
+        lock(&self.shared.in_flight).peak
+    }
+
+    /// The most provider requests answered at once per `Host` header
+    /// (`127.0.0.1:PORT`, `localhost:PORT`), sorted by host.
+    pub fn peak_in_flight_by_host(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = lock(&self.shared.in_flight)
+            .by_host
+            .iter()
+            .map(|(h, (_, peak))| (h.clone(), *peak))
+            .collect();
+        v.sort();
+        v
     }
 
     /// The last requests received (up to 1000), oldest first.

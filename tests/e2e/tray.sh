@@ -34,8 +34,9 @@ trap cleanup EXIT
 
 export XDG_CONFIG_HOME=$OUT/config HOME=$OUT/home OVERWATCH_DATA_DIR=$OUT/data
 mkdir -p "$OUT/bin" "$HOME" "$XDG_CONFIG_HOME"
-# `open` uses xdg-open; headless it would fail, so record what would be opened.
-printf '#!/bin/sh\necho "$@" >> %s/opened\n' "$OUT" > "$OUT/bin/xdg-open"
+# `open` uses xdg-open; headless it would fail, so record what would be opened
+# (and whether the tray's own GDK_GL reached the program it opens).
+printf '#!/bin/sh\necho "$@" >> %s/opened\necho "GDK_GL=${GDK_GL-unset}" >> %s/opened.env\n' "$OUT" "$OUT" > "$OUT/bin/xdg-open"
 chmod +x "$OUT/bin/xdg-open"
 export PATH="$OUT/bin:$PATH"
 
@@ -87,6 +88,14 @@ RED=214,36,36
 layout_has() { $SNI layout | cut -f3 | grep -qF -- "$1"; }
 id_of() { $SNI id "$1"; }
 
+# As a user runs it: scripts/session.sh sets GDK_GL=disable for the session's
+# other GTK programs; the tray must keep OpenGL out by itself.
+unset GDK_GL
+# OpenGL libraries (libglvnd, Mesa's GLX/EGL/DRI drivers, llvmpipe's LLVM) mapped by PID.
+gl_libs() { grep -oE '/[^ ]*/(lib(GL|GLX|EGL|GLdispatch|gallium|LLVM)[^/ ]*\.so[^/ ]*|[^/ ]*_dri\.so)' "/proc/$1/maps" | sort -u; }
+no_gl() { [ -e "/proc/$1/maps" ] && [ -z "$(gl_libs "$1")" ]; }
+has_gl() { gl_libs "$1" | grep -q .; }
+
 # A zone far from UTC (UTC+14, no summer time): clock times in the menu and in
 # notifications must be on the user's clock, not UTC.
 export TZ=Pacific/Kiritimati
@@ -101,6 +110,7 @@ check "one submenu per workspace, labelled with its worst status" bash -c "$SNI 
 check "card titles, summaries and metric lines are in the menu" bash -c "$SNI layout | cut -f3 | grep -qx '✓ Shop · Railway' && $SNI layout | cut -f3 | grep -qx 'services: 2/2 running' && $SNI layout | cut -f3 | grep -qx '✓ Web · Netlify'"
 check "metric lines are disabled (text only)" bash -c "$SNI layout | awk -F'\t' '\$3==\"services: 2/2 running\" {print \$4}' | grep -qx false"
 check "the icon is green while everything is healthy" eventually 10 icon_is $GREEN
+check "the tray maps no OpenGL library (GDK_GL unset, as users run it)" no_gl $APP
 
 # A label-only change (a deploy starts) must not rebuild the menu.
 REV0=$($SNI revision)
@@ -127,6 +137,7 @@ check "Refresh polls the service again" eventually 5 bash -c "[ \$(curl -fsS '${
 $SNI click "$(id_of '^Open dashboard$')"
 # The card is down because a deploy crashed: "Open" goes to that deployment's page.
 check "Open goes to the page about what broke (the crashed deployment)" eventually 5 grep -q "^https://railway.com/project/e2e-shop/service/.*[?&]id=" "$OUT/opened"
+check "the opened program does not inherit the tray's GDK_GL" grep -qx "GDK_GL=unset" "$OUT/opened.env"
 $SNI click "$(id_of '^5 min$')"
 check "Auto-refresh ▸ 5 min is saved to the config" eventually 5 grep -q '^refresh = "5m"' "$CONFIG"
 check "the new choice is checked in place" eventually 5 bash -c "$SNI layout | awk -F'\t' '\$3==\"5 min\" {print \$5}' | grep -qx 1"
@@ -159,6 +170,15 @@ wait $APP; RC=$?
 check "Quit exits with code 0" [ "$RC" = 0 ]
 check "the item is gone from the watcher" eventually 5 bash -c "! $SNI item"
 check "no secret in the app's output" bash -c "! grep -q 'sim-token' '$OUT/app.out' '$OUT/app.err'"
+
+# A user's own GDK_GL is kept (here: empty, GL on), and the check above can
+# fail: with GL on, GTK maps the OpenGL libraries.
+GDK_GL= "$BIN" --config "$CONFIG" > "$OUT/app2.out" 2> "$OUT/app2.err" &
+APP2=$!
+pids+=($APP2)
+up_with_gl() { $SNI item >/dev/null 2>&1 && has_gl $APP2; }
+check "with the user's GDK_GL (GL on), the tray starts and GTK maps OpenGL" eventually 15 up_with_gl
+kill $APP2 2>/dev/null; wait $APP2 2>/dev/null
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

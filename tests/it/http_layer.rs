@@ -596,3 +596,70 @@ async fn fixtures_and_scenarios_flow_through_the_sim_and_the_http_layer() {
     );
     assert_eq!(sim.request_count(), 2);
 }
+
+/// A burst of checks to one HTTPS host (the simulator behind TLS, its CA
+/// trusted by this client only): where the host offers HTTP/2, every request
+/// shares one connection and one handshake — the first request opens it
+/// alone, the others follow on it; where it offers HTTP/1.1 only, the burst
+/// opens as many connections as the per-host limit, never more. Either way
+/// at most the per-host limit of requests are in flight at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_to_an_https_host_shares_one_http2_connection() {
+    use crate::support::tls_sim;
+    use overwatch::providers::http::PER_HOST_IN_FLIGHT;
+    use overwatch::sim::{self, SimConfig};
+    for h2 in [true, false] {
+        let cfg = SimConfig {
+            accept_any_target: true,
+            latency: Duration::from_millis(100),
+            ..SimConfig::default()
+        };
+        let tls = tls_sim::start(cfg, h2).await;
+        let http = Http::new(HttpOptions {
+            extra_root_certs: vec![tls.ca_pem.clone().into_bytes()],
+            ..HttpOptions::default()
+        })
+        .unwrap();
+        let store = Arc::new(overwatch::secrets::Overlay::new(
+            [("t".to_string(), Secret::new(sim::DEFAULT_TOKEN))],
+            Arc::new(NoStore { why: "test".into() }),
+        ));
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..3 * PER_HOST_IN_FLIGHT {
+            let mut s = Service::example(
+                "Acme",
+                &format!("S{i}"),
+                Target::Railway {
+                    project: format!("p{i}"),
+                    environment: "production".into(),
+                    token_kind: TokenKind::Account,
+                },
+                Some(KeyRef::Keychain("t".into())),
+            );
+            s.base_url = Some(tls.sim.base_url());
+            let (http, store) = (http.clone(), store.clone());
+            set.spawn(async move {
+                http.check(&s, store.as_ref(), OffsetDateTime::now_utc())
+                    .await
+                    .card
+            });
+        }
+        while let Some(card) = set.join_next().await {
+            let card = card.unwrap();
+            assert_eq!(card.status, Status::Healthy, "{card:?}");
+        }
+        let s = tls.counters.stats();
+        let limit = PER_HOST_IN_FLIGHT as u64;
+        assert_eq!(tls.sim.peak_in_flight(), limit, "h2 {h2}");
+        if h2 {
+            assert_eq!((s.connections, s.full, s.h2), (1, 1, 1), "{s:?}");
+        } else {
+            // Later connections may resume the first one's TLS session.
+            assert_eq!(
+                (s.connections, s.full + s.resumed, s.h2),
+                (limit, limit, 0),
+                "{s:?}"
+            );
+        }
+    }
+}

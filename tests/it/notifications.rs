@@ -173,3 +173,74 @@ fn markup_in_names_and_provider_text_is_shown_as_text() {
     );
     assert!(!message.contains('\u{1b}'), "{message:?}");
 }
+
+/// A click on the notification (dunst's default action) opens the service's
+/// dashboard: the libdbus backend's handle waits on its own thread for the
+/// `ActionInvoked` signal. Played in a child with a D-Bus session and a dunst
+/// of its own (so no other test's notifications or `close-all` get in the
+/// way) and a stand-in `xdg-open` that records what it was asked to open.
+#[test]
+fn clicking_a_notification_opens_the_dashboard() {
+    if !crate::support::session("dunst on a private D-Bus") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let opened = dir.path().join("opened");
+    let fake = bin.join("xdg-open");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let inner = "dunst >/dev/null 2>&1 & \
+                 for _ in $(seq 1 100); do busctl --user list 2>/dev/null | grep -q '^org.freedesktop.Notifications ' && break; sleep 0.05; done; \
+                 \"$0\" --exact \"$1\" --ignored --nocapture; rc=$?; kill %1; exit $rc";
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    let out = Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", inner])
+        .arg(std::env::current_exe().unwrap())
+        .arg(format!("{module}::child_clicks_its_notification"))
+        .env("PATH", path)
+        .env("OW_OPENED", &opened)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run by the test above, on a bus where its own dunst is the only daemon.
+#[test]
+#[ignore = "run by clicking_a_notification_opens_the_dashboard"]
+fn child_clicks_its_notification() {
+    let opened = std::path::PathBuf::from(std::env::var_os("OW_OPENED").unwrap());
+    let n = Notification {
+        title: "Acme · API (Railway) is down".into(),
+        body: "api crashed".into(),
+        dashboard_url: Some("https://railway.com/project/clicked".into()),
+        kind: EventKind::Changed,
+        service: None,
+    };
+    DesktopNotifier::new().notify(&n).unwrap();
+    // The newest notification is at the top: invoke its default action.
+    dunstctl(&["action", "0"]);
+    for _ in 0..100 {
+        if let Ok(text) = std::fs::read_to_string(&opened) {
+            assert_eq!(text, "https://railway.com/project/clicked\n");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the click did not open the dashboard");
+}

@@ -433,3 +433,67 @@ fn provider_text_cannot_drive_the_terminal() {
     let raw = json.to_string();
     assert!(raw.contains(r"\u001b]0;pwned\u0007"), "{raw}");
 }
+
+/// `status` checks a large config at once, but never more than the per-host
+/// limit reaches one API host at a time — counted at the simulator, with
+/// every answer 200 ms late so they pile up. Two host names for the one
+/// simulator are two hosts: each gets its own limit, at the same time.
+#[test]
+fn status_keeps_each_host_within_the_per_host_limit() {
+    use overwatch::providers::http::PER_HOST_IN_FLIGHT;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = SimConfig {
+        accept_any_target: true,
+        latency: Duration::from_millis(200),
+        ..SimConfig::default()
+    };
+    let sim = rt.block_on(sim::start(cfg)).unwrap();
+    let port = sim.addr().port();
+    let n = 3 * PER_HOST_IN_FLIGHT;
+    let mut text = String::from("timeout = \"10s\"\n\n[[workspaces]]\nname = \"Fleet\"\n");
+    for i in 0..n {
+        // Half under each name; Plausible's check sends two requests at once.
+        let host = if i % 2 == 0 { "127.0.0.1" } else { "localhost" };
+        let target = if i % 3 == 0 {
+            format!("provider = \"plausible\"\nsite = \"s{i}.example\"")
+        } else {
+            format!("provider = \"railway\"\nproject = \"p{i}\"")
+        };
+        text.push_str(&format!(
+            "\n[[workspaces.services]]\nname = \"S{i}\"\n{target}\nkey = \"env:OW_SIM_TOKEN\"\nbase_url = \"http://{host}:{port}/\"\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = Command::cargo_bin("overwatch")
+        .unwrap()
+        .env("OVERWATCH_CONFIG", &config)
+        .env("OW_SIM_TOKEN", sim::DEFAULT_TOKEN)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let cards = services(&v);
+    assert_eq!(cards.len(), n);
+    assert!(cards.iter().all(|c| c["status"] == "healthy"), "{v:#}");
+    let limit = PER_HOST_IN_FLIGHT as u64;
+    assert_eq!(
+        sim.peak_in_flight_by_host(),
+        [
+            (format!("127.0.0.1:{port}"), limit),
+            (format!("localhost:{port}"), limit)
+        ],
+        "each host up to its limit, never over it"
+    );
+    assert_eq!(
+        sim.peak_in_flight(),
+        2 * limit,
+        "the hosts did not wait for each other"
+    );
+}

@@ -3,6 +3,8 @@
 // Each binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod tls_sim;
+
 use overwatch::model::{NetlifyTarget, PlausibleTarget, RailwayTarget, SentryTarget};
 
 use std::io::Write as _;
