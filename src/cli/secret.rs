@@ -12,9 +12,15 @@ use crate::secrets::{self, validate_key_name, KeyRef, Secret, SecretError, Secre
 #[derive(Debug, Subcommand)]
 pub enum SecretCmd {
     /// Store a key: read from stdin when piped, else asked for without echo.
-    Set { name: String },
+    Set {
+        /// The key's name, as a service's `key` refers to it ("acme-railway").
+        name: String,
+    },
     /// Delete a key from the keychain.
-    Delete { name: String },
+    Delete {
+        /// The key's name.
+        name: String,
+    },
     /// The keys the config refers to, found or missing (never their values).
     List {
         /// Print JSON for scripts.

@@ -29,8 +29,10 @@ pub enum ServiceCmd {
     /// Change fields of a service; `--name` renames it (its id stays).
     Edit {
         /// The service to edit.
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
         #[command(flatten)]
@@ -38,13 +40,16 @@ pub enum ServiceCmd {
     },
     /// Remove a service.
     Remove {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
     },
     /// List services, optionally of one workspace.
     List {
+        /// Only the services of this workspace.
         #[arg(short, long)]
         workspace: Option<String>,
         /// Print JSON for scripts.
@@ -53,22 +58,28 @@ pub enum ServiceCmd {
     },
     /// Start polling a service again.
     Enable {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
     },
     /// Stop polling a service; it stays listed.
     Disable {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
     },
     /// Move a service to another position and/or workspace.
     Move {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
         /// Workspace to move it into.
@@ -227,33 +238,47 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
             } else if rows.is_empty() {
                 eprintln!("No services yet: `overwatch service add` adds one.");
             } else {
-                let mut last_ws = String::new();
-                for r in rows {
-                    if r.workspace != last_ws {
-                        outln!("{}", r.workspace)?;
-                        last_ws = r.workspace.clone();
-                    }
-                    let mut notes = Vec::new();
-                    if r.mode == Mode::Link {
-                        notes.push("link only".to_string());
-                    } else if let Some(k) = &r.key {
-                        notes.push(format!("key {k}"));
-                    }
-                    if !r.enabled {
-                        notes.push("disabled".into());
-                    }
-                    outln!(
-                        "  {:<20} {:<10} {:<40} {}",
-                        r.name,
-                        r.provider.as_str(),
-                        r.target,
-                        notes.join(", ")
-                    )?;
-                }
+                print_table(&rows)?;
             }
             Ok(0)
         }
     }
+}
+
+/// The text listing: services under their workspace, in columns that fit the terminal.
+fn print_table(rows: &[Row]) -> Result<()> {
+    use crate::text::clean;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut notes = Vec::new();
+            if r.mode == Mode::Link {
+                notes.push("link only".to_string());
+            } else if let Some(k) = &r.key {
+                notes.push(format!("key {}", clean(k)));
+            }
+            if !r.enabled {
+                notes.push("disabled".into());
+            }
+            vec![
+                clean(&r.name).into_owned(),
+                r.provider.as_str().to_string(),
+                clean(&r.target).into_owned(),
+                notes.join(", "),
+            ]
+        })
+        .collect();
+    // Notes give way first, then the target, then the name.
+    let lines = super::table::lines(&cells, 2, super::table::width(), &[3, 2, 0]);
+    let mut last_ws: Option<&str> = None;
+    for (r, line) in rows.iter().zip(lines) {
+        if last_ws != Some(r.workspace.as_str()) {
+            outln!("{}", clean(&r.workspace))?;
+            last_ws = Some(&r.workspace);
+        }
+        outln!("{line}")?;
+    }
+    Ok(())
 }
 
 fn set_enabled(ctx: &Ctx, service: &str, workspace: Option<&str>, on: bool) -> Result<i32> {

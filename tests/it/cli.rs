@@ -669,3 +669,156 @@ fn in_a_terminal_service_add_asks_for_what_is_missing() {
     assert_eq!(rows[0]["key"], "env:SENTRY_TOKEN");
     assert!(e.text().contains("base_url = \"https://de.sentry.io\""));
 }
+
+/// `overwatch completions SHELL` prints a script built from the clap
+/// definitions: every shell clap_complete knows, naming the subcommands and flags.
+#[test]
+fn completions_are_printed_for_every_shell() {
+    let e = Env::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = e.ok(&["completions", shell]);
+        for word in [
+            "overwatch",
+            "service",
+            "secret",
+            "workspace",
+            "color",
+            "completions",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // The bash script is valid bash.
+    let bash = e.ok(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("overwatch.bash");
+    std::fs::write(&f, &bash).unwrap();
+    let ok = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&f)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    e.cmd()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values"));
+}
+
+/// The packagers' `overwatch manpages DIR`: one page per command,
+/// the main page with real FILES / ENVIRONMENT / EXIT STATUS sections.
+#[test]
+fn man_pages_cover_every_command() {
+    let e = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    e.cmd()
+        .arg("manpages")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("man pages to"));
+    let page = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    for name in [
+        "overwatch.1",
+        "overwatch-service.1",
+        "overwatch-service-add.1",
+        "overwatch-secret-set.1",
+        "overwatch-status.1",
+        "overwatch-completions.1",
+    ] {
+        assert!(page(name).starts_with(".ie"), "{name} is roff");
+    }
+    assert!(!dir.path().join("overwatch-help.1").exists());
+    let main = page("overwatch.1");
+    for section in [
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        ".SH EXIT STATUS",
+        ".SH SEE ALSO",
+    ] {
+        assert!(main.contains(section), "{section} in overwatch.1");
+    }
+    assert!(
+        page("overwatch-secret-set.1").contains("as a service"),
+        "the NAME help"
+    );
+    // Rendered by man itself where it is installed (the package test reads them installed).
+    if crate::support::tool("man") {
+        let out = std::process::Command::new("man")
+            .env("MANWIDTH", "80")
+            .arg("-l")
+            .arg(dir.path().join("overwatch-service-move.1"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("--position"), "{text}");
+        assert!(text.contains("1-based position"), "{text}");
+    }
+}
+
+/// `service list` is a table that fits the terminal: a 36-character Railway
+/// id and a long name are cut with "…" instead of wrapping, and the columns
+/// still line up; into a pipe (no COLUMNS) nothing is cut.
+#[test]
+fn service_list_fits_the_terminal_width() {
+    let long_name = "A service with a rather long name for a tray menu";
+    let e = Env::with(&format!(
+        r#"
+[[workspaces]]
+name = "Acme"
+
+[[workspaces.services]]
+name = "{long_name}"
+provider = "railway"
+project = "3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41"
+key = "acme-railway"
+
+[[workspaces.services]]
+name = "Web"
+provider = "netlify"
+site = "acme.netlify.app"
+key = "env:NETLIFY_TOKEN"
+enabled = false
+"#
+    ));
+    let list = |cols: Option<&str>| {
+        let mut c = e.cmd();
+        match cols {
+            Some(n) => c.env("COLUMNS", n),
+            None => c.env_remove("COLUMNS"),
+        };
+        let out = c
+            .args(["service", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let full = list(None);
+    assert!(
+        full.contains("3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41"),
+        "{full}"
+    );
+    assert!(full.contains(long_name), "{full}");
+    for cols in ["100", "80", "60"] {
+        let out = list(Some(cols));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Acme");
+        for l in &lines {
+            assert!(
+                l.chars().count() <= cols.parse().unwrap(),
+                "wider than {cols}: {l:?}"
+            );
+        }
+        // The provider column starts at the same place on both rows.
+        let at = |l: &str, w: &str| l.find(w).map(|b| l[..b].chars().count());
+        assert_eq!(at(lines[1], "railway"), at(lines[2], "netlify"), "{out}");
+        assert!(lines[1].contains('…'), "cut at {cols}: {out}");
+        assert!(
+            lines[2].contains("disabled") || lines[2].contains('…'),
+            "{out}"
+        );
+    }
+}

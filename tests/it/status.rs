@@ -310,6 +310,59 @@ fn the_text_output_shows_the_cards() {
     assert!(out.contains("      updated just now"), "{out}");
 }
 
+/// Colours by status with `--color always`; none with `--color never`, none by
+/// default into a pipe, and none under NO_COLOR unless `--color always` says so.
+#[test]
+fn status_lines_are_coloured_by_status_when_asked() {
+    let w = world();
+    const RED: &str = "\x1b[31m";
+    const GREEN: &str = "\x1b[32m";
+    const YELLOW: &str = "\x1b[33m";
+    const MAGENTA: &str = "\x1b[35m";
+    let (_, crash, _) = w.status(&["--workspace", "Crash", "--color", "always"]);
+    assert!(
+        crash.contains(&format!("  {RED}× Rail · Railway\x1b[0m — api crashed")),
+        "{crash:?}"
+    );
+    let (_, healthy, _) = w.status(&["--workspace", "Healthy", "--color=always"]);
+    assert!(
+        healthy.contains(&format!("{GREEN}✓ Rail · Railway")),
+        "{healthy:?}"
+    );
+    let (_, failing, _) = w.status(&["--workspace", "DeployFailing", "--color", "always"]);
+    assert!(failing.contains(YELLOW), "{failing:?}");
+    let (_, auth, _) = w.status(&["--workspace", "AuthFailure", "--color", "always"]);
+    assert!(
+        auth.contains(&format!("{MAGENTA}? Rail · Railway")),
+        "{auth:?}"
+    );
+    // The link-only service has no status and no colour.
+    assert!(healthy.contains("  ↗ Docs · Netlify"), "{healthy:?}");
+
+    for args in [&["--color", "never"][..], &[][..]] {
+        let mut a = vec!["--workspace", "Crash"];
+        a.extend_from_slice(args);
+        let (code, out, _) = w.status(&a);
+        assert_eq!(code, 2);
+        assert!(!out.contains('\x1b'), "no colour with {args:?}: {out:?}");
+    }
+    let no_color = |args: &[&str]| {
+        Command::cargo_bin("overwatch")
+            .unwrap()
+            .env("OVERWATCH_CONFIG", &w.config)
+            .env("OW_SIM_TOKEN", sim::DEFAULT_TOKEN)
+            .env("NO_COLOR", "1")
+            .args(["status", "--workspace", "Crash"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = String::from_utf8(no_color(&["--color", "auto"]).stdout).unwrap();
+    assert!(!out.contains('\x1b'), "{out:?}");
+    let out = String::from_utf8(no_color(&["--color", "always"]).stdout).unwrap();
+    assert!(out.contains(RED), "--color always beats NO_COLOR: {out:?}");
+}
+
 #[test]
 fn config_errors_and_unknown_workspaces_exit_3_with_the_error_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
