@@ -422,16 +422,13 @@ fn evaluate(
     }
 
     let mut metrics = vec![
-        Metric::new("visitors now", fmt_count(now_visitors)),
-        Metric::new("visitors today", with_change(&visitors)),
+        Metric::new("visitors now", fmt_count(now_visitors)).number(now_visitors),
+        figure_metric("visitors today", &visitors),
     ];
-    metrics.push(Metric::new(
-        "pageviews today",
-        pageviews
-            .as_ref()
-            .map(with_change)
-            .unwrap_or_else(|| "—".into()),
-    ));
+    metrics.push(match &pageviews {
+        Some(p) => figure_metric("pageviews today", p),
+        None => Metric::new("pageviews today", "—"),
+    });
 
     let th = &ctx.service.thresholds;
     let today = fmt_count(visitors.value);
@@ -546,6 +543,14 @@ fn fmt_count(n: f64) -> String {
 }
 
 /// "1,011 (−41 % vs yesterday)"; the previous period of `period=day` is yesterday.
+/// A metric line for a figure: the text with its change, and the raw numbers
+/// for `--json`.
+fn figure_metric(label: &str, f: &Figure) -> Metric {
+    Metric::new(label, with_change(f))
+        .number(f.value)
+        .change_pct(f.change)
+}
+
 fn with_change(f: &Figure) -> String {
     let value = fmt_count(f.value);
     match f.change {

@@ -180,6 +180,41 @@ fn services(v: &Value) -> Vec<Value> {
     v["workspaces"][0]["services"].as_array().unwrap().clone()
 }
 
+/// A metric as JSON, with its optional `number`, `unit` and `change_pct`.
+fn raw(svc: &Value, label: &str) -> Value {
+    svc["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(svc["details"].as_array().into_iter().flatten())
+        .find(|m| m["label"] == label)
+        .cloned()
+        .unwrap_or_else(|| panic!("no metric {label} in {svc}"))
+}
+
+/// Every `number` in the report is the figure its display text starts with
+/// ("1,934 (+4 % vs yesterday)" → 1934; "2 min" → 120 with unit "s" is not checked).
+fn every_number_matches_its_text(v: &Value) {
+    for ws in v["workspaces"].as_array().unwrap() {
+        for svc in ws["services"].as_array().unwrap() {
+            let all = svc["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(svc["details"].as_array().into_iter().flatten());
+            for m in all.filter(|m| m["number"].is_number() && m.get("unit").is_none()) {
+                let text = m["value"].as_str().unwrap();
+                let lead: String = text
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == ',')
+                    .filter(|c| *c != ',')
+                    .collect();
+                assert_eq!(lead, m["number"].to_string(), "{m}");
+            }
+        }
+    }
+}
+
 fn metric(svc: &Value, label: &str) -> String {
     svc["metrics"]
         .as_array()
@@ -214,6 +249,24 @@ fn every_scenario_gives_the_right_cards_and_exit_codes() {
     assert_eq!(metric(&s[1], "visitors now"), "23");
     assert!(metric(&s[1], "visitors today").starts_with("1,934"));
     assert_eq!(metric(&s[3], "unresolved issues (1 h)"), "0");
+    // Beside the display text, --json has the raw number (and the change).
+    let today = raw(&s[1], "visitors today");
+    assert_eq!(today["number"], 1934, "{today}");
+    assert!(today["change_pct"].is_number(), "{today}");
+    assert!(
+        today["value"].as_str().unwrap().contains(&format!(
+            "{} %",
+            today["change_pct"].as_f64().unwrap().abs().round()
+        )),
+        "the change shown is the change given: {today}"
+    );
+    assert_eq!(raw(&s[1], "visitors now")["number"], 23);
+    assert_eq!(raw(&s[3], "unresolved issues (1 h)")["number"], 0);
+    assert!(
+        raw(&s[0], "services").get("number").is_none(),
+        "text has no number"
+    );
+    every_number_matches_its_text(&v);
     // The link-only service is listed with no status.
     assert_eq!(s[4]["mode"], "link");
     assert!(s[4]["status"].is_null());
@@ -253,6 +306,13 @@ fn every_scenario_gives_the_right_cards_and_exit_codes() {
 
     let (code, v) = w.json("ErrorSpike");
     assert_eq!(code, 1, "{v}");
+    every_number_matches_its_text(&v);
+    assert!(
+        raw(&services(&v)[0], "events (24 h)")["number"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let (code, v) = w.json("Fatal");
     assert_eq!(code, 2, "{v}");
     let (code, v) = w.json("TrafficCollapse");
