@@ -467,9 +467,20 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
 }
 
 /// Checks `values` as provider `p`'s target; each problem names its flag.
-fn check_target(p: Provider, values: &BTreeMap<String, String>) -> Result<()> {
+/// A value read in a normal form (a Plausible site given as its URL) is
+/// replaced by that form in `values`, and the user is told.
+fn check_target(p: Provider, values: &mut BTreeMap<String, String>) -> Result<()> {
     let mut fields = MapFields::new(values);
-    if Target::parse(p, &mut fields).is_some() && fields.problems.is_empty() {
+    let parsed = Target::parse(p, &mut fields);
+    if let (Some(t), true) = (parsed, fields.problems.is_empty()) {
+        for (k, why) in &fields.notes {
+            eprintln!("note: --{}: {why}; using that", k.replace('_', "-"));
+        }
+        for (k, v) in t.values() {
+            if let Some(given) = values.get_mut(k) {
+                *given = v;
+            }
+        }
         return Ok(());
     }
     let lines: Vec<String> = fields
@@ -539,6 +550,16 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
             f.provider = Some(Provider::ALL[prompt::select("Provider", &items, 0)?]);
         }
         let p = f.provider.expect("asked above");
+        if f.mode.is_none() {
+            let items = [
+                format!("Watch it: poll the {} API (needs an API key)", p.title()),
+                "Link only: a dashboard link in the menu (no key, no polling)".to_string(),
+            ];
+            if prompt::select("How should Overwatch follow it?", &items, 0)? == 1 {
+                f.mode = Some(Mode::Link);
+            }
+        }
+        let link_only = f.mode == Some(Mode::Link);
         for field in p.spec().fields {
             if f.target.contains_key(field.key) {
                 continue;
@@ -557,7 +578,7 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
                 f.target.insert(field.key.to_string(), answer);
             }
         }
-        if p.spec().self_hosted && f.base_url.is_none() {
+        if p.spec().self_hosted && f.base_url.is_none() && !link_only {
             f.base_url = prompt::optional("Self-hosted or regional API base URL", |s| {
                 check_url(s, false)
             })?;
@@ -598,7 +619,7 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         );
     }
     if let Some(p) = f.provider {
-        check_target(p, &f.target)?;
+        check_target(p, &mut f.target)?;
     }
 
     let created = ed.ensure_workspace(&workspace)?;
@@ -753,7 +774,7 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
         if !missing.is_empty() {
             bail!("switching `{name}` to {p} needs {}", missing.join(", "));
         }
-        check_target(p, &f.target)?;
+        check_target(p, &mut f.target)?;
     } else {
         // The target as it will be: the current values with the new ones over them.
         let mut merged: BTreeMap<String, String> = current
@@ -769,7 +790,12 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
                 merged.insert(k.clone(), v.clone());
             }
         }
-        check_target(p, &merged)?;
+        check_target(p, &mut merged)?;
+        for (k, v) in f.target.iter_mut() {
+            if let Some(m) = merged.get(k) {
+                *v = m.clone();
+            }
+        }
     }
     ed.edit_service(&ws, &name, &f)?;
     save(&mut ed)?;
