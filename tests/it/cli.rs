@@ -580,6 +580,15 @@ impl Tmux {
         Tmux { name }
     }
 
+    /// Whether the terminal's cursor is visible (a selection hides it while it runs).
+    fn cursor_visible(&self) -> bool {
+        let out = std::process::Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{cursor_flag}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
     fn screen(&self) -> String {
         let out = std::process::Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.name])
@@ -637,6 +646,8 @@ fn in_a_terminal_service_add_asks_for_what_is_missing() {
     t.keys(&["Enter"]); // the first (only) workspace: Acme
     t.wait_for("Service name");
     t.keys(&["Errors", "Enter"]);
+    t.wait_for("How should Overwatch follow it?");
+    t.keys(&["Enter"]); // the first choice: poll its API
     t.wait_for("Sentry organization slug");
     t.keys(&["acme", "Enter"]);
     t.wait_for("Sentry project slug");
@@ -903,5 +914,184 @@ fn every_registered_provider_is_added_through_its_own_field_flags() {
     e.cmd().args(&args).assert().failure().stderr(
         predicate::str::contains(other.flag())
             .and(predicate::str::contains(format!("not used by {p}"))),
+    );
+}
+
+/// Interactive `service add` asks whether to poll the API or only link to the
+/// dashboard (link-only needs no key), and asks Railway's environment.
+#[test]
+fn in_a_terminal_service_add_asks_link_only_or_api_and_railways_environment() {
+    if !crate::support::tool("tmux") {
+        return;
+    }
+    let e = Env::new();
+    e.ok(&["workspace", "add", "Acme"]);
+    let bin = assert_cmd::cargo::cargo_bin("overwatch");
+    let done = e.path.with_file_name("done-link");
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' service add -w Acme --name Shop --provider railway; echo exit=$? > '{}'; sleep 5",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("How should Overwatch follow it?");
+    t.keys(&["Down", "Enter"]); // link only
+    t.wait_for("Railway project id");
+    t.keys(&["3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41", "Enter"]);
+    t.wait_for("Railway environment");
+    t.keys(&["C-u", "staging", "Enter"]);
+    for _ in 0..200 {
+        if done.exists() {
+            break;
+        }
+        // Questions this service does not need are skipped; answer any other with its default.
+        if t.screen().contains("Railway token kind") {
+            t.keys(&["Enter"]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=0",
+        "{}",
+        t.screen()
+    );
+    assert!(
+        !t.screen().contains("API key for this"),
+        "a link-only service needs no key: {}",
+        t.screen()
+    );
+    let rows = e.json(&["service", "list", "--json"]);
+    assert_eq!(rows[0]["mode"], "link", "{rows}");
+    assert!(rows[0]["key"].is_null(), "{rows}");
+    assert_eq!(
+        rows[0]["target"], "project 3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41 (staging)",
+        "{rows}"
+    );
+}
+
+/// Ctrl-C at a question ends the command with 130 and leaves the terminal as
+/// it was: the cursor a selection hid is shown again, and after the hidden
+/// key prompt typed text echoes again.
+#[test]
+fn ctrl_c_at_a_question_restores_the_terminal() {
+    if !crate::support::tool("tmux") {
+        return;
+    }
+    let e = Env::new();
+    e.ok(&["workspace", "add", "Acme"]);
+    let bin = assert_cmd::cargo::cargo_bin("overwatch");
+    let done = e.path.with_file_name("done-ctrl-c");
+    // At a selection (the cursor is hidden while it runs).
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' service add -w Acme --name X; echo exit=$? > '{}'; exec cat",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("Provider");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!t.cursor_visible(), "the selection hides the cursor");
+    t.keys(&["C-c"]);
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=130",
+        "{}",
+        t.screen()
+    );
+    assert!(t.cursor_visible(), "the cursor is back: {}", t.screen());
+    drop(t);
+
+    // At the hidden key prompt (echo off while it runs).
+    let done = e.path.with_file_name("done-ctrl-c-2");
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' secret set some-key; echo exit=$? > '{}'; exec cat",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("input hidden");
+    t.keys(&["C-c"]);
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=130",
+        "{}",
+        t.screen()
+    );
+    // `cat` now reads the terminal: what is typed shows, so echo is back on.
+    t.keys(&["echo-is-back"]);
+    t.wait_for("echo-is-back");
+}
+
+/// A Plausible site pasted as its URL is read as its domain, and the user is
+/// told; the URL of a page is refused; a config file with a URL is reported at
+/// its line with the fix (nothing rewrites a hand-written file).
+#[test]
+fn a_plausible_site_given_as_a_url_is_its_domain_and_says_so() {
+    let e = Env::new();
+    let out = e
+        .cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "Acme",
+            "--name",
+            "Traffic",
+            "--provider",
+            "plausible",
+        ])
+        .args([
+            "--site",
+            "https://Example.com/",
+            "--key",
+            "env:PLAUSIBLE_KEY",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("note: --site: `https://Example.com/` is a URL")
+            && err.contains("`example.com`"),
+        "{err}"
+    );
+    assert!(e.text().contains("site = \"example.com\""), "{}", e.text());
+    e.cmd()
+        .args([
+            "service",
+            "edit",
+            "Traffic",
+            "--site",
+            "https://example.com/blog",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the URL of a page"));
+    assert!(
+        e.text().contains("site = \"example.com\""),
+        "unchanged: {}",
+        e.text()
+    );
+
+    let f = Env::with(
+        "[[workspaces]]\nname = \"Acme\"\n\n[[workspaces.services]]\nname = \"Traffic\"\nprovider = \"plausible\"\nsite = \"https://example.com/\"\nkey = \"env:K\"\n",
+    );
+    f.cmd().args(["config", "check"]).assert().code(1).stderr(
+        predicate::str::contains("config.toml:7:")
+            .and(predicate::str::contains("write `site = \"example.com\"`")),
     );
 }
