@@ -560,7 +560,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str) -> Tmux {
-        let name = format!("ow-test-{}-{}", std::process::id(), cmd.len());
+        // Tests run in parallel: each session gets a name of its own.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("ow-test-{}-{n}", std::process::id());
         let ok = std::process::Command::new("tmux")
             .args([
                 "new-session",
