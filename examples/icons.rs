@@ -1,9 +1,10 @@
-//! Writes the tray glyphs to `icons/` (the app icon and one PNG per status and size), rendered by `view::icon`.
+//! Writes the icons rendered by `view::icon`: the tray glyphs in `icons/` (one PNG per status and size, and the app icon) and the app icon of the Linux package in `pkg/icons/hicolor/` (PNGs at the theme's sizes and a scalable SVG).
 
-use overwatch::view::icon::{png, IconSpec, Look};
+use overwatch::view::icon::{png, svg, IconSpec, Look, APP_ICON_SIZES, APP_ID};
 
 fn main() -> std::io::Result<()> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("icons");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("icons");
     std::fs::create_dir_all(&dir)?;
     let looks = [
         Look::Healthy,
@@ -24,5 +25,19 @@ fn main() -> std::io::Result<()> {
         png(IconSpec::new(Look::Healthy), 256),
     )?;
     println!("wrote icons to {}", dir.display());
+
+    let hicolor = root.join("pkg/icons/hicolor");
+    for size in APP_ICON_SIZES {
+        let d = hicolor.join(format!("{size}x{size}/apps"));
+        std::fs::create_dir_all(&d)?;
+        std::fs::write(
+            d.join(format!("{APP_ID}.png")),
+            png(IconSpec::new(Look::Healthy), size),
+        )?;
+    }
+    let d = hicolor.join("scalable/apps");
+    std::fs::create_dir_all(&d)?;
+    std::fs::write(d.join(format!("{APP_ID}.svg")), svg(Look::Healthy))?;
+    println!("wrote the app icon to {}", hicolor.display());
     Ok(())
 }

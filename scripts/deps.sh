@@ -19,6 +19,9 @@ packages=(
   tzdata
   # the interactive CLI test drives a real terminal
   tmux
+  # the Debian package: its dependencies (dpkg-shlibdeps), and the checks of
+  # what it installs — menu entry, AppStream metainfo, man pages, the SVG icon
+  dpkg-dev desktop-file-utils appstream man-db librsvg2-bin
 )
 
 missing=()
@@ -30,5 +33,6 @@ done
 echo "installing system packages: ${missing[*]}" >&2
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt-get (a package test, a parallel build) may hold the lock: wait for it.
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

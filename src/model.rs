@@ -498,7 +498,18 @@ impl BodyKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metric {
     pub label: String,
+    /// The text shown ("1,934 (+4 % vs yesterday)").
     pub value: String,
+    /// The figure behind `value`, as a number, when it has one (1934);
+    /// absent for text, ages and capped counts ("25+").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<serde_json::Number>,
+    /// The unit of `number` when it is not a plain count (`"s"` for seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The change against the previous period, in percent (4 for "+4 %").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_pct: Option<serde_json::Number>,
 }
 
 impl Metric {
@@ -506,7 +517,40 @@ impl Metric {
         Metric {
             label: label.into(),
             value: value.into(),
+            number: None,
+            unit: None,
+            change_pct: None,
         }
+    }
+
+    /// Adds the raw figure (a whole number prints without a fraction).
+    /// A figure that is not finite is left out rather than made up.
+    pub(crate) fn number(mut self, n: f64) -> Self {
+        self.number = json_number(n);
+        self
+    }
+
+    /// Adds the raw figure with its unit (`"s"`).
+    pub(crate) fn number_in(mut self, n: f64, unit: &str) -> Self {
+        self.number = json_number(n);
+        self.unit = self.number.as_ref().map(|_| unit.to_string());
+        self
+    }
+
+    /// Adds the change against the previous period, in percent.
+    pub(crate) fn change_pct(mut self, pct: Option<f64>) -> Self {
+        self.change_pct = pct.and_then(json_number);
+        self
+    }
+}
+
+/// `n` as a JSON number: an integer when it is whole, else a float; `None`
+/// when it is not finite.
+fn json_number(n: f64) -> Option<serde_json::Number> {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Some(serde_json::Number::from(n as i64))
+    } else {
+        serde_json::Number::from_f64(n)
     }
 }
 
@@ -579,6 +623,39 @@ impl Card {
 
 #[cfg(test)]
 mod tests {
+
+    /// `--json` metrics: the raw figure beside the text, integers without a
+    /// fraction, nothing made up for a figure that is not finite; the fields
+    /// are left out when absent (additive to the documented schema).
+    #[test]
+    fn metrics_carry_raw_numbers_only_when_there_are_some() {
+        let j = |m: &Metric| serde_json::to_string(m).unwrap();
+        assert_eq!(j(&Metric::new("a", "b")), r#"{"label":"a","value":"b"}"#);
+        let m = Metric::new("visitors today", "1,934 (+4 % vs yesterday)")
+            .number(1934.0)
+            .change_pct(Some(4.0));
+        assert_eq!(
+            j(&m),
+            r#"{"label":"visitors today","value":"1,934 (+4 % vs yesterday)","number":1934,"change_pct":4}"#
+        );
+        assert_eq!(
+            j(&Metric::new("x", "2.5").number(2.5)),
+            r#"{"label":"x","value":"2.5","number":2.5}"#
+        );
+        assert_eq!(
+            j(&Metric::new("x", "?")
+                .number(f64::NAN)
+                .change_pct(Some(f64::INFINITY))),
+            r#"{"label":"x","value":"?"}"#
+        );
+        assert_eq!(
+            j(&Metric::new("build time", "1 min 5 s").number_in(65.0, "s")),
+            r#"{"label":"build time","value":"1 min 5 s","number":65,"unit":"s"}"#
+        );
+        // An old state file without the fields still reads.
+        let old: Metric = serde_json::from_str(r#"{"label":"a","value":"b"}"#).unwrap();
+        assert_eq!(old, Metric::new("a", "b"));
+    }
     use super::*;
 
     #[test]

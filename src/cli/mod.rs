@@ -9,11 +9,13 @@ macro_rules! outln {
 }
 
 mod config_cmd;
+mod generate;
 mod prompt;
 mod secret;
 mod service;
 mod sim;
 mod status;
+mod table;
 mod watch;
 mod workspace;
 
@@ -21,26 +23,45 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
 use crate::secrets::SecretStore;
 
 /// Watch Railway, Plausible, Netlify and Sentry services from one tray icon.
 #[derive(Debug, Parser)]
-#[command(name = "overwatch", version, about, long_about = None)]
+#[command(
+    name = "overwatch",
+    version,
+    about,
+    long_about = "Watch Railway, Plausible, Netlify and Sentry services from one tray icon.\n\n\
+        Without a subcommand, starts the tray (the demo when there is no config file yet). \
+        The subcommands manage the config and the keys, and check the services from a terminal.",
+    after_long_help = AFTER_LONG_HELP
+)]
 pub struct Cli {
     /// Config file to use (default: the platform config dir; also OVERWATCH_CONFIG).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// Never ask questions, even in a terminal (missing fields are errors).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_input: bool,
 
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
+
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        hide_possible_values = true,
+        help_heading = GLOBAL
+    )]
+    pub color: clap::ColorChoice,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -70,11 +91,43 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Start the tray with built-in demo data (a simulator with a scripted timeline).
     Demo,
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
+    Completions(generate::CompletionsArgs),
+    /// Write the man pages (overwatch.1, overwatch-service.1, …) into a directory, for packagers.
+    Manpages(generate::ManpagesArgs),
 }
+
+/// The heading global flags are listed under, apart from each subcommand's own.
+const GLOBAL: &str = "Global options";
+
+/// The end of `--help` and of the main man page: files, environment, exit codes.
+const AFTER_LONG_HELP: &str = "\
+Files:
+  The config file is config.toml in the platform config directory \
+(~/.config/overwatch/ on Linux; `overwatch config path` prints it). \
+API keys live in the OS keychain, or in environment variables named by `key = \"env:VAR\"`.
+
+Environment:
+  OVERWATCH_CONFIG    the config file to use (like --config)
+  OVERWATCH_DATA_DIR  where the engine keeps its state (default: the platform data directory)
+  NO_COLOR            no colours in the output (unless --color always)
+  RUST_LOG            log filter for stderr (overrides -v)
+
+Exit status:
+  0 success (for `status`: all healthy), 1 an error (for `status`: degraded), \
+2 a usage error (for `status`: down), 3 unknown (`status`) or output that could not be written.";
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    // The colour choice applies to clap's own help and errors too, so it is
+    // read before clap parses (a bad value is then clap's usage error).
+    let color = color_flag(std::env::args_os().skip(1)).unwrap_or(clap::ColorChoice::Auto);
+    set_color(color);
+    let cli = match Cli::command()
+        .color(color)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -117,6 +170,35 @@ fn render_error(e: &anyhow::Error) -> String {
     out
 }
 
+/// The value of the last `--color WHEN` / `--color=WHEN` before a `--`.
+fn color_flag(args: impl Iterator<Item = std::ffi::OsString>) -> Option<clap::ColorChoice> {
+    use clap::ValueEnum;
+    let mut found = None;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(a) = args.next() {
+        let value = match a.as_str() {
+            "--" => break,
+            "--color" => args.next(),
+            _ => a.strip_prefix("--color=").map(str::to_string),
+        };
+        if let Some(v) = value {
+            found = clap::ColorChoice::from_str(&v, true).ok().or(found);
+        }
+    }
+    found
+}
+
+/// Makes every later write to stdout/stderr through anstream follow `choice`
+/// (auto: colour on a terminal unless NO_COLOR is set or TERM is dumb).
+fn set_color(choice: clap::ColorChoice) {
+    let c = match choice {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    c.write_global();
+}
+
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -128,7 +210,7 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
         .with_target(false)
         .try_init();
 }
@@ -149,6 +231,8 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Watch(a)) => watch::run(&ctx, a),
         Some(Command::Sim(a)) => sim::run(&ctx, a),
         Some(Command::Demo) => tray(&ctx, true),
+        Some(Command::Completions(a)) => generate::completions(a),
+        Some(Command::Manpages(a)) => generate::manpages(a),
         None => tray(&ctx, false),
     }
 }
@@ -208,10 +292,11 @@ impl StdoutError {
 }
 
 /// Writes `text` to standard output and flushes it, so a full disk is noticed
-/// here rather than lost when the process exits.
+/// here rather than lost when the process exits. Colour styles in `text` are
+/// kept or stripped by the `--color` choice (anstream).
 pub fn out(text: impl AsRef<str>) -> Result<(), StdoutError> {
     use std::io::Write;
-    let mut o = std::io::stdout().lock();
+    let mut o = anstream::stdout().lock();
     o.write_all(text.as_ref().as_bytes())
         .and_then(|()| o.flush())
         .map_err(StdoutError)
@@ -235,4 +320,73 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 /// Shown after an edit so people know which file changed.
 pub fn saved(path: &Path) -> String {
     format!("saved {}", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and every argument has a help line, so `--help`, the man
+    /// pages and the completions' descriptions have no gaps.
+    #[test]
+    fn every_command_and_argument_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() {
+                missing.push(format!("command `{path}`"));
+            }
+            for a in cmd.get_arguments() {
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("`{path}` argument `{}`", a.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "overwatch", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
+    }
+
+    /// Global flags are listed once, under their own heading, in every subcommand's help.
+    #[test]
+    fn global_flags_have_their_own_heading() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let help = cmd
+            .find_subcommand_mut("service")
+            .and_then(|s| s.find_subcommand_mut("list"))
+            .expect("service list")
+            .render_help()
+            .to_string();
+        let global = help
+            .find("Global options:")
+            .expect("a Global options heading");
+        for flag in ["--config", "--no-input", "--verbose", "--color"] {
+            assert_eq!(help.matches(flag).count(), 1, "{flag} once in:\n{help}");
+            assert!(
+                help.find(flag).unwrap() > global,
+                "{flag} under Global options"
+            );
+        }
+        assert!(help.find("--json").unwrap() < global, "own flags first");
+    }
+
+    #[test]
+    fn the_color_flag_is_read_before_parsing() {
+        let args = |a: &[&str]| color_flag(a.iter().map(std::ffi::OsString::from));
+        assert_eq!(args(&["status"]), None);
+        assert_eq!(
+            args(&["--color", "never", "status"]),
+            Some(clap::ColorChoice::Never)
+        );
+        assert_eq!(
+            args(&["status", "--color=always"]),
+            Some(clap::ColorChoice::Always)
+        );
+        assert_eq!(args(&["--", "--color=always"]), None);
+        assert_eq!(args(&["--color=bogus"]), None);
+    }
 }

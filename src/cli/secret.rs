@@ -12,9 +12,15 @@ use crate::secrets::{self, validate_key_name, KeyRef, Secret, SecretError, Secre
 #[derive(Debug, Subcommand)]
 pub enum SecretCmd {
     /// Store a key: read from stdin when piped, else asked for without echo.
-    Set { name: String },
+    Set {
+        /// The key's name, as a service's `key` refers to it ("acme-railway").
+        name: String,
+    },
     /// Delete a key from the keychain.
-    Delete { name: String },
+    Delete {
+        /// The key's name.
+        name: String,
+    },
     /// The keys the config refers to, found or missing (never their values).
     List {
         /// Print JSON for scripts.
@@ -45,6 +51,10 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
             let value = read_value(ctx, &name)?;
             store.set(&name, &value)?;
             eprintln!("stored key `{name}` in {}", store.backend());
+            // Stored ahead of time is fine; a typo of the name the config uses is not.
+            if let Some(w) = unused_key_warning(ctx, &name) {
+                eprintln!("{w}");
+            }
         }
         SecretCmd::Delete { name } => {
             validate_key_name(&name).map_err(anyhow::Error::msg)?;
@@ -142,6 +152,33 @@ pub fn run(ctx: &Ctx, cmd: SecretCmd) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// A warning when no service of the config uses keychain key `name`, naming
+/// the ones it does use (so a typo shows); `None` when one uses it or the
+/// config cannot be read (other commands report that).
+fn unused_key_warning(ctx: &Ctx, name: &str) -> Option<String> {
+    let (_, config) = ctx.load_config().ok()?;
+    let wanted = KeyRef::Keychain(name.to_string());
+    if config.services().any(|s| s.key.as_ref() == Some(&wanted)) {
+        return None;
+    }
+    let used: Vec<String> = config
+        .key_refs()
+        .into_iter()
+        .filter_map(|k| match k {
+            KeyRef::Keychain(n) => Some(format!("`{n}`")),
+            KeyRef::Env(_) => None,
+        })
+        .collect();
+    Some(if used.is_empty() {
+        format!("warning: no service uses key `{name}` yet: point one at it with `overwatch service add … --key {name}` (or `service edit SERVICE --key {name}`)")
+    } else {
+        format!(
+            "warning: no service uses key `{name}` (the config uses {}): point a service at it with `overwatch service edit SERVICE --key {name}`",
+            used.join(", ")
+        )
+    })
 }
 
 /// The longest key value read from stdin; longer is refused, never cut.

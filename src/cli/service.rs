@@ -32,8 +32,10 @@ pub enum ServiceCmd {
     /// Change fields of a service; `--name` renames it (its id stays).
     Edit {
         /// The service to edit.
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
         #[command(flatten)]
@@ -41,13 +43,16 @@ pub enum ServiceCmd {
     },
     /// Remove a service.
     Remove {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
     },
     /// List services, optionally of one workspace.
     List {
+        /// Only the services of this workspace.
         #[arg(short, long)]
         workspace: Option<String>,
         /// Print JSON for scripts.
@@ -56,22 +61,28 @@ pub enum ServiceCmd {
     },
     /// Start polling a service again.
     Enable {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
     },
     /// Stop polling a service; it stays listed.
     Disable {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
     },
     /// Move a service to another position and/or workspace.
     Move {
+        /// The service's name (see `overwatch service list`).
         #[arg(value_name = "SERVICE")]
         service: String,
+        /// The workspace it is in (needed only when several have a service of that name).
         #[arg(short, long)]
         workspace: Option<String>,
         /// Workspace to move it into.
@@ -273,33 +284,47 @@ pub fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<i32> {
             } else if rows.is_empty() {
                 eprintln!("No services yet: `overwatch service add` adds one.");
             } else {
-                let mut last_ws = String::new();
-                for r in rows {
-                    if r.workspace != last_ws {
-                        outln!("{}", r.workspace)?;
-                        last_ws = r.workspace.clone();
-                    }
-                    let mut notes = Vec::new();
-                    if r.mode == Mode::Link {
-                        notes.push("link only".to_string());
-                    } else if let Some(k) = &r.key {
-                        notes.push(format!("key {k}"));
-                    }
-                    if !r.enabled {
-                        notes.push("disabled".into());
-                    }
-                    outln!(
-                        "  {:<20} {:<10} {:<40} {}",
-                        r.name,
-                        r.provider.as_str(),
-                        r.target,
-                        notes.join(", ")
-                    )?;
-                }
+                print_table(&rows)?;
             }
             Ok(0)
         }
     }
+}
+
+/// The text listing: services under their workspace, in columns that fit the terminal.
+fn print_table(rows: &[Row]) -> Result<()> {
+    use crate::text::clean;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut notes = Vec::new();
+            if r.mode == Mode::Link {
+                notes.push("link only".to_string());
+            } else if let Some(k) = &r.key {
+                notes.push(format!("key {}", clean(k)));
+            }
+            if !r.enabled {
+                notes.push("disabled".into());
+            }
+            vec![
+                clean(&r.name).into_owned(),
+                r.provider.as_str().to_string(),
+                clean(&r.target).into_owned(),
+                notes.join(", "),
+            ]
+        })
+        .collect();
+    // Notes give way first, then the target, then the name.
+    let lines = super::table::lines(&cells, 2, super::table::width(), &[3, 2, 0]);
+    let mut last_ws: Option<&str> = None;
+    for (r, line) in rows.iter().zip(lines) {
+        if last_ws != Some(r.workspace.as_str()) {
+            outln!("{}", clean(&r.workspace))?;
+            last_ws = Some(&r.workspace);
+        }
+        outln!("{line}")?;
+    }
+    Ok(())
 }
 
 fn set_enabled(ctx: &Ctx, service: &str, workspace: Option<&str>, on: bool) -> Result<i32> {
@@ -442,9 +467,20 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
 }
 
 /// Checks `values` as provider `p`'s target; each problem names its flag.
-fn check_target(p: Provider, values: &BTreeMap<String, String>) -> Result<()> {
+/// A value read in a normal form (a Plausible site given as its URL) is
+/// replaced by that form in `values`, and the user is told.
+fn check_target(p: Provider, values: &mut BTreeMap<String, String>) -> Result<()> {
     let mut fields = MapFields::new(values);
-    if Target::parse(p, &mut fields).is_some() && fields.problems.is_empty() {
+    let parsed = Target::parse(p, &mut fields);
+    if let (Some(t), true) = (parsed, fields.problems.is_empty()) {
+        for (k, why) in &fields.notes {
+            eprintln!("note: --{}: {why}; using that", k.replace('_', "-"));
+        }
+        for (k, v) in t.values() {
+            if let Some(given) = values.get_mut(k) {
+                *given = v;
+            }
+        }
         return Ok(());
     }
     let lines: Vec<String> = fields
@@ -514,6 +550,16 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
             f.provider = Some(Provider::ALL[prompt::select("Provider", &items, 0)?]);
         }
         let p = f.provider.expect("asked above");
+        if f.mode.is_none() {
+            let items = [
+                format!("Watch it: poll the {} API (needs an API key)", p.title()),
+                "Link only: a dashboard link in the menu (no key, no polling)".to_string(),
+            ];
+            if prompt::select("How should Overwatch follow it?", &items, 0)? == 1 {
+                f.mode = Some(Mode::Link);
+            }
+        }
+        let link_only = f.mode == Some(Mode::Link);
         for field in p.spec().fields {
             if f.target.contains_key(field.key) {
                 continue;
@@ -532,7 +578,7 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
                 f.target.insert(field.key.to_string(), answer);
             }
         }
-        if p.spec().self_hosted && f.base_url.is_none() {
+        if p.spec().self_hosted && f.base_url.is_none() && !link_only {
             f.base_url = prompt::optional("Self-hosted or regional API base URL", |s| {
                 check_url(s, false)
             })?;
@@ -573,7 +619,7 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         );
     }
     if let Some(p) = f.provider {
-        check_target(p, &f.target)?;
+        check_target(p, &mut f.target)?;
     }
 
     let created = ed.ensure_workspace(&workspace)?;
@@ -728,7 +774,7 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
         if !missing.is_empty() {
             bail!("switching `{name}` to {p} needs {}", missing.join(", "));
         }
-        check_target(p, &f.target)?;
+        check_target(p, &mut f.target)?;
     } else {
         // The target as it will be: the current values with the new ones over them.
         let mut merged: BTreeMap<String, String> = current
@@ -744,7 +790,12 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
                 merged.insert(k.clone(), v.clone());
             }
         }
-        check_target(p, &merged)?;
+        check_target(p, &mut merged)?;
+        for (k, v) in f.target.iter_mut() {
+            if let Some(m) = merged.get(k) {
+                *v = m.clone();
+            }
+        }
     }
     ed.edit_service(&ws, &name, &f)?;
     save(&mut ed)?;

@@ -10,11 +10,20 @@ use crate::config::Editor;
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCmd {
     /// Create an empty workspace.
-    Add { name: String },
+    Add {
+        /// The new workspace's name ("Acme").
+        name: String,
+    },
     /// Rename a workspace (its services keep their ids, state and mutes).
-    Rename { from: String, to: String },
+    Rename {
+        /// The workspace's current name.
+        from: String,
+        /// Its new name.
+        to: String,
+    },
     /// Remove a workspace; one with services needs --force.
     Remove {
+        /// The workspace to remove.
         name: String,
         /// Also remove the services it holds.
         #[arg(long)]

@@ -845,4 +845,12 @@ impl Fields for TomlFields<'_, '_, '_> {
             ),
         );
     }
+
+    /// Nothing rewrites a hand-written file, and reading it as something else
+    /// than it says would be silent: it is a problem at the line, with the fix.
+    fn normalised(&mut self, key: &'static str, why: String, value: &str) {
+        let here = Validator::key_span(self.t, key, self.span.clone());
+        self.v
+            .at(here, format!("{why}: write `{key} = \"{value}\"`"));
+    }
 }

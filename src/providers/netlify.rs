@@ -394,7 +394,7 @@ impl Deploy {
             out.push(Metric::new("branch", clip(b, 80)));
         }
         if let Some(secs) = self.deploy_time {
-            out.push(Metric::new("build time", build_time(secs)));
+            out.push(Metric::new("build time", build_time(secs)).number_in(secs as f64, "s"));
         }
         if let Some(e) = &self.error_message {
             out.push(Metric::new("error", clip(e, 300)));

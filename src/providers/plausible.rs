@@ -69,6 +69,27 @@ pub(crate) const SPEC: Spec = Spec {
     example: &[("site", "site-{n}.example")],
 };
 
+/// The site's domain from what was given: the domain itself, or a URL of the
+/// site (`https://example.com/` → `example.com`), which people paste from the
+/// address bar. A URL with a path, query or fragment is refused: it names a page.
+fn site_domain(given: &str) -> Result<String, String> {
+    let bare = given.trim_end_matches('/');
+    if !given.contains("://") {
+        return Ok(bare.to_string());
+    }
+    let url = url::Url::parse(given)
+        .map_err(|e| format!("`site` = `{given}` is neither a domain nor a URL ({e}); write the domain, e.g. \"example.com\""))?;
+    match url.host_str() {
+        Some(host) if matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none() => {
+            Ok(host.to_string())
+        }
+        _ => Err(format!(
+            "`site` = `{given}` is the URL of a page; Plausible names a site by its domain (e.g. \"{}\")",
+            url.host_str().unwrap_or("example.com")
+        )),
+    }
+}
+
 /// A Plausible site id (its domain as configured in Plausible).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlausibleTarget {
@@ -77,8 +98,22 @@ pub struct PlausibleTarget {
 
 impl TargetSpec for PlausibleTarget {
     fn parse(f: &mut dyn Fields) -> Option<Self> {
-        let site = f.required(&SPEC.fields[0])?;
-        Some(PlausibleTarget { site })
+        let given = f.required(&SPEC.fields[0])?;
+        match site_domain(&given) {
+            Ok(site) if site == given => Some(PlausibleTarget { site }),
+            Ok(site) => {
+                f.normalised(
+                    "site",
+                    format!("`{given}` is a URL; Plausible names a site by its domain: `{site}`"),
+                    &site,
+                );
+                Some(PlausibleTarget { site })
+            }
+            Err(why) => {
+                f.problem("site", why);
+                None
+            }
+        }
     }
 
     fn describe(&self) -> String {
@@ -472,16 +507,13 @@ fn evaluate(
     }
 
     let mut metrics = vec![
-        Metric::new("visitors now", fmt_count(now_visitors)),
-        Metric::new("visitors today", with_change(&visitors)),
+        Metric::new("visitors now", fmt_count(now_visitors)).number(now_visitors),
+        figure_metric("visitors today", &visitors),
     ];
-    metrics.push(Metric::new(
-        "pageviews today",
-        pageviews
-            .as_ref()
-            .map(with_change)
-            .unwrap_or_else(|| "—".into()),
-    ));
+    metrics.push(match &pageviews {
+        Some(p) => figure_metric("pageviews today", p),
+        None => Metric::new("pageviews today", "—"),
+    });
 
     let th = &ctx.service.thresholds;
     let today = fmt_count(visitors.value);
@@ -596,6 +628,14 @@ fn fmt_count(n: f64) -> String {
 }
 
 /// "1,011 (−41 % vs yesterday)"; the previous period of `period=day` is yesterday.
+/// A metric line for a figure: the text with its change, and the raw numbers
+/// for `--json`.
+fn figure_metric(label: &str, f: &Figure) -> Metric {
+    Metric::new(label, with_change(f))
+        .number(f.value)
+        .change_pct(f.change)
+}
+
 fn with_change(f: &Figure) -> String {
     let value = fmt_count(f.value);
     match f.change {
@@ -609,6 +649,31 @@ fn with_change(f: &Figure) -> String {
 mod tests {
     use super::*;
     use crate::model::{Service, Target, Thresholds};
+
+    #[test]
+    fn a_site_given_as_a_url_is_its_domain_and_a_page_url_is_refused() {
+        for (given, site) in [
+            ("example.com", "example.com"),
+            ("example.com/", "example.com"),
+            ("https://example.com/", "example.com"),
+            ("https://Stats.Example.com", "stats.example.com"),
+            ("http://example.com", "example.com"),
+        ] {
+            assert_eq!(site_domain(given).as_deref(), Ok(site), "{given}");
+        }
+        for page in ["https://example.com/blog", "https://example.com/?ref=x", "https://example.com/#top", "https://"] {
+            let e = site_domain(page).unwrap_err();
+            assert!(e.contains("domain"), "{page}: {e}");
+        }
+        // Through the spec, as the CLI reads flags: the domain, and a note saying so.
+        let values = [("site".to_string(), "https://example.com/".to_string())].into();
+        let mut fields = crate::providers::MapFields::new(&values);
+        let t = PlausibleTarget::parse(&mut fields).unwrap();
+        assert_eq!(t.site, "example.com");
+        assert!(fields.problems.is_empty());
+        assert_eq!(fields.notes.len(), 1);
+        assert!(fields.notes[0].1.contains("`example.com`"), "{:?}", fields.notes);
+    }
     use crate::providers::testkit::{self, drive, json, query, Run};
     use crate::providers::Response;
     use url::Url;

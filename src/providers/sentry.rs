@@ -792,14 +792,13 @@ fn evaluate(
 
     // At most three lines; in order of importance, the rest go to details.
     let mut lines = vec![
-        Metric::new(
-            "unresolved issues (1 h)",
-            if issues.len() >= 25 {
-                "25+".to_string()
-            } else {
-                issues.len().to_string()
-            },
-        ),
+        if issues.len() >= 25 {
+            // One page of 25: there may be more, so no exact number.
+            Metric::new("unresolved issues (1 h)", "25+")
+        } else {
+            Metric::new("unresolved issues (1 h)", issues.len().to_string())
+                .number(issues.len() as f64)
+        },
         Metric::new(
             "events (24 h)",
             format!(
@@ -808,7 +807,8 @@ fn evaluate(
                 thousands(last),
                 fmt_ratio(med)
             ),
-        ),
+        )
+        .number(total as f64),
     ];
     if let Some(top) = issues.first() {
         lines.push(Metric::new(
@@ -820,16 +820,19 @@ fn evaluate(
         ));
     }
     if rates.rate_limited > 0 {
-        lines.push(Metric::new(
-            "rate limited (24 h)",
-            thousands(rates.rate_limited),
-        ));
+        lines.push(
+            Metric::new("rate limited (24 h)", thousands(rates.rate_limited))
+                .number(rates.rate_limited as f64),
+        );
     }
     if rates.invalid > 0 {
-        lines.push(Metric::new(
-            "events rejected as invalid (24 h)",
-            thousands(rates.invalid),
-        ));
+        lines.push(
+            Metric::new(
+                "events rejected as invalid (24 h)",
+                thousands(rates.invalid),
+            )
+            .number(rates.invalid as f64),
+        );
     }
     if issues.is_empty() && lines.len() < 3 {
         lines.push(Metric::new("top issue", "none"));
@@ -844,7 +847,7 @@ fn evaluate(
             i.short_id.clone().unwrap_or_else(|| clip(&i.title, 80)),
         ));
         if let Some(u) = i.users {
-            details.push(Metric::new("users affected (1 h)", thousands(u)));
+            details.push(Metric::new("users affected (1 h)", thousands(u)).number(u as f64));
         }
         if let Some(p) = &i.priority {
             details.push(Metric::new("priority", p.clone()));

@@ -183,6 +183,11 @@ pub trait Fields {
     fn problem(&mut self, key: &'static str, message: String);
     /// A required field that is absent.
     fn missing(&mut self, field: &FieldSpec);
+    /// The value of `key` was read as `value`, a normal form of what was
+    /// written (a Plausible site given as its URL); `why` says so. Where the
+    /// value came from decides what is done: the CLI writes `value` and tells
+    /// the user; a config file, which nothing rewrites, reports it at its line.
+    fn normalised(&mut self, key: &'static str, why: String, value: &str);
 
     /// A required field's trimmed value; reports an absent, empty, `.` or `..` value.
     fn required(&mut self, field: &FieldSpec) -> Option<String> {
@@ -247,6 +252,8 @@ pub struct MapFields<'a> {
     values: &'a BTreeMap<String, String>,
     /// `(key, message)` in the order found.
     pub problems: Vec<(String, String)>,
+    /// `(key, message)`: values read in a normal form (the parsed target holds it).
+    pub notes: Vec<(String, String)>,
 }
 
 impl<'a> MapFields<'a> {
@@ -254,6 +261,7 @@ impl<'a> MapFields<'a> {
         MapFields {
             values,
             problems: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -289,6 +297,10 @@ impl Fields for MapFields<'_> {
             field.key,
             format!("`{}` is needed: {}", field.key, field.help),
         );
+    }
+
+    fn normalised(&mut self, key: &'static str, why: String, _value: &str) {
+        self.notes.push((key.to_string(), why));
     }
 }
 

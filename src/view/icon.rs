@@ -78,6 +78,14 @@ impl IconSpec {
     }
 }
 
+/// The app's id: the name of its desktop entry, AppStream metainfo and
+/// menu icon in the Linux package (`pkg/`).
+pub const APP_ID: &str = "rs.overwatch.Overwatch";
+
+/// The sizes of the app icon in the hicolor theme (`pkg/icons/hicolor/NxN/apps/`),
+/// beside a scalable SVG.
+pub const APP_ICON_SIZES: [u32; 8] = [16, 22, 24, 32, 48, 64, 128, 256];
+
 /// Badge colour: blue, distinct from every status colour.
 pub const BADGE_RGB: [u8; 3] = [40, 120, 255];
 
@@ -150,8 +158,8 @@ fn in_disc(look: Look, mono: bool, u: f32, v: f32) -> bool {
     let d = dist(u, v, 0.5, 0.5);
     match look {
         // Offline is a ring: "there is something, but we cannot see it now".
-        Look::Offline if !mono => (0.30..=0.46).contains(&d),
-        _ => d <= 0.46,
+        Look::Offline if !mono => (RING_INNER..=DISC_R).contains(&d),
+        _ => d <= DISC_R,
     }
 }
 
@@ -167,30 +175,126 @@ fn seg(u: f32, v: f32, (ax, ay): (f32, f32), (bx, by): (f32, f32)) -> f32 {
     dist(u, v, ax + t * dx, ay + t * dy)
 }
 
-/// Whether a point lies on the status glyph. Strokes are 0.12 wide.
-fn glyph(look: Look, u: f32, v: f32) -> bool {
-    const W: f32 = 0.06;
-    match look {
-        Look::Healthy => {
-            seg(u, v, (0.29, 0.52), (0.44, 0.67)) <= W || seg(u, v, (0.44, 0.67), (0.72, 0.36)) <= W
+/// Half the width of the glyph's strokes (they are 0.12 wide).
+const W: f32 = 0.06;
+/// The disc's radius, and the offline ring's inner radius.
+const DISC_R: f32 = 0.46;
+const RING_INNER: f32 = 0.30;
+
+/// One piece of a glyph, in unit coordinates (0..1, y down). The pixels and
+/// the SVG are both drawn from these, so they cannot drift apart.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// A stroke `2·W` wide with round ends.
+    Seg((f32, f32), (f32, f32)),
+    /// A filled dot.
+    Dot((f32, f32), f32),
+    /// The question mark's hook: a ring of radius `r`, `2·W` wide, without
+    /// its lower-left quarter (cut square).
+    Hook((f32, f32), f32),
+}
+
+impl Shape {
+    fn contains(self, u: f32, v: f32) -> bool {
+        match self {
+            Shape::Seg(a, b) => seg(u, v, a, b) <= W,
+            Shape::Dot((cx, cy), r) => dist(u, v, cx, cy) <= r,
+            Shape::Hook((cx, cy), r) => (dist(u, v, cx, cy) - r).abs() <= W && !(v > cy && u < cx),
         }
-        Look::Degraded => {
-            seg(u, v, (0.5, 0.27), (0.5, 0.58)) <= W || dist(u, v, 0.5, 0.73) <= 0.075
-        }
-        Look::Down => {
-            seg(u, v, (0.33, 0.33), (0.67, 0.67)) <= W || seg(u, v, (0.67, 0.33), (0.33, 0.67)) <= W
-        }
-        Look::Unknown => {
-            // A question mark: an arc over the top, a short stem, a dot.
-            let d = dist(u, v, 0.5, 0.40);
-            let on_arc = (d - 0.13).abs() <= W && !(v > 0.40 && u < 0.5);
-            on_arc || seg(u, v, (0.5, 0.53), (0.5, 0.60)) <= W || dist(u, v, 0.5, 0.75) <= 0.07
-        }
-        Look::Loading => [0.30, 0.5, 0.70]
-            .iter()
-            .any(|&cx| dist(u, v, cx, 0.5) <= 0.07),
-        Look::Offline => false,
     }
+}
+
+/// The status glyph's shapes.
+fn shapes(look: Look) -> &'static [Shape] {
+    use Shape::{Dot, Hook, Seg};
+    match look {
+        Look::Healthy => &[
+            Seg((0.29, 0.52), (0.44, 0.67)),
+            Seg((0.44, 0.67), (0.72, 0.36)),
+        ],
+        Look::Degraded => &[Seg((0.5, 0.27), (0.5, 0.58)), Dot((0.5, 0.73), 0.075)],
+        Look::Down => &[
+            Seg((0.33, 0.33), (0.67, 0.67)),
+            Seg((0.67, 0.33), (0.33, 0.67)),
+        ],
+        // A question mark: an arc over the top, a short stem, a dot.
+        Look::Unknown => &[
+            Hook((0.5, 0.40), 0.13),
+            Seg((0.5, 0.53), (0.5, 0.60)),
+            Dot((0.5, 0.75), 0.07),
+        ],
+        Look::Loading => &[
+            Dot((0.30, 0.5), 0.07),
+            Dot((0.5, 0.5), 0.07),
+            Dot((0.70, 0.5), 0.07),
+        ],
+        Look::Offline => &[],
+    }
+}
+
+/// Whether a point lies on the status glyph.
+fn glyph(look: Look, u: f32, v: f32) -> bool {
+    shapes(look).iter().any(|s| s.contains(u, v))
+}
+
+/// The icon as SVG (the colour version, without the badge): the same shapes
+/// as [`render`], for the scalable app icon of desktop menus.
+pub fn svg(look: Look) -> String {
+    // A 0..100 view box: unit coordinates × 100.
+    let n = |x: f32| {
+        let s = format!("{:.2}", x * 100.0);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let [r, g, b] = look.rgb();
+    let colour = format!("#{r:02x}{g:02x}{b:02x}");
+    let mut out = String::from(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" viewBox=\"0 0 100 100\">\n",
+    );
+    if look == Look::Offline {
+        out.push_str(&format!(
+            "  <circle cx=\"50\" cy=\"50\" r=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{}\"/>\n",
+            n((DISC_R + RING_INNER) / 2.0),
+            n(DISC_R - RING_INNER)
+        ));
+    } else {
+        out.push_str(&format!(
+            "  <circle cx=\"50\" cy=\"50\" r=\"{}\" fill=\"{colour}\"/>\n",
+            n(DISC_R)
+        ));
+    }
+    let stroke = format!(
+        "fill=\"none\" stroke=\"#ffffff\" stroke-width=\"{}\"",
+        n(2.0 * W)
+    );
+    for shape in shapes(look) {
+        out.push_str(&match *shape {
+            Shape::Seg((ax, ay), (bx, by)) => format!(
+                "  <path d=\"M{} {} L{} {}\" {stroke} stroke-linecap=\"round\"/>\n",
+                n(ax),
+                n(ay),
+                n(bx),
+                n(by)
+            ),
+            Shape::Dot((cx, cy), r) => format!(
+                "  <circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"#ffffff\"/>\n",
+                n(cx),
+                n(cy),
+                n(r)
+            ),
+            // From the left, clockwise over the top, to the bottom: three quarters.
+            Shape::Hook((cx, cy), r) => format!(
+                "  <path d=\"M{} {} A{} {} 0 1 1 {} {}\" {stroke} stroke-linecap=\"butt\"/>\n",
+                n(cx - r),
+                n(cy),
+                n(r),
+                n(r),
+                n(cx),
+                n(cy + r)
+            ),
+        });
+    }
+    out.push_str("</svg>\n");
+    out
 }
 
 /// PNG bytes of the icon (for `icons/` and hosts that read files).
@@ -324,5 +428,56 @@ mod tests {
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         reader.next_frame(&mut buf).unwrap();
         assert_eq!(buf, render(IconSpec::new(Look::Down), 16));
+    }
+
+    /// The committed icons (`icons/`, and the package's app icon in
+    /// `pkg/icons/hicolor/`) are exactly what this code draws: regenerate
+    /// them with `cargo run --example icons` after changing a shape.
+    #[test]
+    fn the_committed_icons_are_what_the_code_draws() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| {
+            std::fs::read(root.join(p))
+                .unwrap_or_else(|e| panic!("{p}: {e} (cargo run --example icons)"))
+        };
+        for look in ALL {
+            for size in [16, 22, 32, 44, 64] {
+                let p = format!("icons/{}-{size}.png", look.name());
+                assert!(read(&p) == png(IconSpec::new(look), size), "{p} is stale");
+            }
+        }
+        for size in APP_ICON_SIZES {
+            let p = format!("pkg/icons/hicolor/{size}x{size}/apps/{APP_ID}.png");
+            assert!(
+                read(&p) == png(IconSpec::new(Look::Healthy), size),
+                "{p} is stale"
+            );
+        }
+        let p = format!("pkg/icons/hicolor/scalable/apps/{APP_ID}.svg");
+        assert_eq!(
+            String::from_utf8(read(&p)).unwrap(),
+            svg(Look::Healthy),
+            "{p} is stale"
+        );
+    }
+
+    /// The SVG draws the same shapes as the pixels: a disc (or the offline
+    /// ring) in the status colour and one white element per glyph shape.
+    #[test]
+    fn the_svg_has_the_disc_and_each_glyph_shape() {
+        for look in ALL {
+            let s = svg(look);
+            let [r, g, b] = look.rgb();
+            assert!(
+                s.contains(&format!("#{r:02x}{g:02x}{b:02x}")),
+                "{look:?}: {s}"
+            );
+            let white = s.matches("#ffffff").count();
+            assert_eq!(white, shapes(look).len(), "{look:?}: {s}");
+        }
+        let check = svg(Look::Healthy);
+        assert!(check.contains(r#"<path d="M29 52 L44 67""#), "{check}");
+        assert!(check.contains(r#"stroke-width="12""#), "{check}");
+        assert!(svg(Look::Unknown).contains(r#"A13 13 0 1 1 50 53"#));
     }
 }

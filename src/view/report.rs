@@ -94,14 +94,17 @@ impl Report {
         self.status.exit_code()
     }
 
-    /// The same lines the tray menu shows, for a terminal.
+    /// The same lines the tray menu shows, for a terminal. Titles carry their
+    /// status colour as ANSI styles; the writer keeps or strips them (`--color`, NO_COLOR).
     pub(crate) fn render_text(&self, services: &[&Service]) -> String {
-        let mut out = format!("Overwatch: {}\n", self.counts().headline());
+        let top = paint(Some(self.status)).bold();
+        let mut out = format!("{top}Overwatch:{top:#} {}\n", self.counts().headline());
         for ws in &self.workspaces {
             let counts = Counts::of(ws.services.iter().filter_map(|s| s.status));
             let glyph = ws.status.map(|s| s.glyph()).unwrap_or("↗");
+            let st = paint(ws.status).bold();
             out.push_str(&format!(
-                "\n{glyph} {} — {}\n",
+                "\n{st}{glyph} {}{st:#} — {}\n",
                 crate::text::clean(&ws.name),
                 counts.headline()
             ));
@@ -122,7 +125,8 @@ impl Report {
                     updated_at: sr.updated_at,
                 });
                 let l = card::lines(svc, card.as_ref(), self.checked_at, false);
-                out.push_str(&format!("  {} — {}\n", l.title, l.summary));
+                let st = paint(sr.status);
+                out.push_str(&format!("  {st}{}{st:#} — {}\n", l.title, l.summary));
                 for m in &l.metrics {
                     out.push_str(&format!("      {m}\n"));
                 }
@@ -141,6 +145,18 @@ impl Report {
             }
         }
         out
+    }
+}
+
+/// The terminal colour of a status (none for link-only services and loading).
+fn paint(status: Option<Status>) -> anstyle::Style {
+    use anstyle::AnsiColor;
+    match status {
+        Some(Status::Healthy) => AnsiColor::Green.on_default(),
+        Some(Status::Degraded) => AnsiColor::Yellow.on_default(),
+        Some(Status::Down) => AnsiColor::Red.on_default(),
+        Some(Status::Unknown) => AnsiColor::Magenta.on_default(),
+        Some(Status::Loading) | None => anstyle::Style::new(),
     }
 }
 

@@ -560,7 +560,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str) -> Tmux {
-        let name = format!("ow-test-{}-{}", std::process::id(), cmd.len());
+        // Tests run in parallel: each session gets a name of its own.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("ow-test-{}-{n}", std::process::id());
         let ok = std::process::Command::new("tmux")
             .args([
                 "new-session",
@@ -578,6 +581,15 @@ impl Tmux {
             .success();
         assert!(ok, "tmux could not start");
         Tmux { name }
+    }
+
+    /// Whether the terminal's cursor is visible (a selection hides it while it runs).
+    fn cursor_visible(&self) -> bool {
+        let out = std::process::Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{cursor_flag}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 
     fn screen(&self) -> String {
@@ -637,6 +649,8 @@ fn in_a_terminal_service_add_asks_for_what_is_missing() {
     t.keys(&["Enter"]); // the first (only) workspace: Acme
     t.wait_for("Service name");
     t.keys(&["Errors", "Enter"]);
+    t.wait_for("How should Overwatch follow it?");
+    t.keys(&["Enter"]); // the first choice: poll its API
     t.wait_for("Sentry organization slug");
     t.keys(&["acme", "Enter"]);
     t.wait_for("Sentry project slug");
@@ -668,6 +682,159 @@ fn in_a_terminal_service_add_asks_for_what_is_missing() {
     assert_eq!(rows[0]["target"], "acme/shop-api");
     assert_eq!(rows[0]["key"], "env:SENTRY_TOKEN");
     assert!(e.text().contains("base_url = \"https://de.sentry.io\""));
+}
+
+/// `overwatch completions SHELL` prints a script built from the clap
+/// definitions: every shell clap_complete knows, naming the subcommands and flags.
+#[test]
+fn completions_are_printed_for_every_shell() {
+    let e = Env::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = e.ok(&["completions", shell]);
+        for word in [
+            "overwatch",
+            "service",
+            "secret",
+            "workspace",
+            "color",
+            "completions",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // The bash script is valid bash.
+    let bash = e.ok(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("overwatch.bash");
+    std::fs::write(&f, &bash).unwrap();
+    let ok = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&f)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    e.cmd()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values"));
+}
+
+/// The packagers' `overwatch manpages DIR`: one page per command,
+/// the main page with real FILES / ENVIRONMENT / EXIT STATUS sections.
+#[test]
+fn man_pages_cover_every_command() {
+    let e = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    e.cmd()
+        .arg("manpages")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("man pages to"));
+    let page = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    for name in [
+        "overwatch.1",
+        "overwatch-service.1",
+        "overwatch-service-add.1",
+        "overwatch-secret-set.1",
+        "overwatch-status.1",
+        "overwatch-completions.1",
+    ] {
+        assert!(page(name).starts_with(".ie"), "{name} is roff");
+    }
+    assert!(!dir.path().join("overwatch-help.1").exists());
+    let main = page("overwatch.1");
+    for section in [
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        ".SH EXIT STATUS",
+        ".SH SEE ALSO",
+    ] {
+        assert!(main.contains(section), "{section} in overwatch.1");
+    }
+    assert!(
+        page("overwatch-secret-set.1").contains("as a service"),
+        "the NAME help"
+    );
+    // Rendered by man itself where it is installed (the package test reads them installed).
+    if crate::support::tool("man") {
+        let out = std::process::Command::new("man")
+            .env("MANWIDTH", "80")
+            .arg("-l")
+            .arg(dir.path().join("overwatch-service-move.1"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("--position"), "{text}");
+        assert!(text.contains("1-based position"), "{text}");
+    }
+}
+
+/// `service list` is a table that fits the terminal: a 36-character Railway
+/// id and a long name are cut with "…" instead of wrapping, and the columns
+/// still line up; into a pipe (no COLUMNS) nothing is cut.
+#[test]
+fn service_list_fits_the_terminal_width() {
+    let long_name = "A service with a rather long name for a tray menu";
+    let e = Env::with(&format!(
+        r#"
+[[workspaces]]
+name = "Acme"
+
+[[workspaces.services]]
+name = "{long_name}"
+provider = "railway"
+project = "3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41"
+key = "acme-railway"
+
+[[workspaces.services]]
+name = "Web"
+provider = "netlify"
+site = "acme.netlify.app"
+key = "env:NETLIFY_TOKEN"
+enabled = false
+"#
+    ));
+    let list = |cols: Option<&str>| {
+        let mut c = e.cmd();
+        match cols {
+            Some(n) => c.env("COLUMNS", n),
+            None => c.env_remove("COLUMNS"),
+        };
+        let out = c
+            .args(["service", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let full = list(None);
+    assert!(
+        full.contains("3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41"),
+        "{full}"
+    );
+    assert!(full.contains(long_name), "{full}");
+    for cols in ["100", "80", "60"] {
+        let out = list(Some(cols));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Acme");
+        for l in &lines {
+            assert!(
+                l.chars().count() <= cols.parse().unwrap(),
+                "wider than {cols}: {l:?}"
+            );
+        }
+        // The provider column starts at the same place on both rows.
+        let at = |l: &str, w: &str| l.find(w).map(|b| l[..b].chars().count());
+        assert_eq!(at(lines[1], "railway"), at(lines[2], "netlify"), "{out}");
+        assert!(lines[1].contains('…'), "cut at {cols}: {out}");
+        assert!(
+            lines[2].contains("disabled") || lines[2].contains('…'),
+            "{out}"
+        );
+    }
 }
 
 /// The CLI's target flags come from the provider registry: every field of
@@ -750,5 +917,184 @@ fn every_registered_provider_is_added_through_its_own_field_flags() {
     e.cmd().args(&args).assert().failure().stderr(
         predicate::str::contains(other.flag())
             .and(predicate::str::contains(format!("not used by {p}"))),
+    );
+}
+
+/// Interactive `service add` asks whether to poll the API or only link to the
+/// dashboard (link-only needs no key), and asks Railway's environment.
+#[test]
+fn in_a_terminal_service_add_asks_link_only_or_api_and_railways_environment() {
+    if !crate::support::tool("tmux") {
+        return;
+    }
+    let e = Env::new();
+    e.ok(&["workspace", "add", "Acme"]);
+    let bin = assert_cmd::cargo::cargo_bin("overwatch");
+    let done = e.path.with_file_name("done-link");
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' service add -w Acme --name Shop --provider railway; echo exit=$? > '{}'; sleep 5",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("How should Overwatch follow it?");
+    t.keys(&["Down", "Enter"]); // link only
+    t.wait_for("Railway project id");
+    t.keys(&["3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41", "Enter"]);
+    t.wait_for("Railway environment");
+    t.keys(&["C-u", "staging", "Enter"]);
+    for _ in 0..200 {
+        if done.exists() {
+            break;
+        }
+        // Questions this service does not need are skipped; answer any other with its default.
+        if t.screen().contains("Railway token kind") {
+            t.keys(&["Enter"]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=0",
+        "{}",
+        t.screen()
+    );
+    assert!(
+        !t.screen().contains("API key for this"),
+        "a link-only service needs no key: {}",
+        t.screen()
+    );
+    let rows = e.json(&["service", "list", "--json"]);
+    assert_eq!(rows[0]["mode"], "link", "{rows}");
+    assert!(rows[0]["key"].is_null(), "{rows}");
+    assert_eq!(
+        rows[0]["target"], "project 3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41 (staging)",
+        "{rows}"
+    );
+}
+
+/// Ctrl-C at a question ends the command with 130 and leaves the terminal as
+/// it was: the cursor a selection hid is shown again, and after the hidden
+/// key prompt typed text echoes again.
+#[test]
+fn ctrl_c_at_a_question_restores_the_terminal() {
+    if !crate::support::tool("tmux") {
+        return;
+    }
+    let e = Env::new();
+    e.ok(&["workspace", "add", "Acme"]);
+    let bin = assert_cmd::cargo::cargo_bin("overwatch");
+    let done = e.path.with_file_name("done-ctrl-c");
+    // At a selection (the cursor is hidden while it runs).
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' service add -w Acme --name X; echo exit=$? > '{}'; exec cat",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("Provider");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!t.cursor_visible(), "the selection hides the cursor");
+    t.keys(&["C-c"]);
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=130",
+        "{}",
+        t.screen()
+    );
+    assert!(t.cursor_visible(), "the cursor is back: {}", t.screen());
+    drop(t);
+
+    // At the hidden key prompt (echo off while it runs).
+    let done = e.path.with_file_name("done-ctrl-c-2");
+    let t = Tmux::start(&format!(
+        "OVERWATCH_CONFIG='{}' '{}' secret set some-key; echo exit=$? > '{}'; exec cat",
+        e.path.display(),
+        bin.display(),
+        done.display()
+    ));
+    t.wait_for("input hidden");
+    t.keys(&["C-c"]);
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "exit=130",
+        "{}",
+        t.screen()
+    );
+    // `cat` now reads the terminal: what is typed shows, so echo is back on.
+    t.keys(&["echo-is-back"]);
+    t.wait_for("echo-is-back");
+}
+
+/// A Plausible site pasted as its URL is read as its domain, and the user is
+/// told; the URL of a page is refused; a config file with a URL is reported at
+/// its line with the fix (nothing rewrites a hand-written file).
+#[test]
+fn a_plausible_site_given_as_a_url_is_its_domain_and_says_so() {
+    let e = Env::new();
+    let out = e
+        .cmd()
+        .args([
+            "service",
+            "add",
+            "-w",
+            "Acme",
+            "--name",
+            "Traffic",
+            "--provider",
+            "plausible",
+        ])
+        .args([
+            "--site",
+            "https://Example.com/",
+            "--key",
+            "env:PLAUSIBLE_KEY",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("note: --site: `https://Example.com/` is a URL")
+            && err.contains("`example.com`"),
+        "{err}"
+    );
+    assert!(e.text().contains("site = \"example.com\""), "{}", e.text());
+    e.cmd()
+        .args([
+            "service",
+            "edit",
+            "Traffic",
+            "--site",
+            "https://example.com/blog",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the URL of a page"));
+    assert!(
+        e.text().contains("site = \"example.com\""),
+        "unchanged: {}",
+        e.text()
+    );
+
+    let f = Env::with(
+        "[[workspaces]]\nname = \"Acme\"\n\n[[workspaces.services]]\nname = \"Traffic\"\nprovider = \"plausible\"\nsite = \"https://example.com/\"\nkey = \"env:K\"\n",
+    );
+    f.cmd().args(["config", "check"]).assert().code(1).stderr(
+        predicate::str::contains("config.toml:7:")
+            .and(predicate::str::contains("write `site = \"example.com\"`")),
     );
 }

@@ -6,7 +6,7 @@
 //! server is `providers_http::a_server_that_never_answers_times_out_for_every_provider`,
 //! redirects to another port are `providers_http::a_redirect_to_another_port_does_not_carry_the_token`.
 //! Every row here runs against every provider of `Provider::ALL`; [`ROWS`] × 4 is the count
-//! the README's Reliability section quotes.
+//! the Reliability catalogue (docs/reliability.md) quotes.
 
 use std::time::Duration;
 

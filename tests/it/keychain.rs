@@ -269,3 +269,88 @@ fn keys_that_are_not_names_are_refused_before_touching_the_keychain() {
         .code(1)
         .stderr(predicate::str::contains("not a valid key name"));
 }
+
+/// `secret set` for a name no service uses still stores it (keys may be set
+/// ahead of time) but says so, naming the keys the config does use, so a typo
+/// shows at once; a name a service uses stores without a word more. An `env:`
+/// key whose variable is unset is listed as missing, like a missing keychain entry.
+#[test]
+fn secret_set_warns_about_a_name_no_service_uses_and_unset_env_keys_are_missing() {
+    if !crate::support::session("an unlocked gnome-keyring") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let used = unique("used");
+    let typo = unique("usde");
+    std::fs::write(
+        &config,
+        format!(
+            "[[workspaces]]\nname = \"Acme\"\n\n[[workspaces.services]]\nname = \"API\"\nprovider = \"railway\"\nproject = \"p1\"\nkey = \"{used}\"\n\n[[workspaces.services]]\nname = \"Web\"\nprovider = \"netlify\"\nsite = \"s1\"\nkey = \"env:OW_TEST_UNSET_{}\"\n",
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    let set = |name: &str| {
+        let out = cli(&config)
+            .args(["secret", "set", name])
+            .write_stdin("tok-value")
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = set(&typo);
+    assert!(err.contains(&format!("stored key `{typo}`")), "{err}");
+    assert!(
+        err.contains(&format!("warning: no service uses key `{typo}`"))
+            && err.contains(&format!("`{used}`")),
+        "{err}"
+    );
+    assert_eq!(
+        secret_tool_lookup(&typo).as_deref(),
+        Some("tok-value"),
+        "stored all the same"
+    );
+    let err = set(&used);
+    assert!(!err.contains("warning"), "{err}");
+
+    let list = cli(&config)
+        .env_remove(format!("OW_TEST_UNSET_{}", std::process::id()))
+        .args(["secret", "list", "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let rows: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let env_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source"] == "env")
+        .expect("the env key is listed");
+    assert_eq!(env_row["state"], "missing", "{rows}");
+    assert_eq!(env_row["used_by"][0], "Acme/Web");
+    let text = cli(&config)
+        .args(["secret", "list"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.lines().any(
+            |l| l.starts_with(&format!("env:OW_TEST_UNSET_{}", std::process::id()))
+                && l.contains("missing")
+                && l.contains("set the variable")
+        ),
+        "{text}"
+    );
+    for n in [&typo, &used] {
+        cli(&config)
+            .args(["secret", "delete", n])
+            .assert()
+            .success();
+    }
+}

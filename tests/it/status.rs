@@ -180,6 +180,41 @@ fn services(v: &Value) -> Vec<Value> {
     v["workspaces"][0]["services"].as_array().unwrap().clone()
 }
 
+/// A metric as JSON, with its optional `number`, `unit` and `change_pct`.
+fn raw(svc: &Value, label: &str) -> Value {
+    svc["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(svc["details"].as_array().into_iter().flatten())
+        .find(|m| m["label"] == label)
+        .cloned()
+        .unwrap_or_else(|| panic!("no metric {label} in {svc}"))
+}
+
+/// Every `number` in the report is the figure its display text starts with
+/// ("1,934 (+4 % vs yesterday)" → 1934; "2 min" → 120 with unit "s" is not checked).
+fn every_number_matches_its_text(v: &Value) {
+    for ws in v["workspaces"].as_array().unwrap() {
+        for svc in ws["services"].as_array().unwrap() {
+            let all = svc["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(svc["details"].as_array().into_iter().flatten());
+            for m in all.filter(|m| m["number"].is_number() && m.get("unit").is_none()) {
+                let text = m["value"].as_str().unwrap();
+                let lead: String = text
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == ',')
+                    .filter(|c| *c != ',')
+                    .collect();
+                assert_eq!(lead, m["number"].to_string(), "{m}");
+            }
+        }
+    }
+}
+
 fn metric(svc: &Value, label: &str) -> String {
     svc["metrics"]
         .as_array()
@@ -214,6 +249,24 @@ fn every_scenario_gives_the_right_cards_and_exit_codes() {
     assert_eq!(metric(&s[1], "visitors now"), "23");
     assert!(metric(&s[1], "visitors today").starts_with("1,934"));
     assert_eq!(metric(&s[3], "unresolved issues (1 h)"), "0");
+    // Beside the display text, --json has the raw number (and the change).
+    let today = raw(&s[1], "visitors today");
+    assert_eq!(today["number"], 1934, "{today}");
+    assert!(today["change_pct"].is_number(), "{today}");
+    assert!(
+        today["value"].as_str().unwrap().contains(&format!(
+            "{} %",
+            today["change_pct"].as_f64().unwrap().abs().round()
+        )),
+        "the change shown is the change given: {today}"
+    );
+    assert_eq!(raw(&s[1], "visitors now")["number"], 23);
+    assert_eq!(raw(&s[3], "unresolved issues (1 h)")["number"], 0);
+    assert!(
+        raw(&s[0], "services").get("number").is_none(),
+        "text has no number"
+    );
+    every_number_matches_its_text(&v);
     // The link-only service is listed with no status.
     assert_eq!(s[4]["mode"], "link");
     assert!(s[4]["status"].is_null());
@@ -253,6 +306,13 @@ fn every_scenario_gives_the_right_cards_and_exit_codes() {
 
     let (code, v) = w.json("ErrorSpike");
     assert_eq!(code, 1, "{v}");
+    every_number_matches_its_text(&v);
+    assert!(
+        raw(&services(&v)[0], "events (24 h)")["number"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let (code, v) = w.json("Fatal");
     assert_eq!(code, 2, "{v}");
     let (code, v) = w.json("TrafficCollapse");
@@ -308,6 +368,59 @@ fn the_text_output_shows_the_cards() {
         "{out}"
     );
     assert!(out.contains("      updated just now"), "{out}");
+}
+
+/// Colours by status with `--color always`; none with `--color never`, none by
+/// default into a pipe, and none under NO_COLOR unless `--color always` says so.
+#[test]
+fn status_lines_are_coloured_by_status_when_asked() {
+    let w = world();
+    const RED: &str = "\x1b[31m";
+    const GREEN: &str = "\x1b[32m";
+    const YELLOW: &str = "\x1b[33m";
+    const MAGENTA: &str = "\x1b[35m";
+    let (_, crash, _) = w.status(&["--workspace", "Crash", "--color", "always"]);
+    assert!(
+        crash.contains(&format!("  {RED}× Rail · Railway\x1b[0m — api crashed")),
+        "{crash:?}"
+    );
+    let (_, healthy, _) = w.status(&["--workspace", "Healthy", "--color=always"]);
+    assert!(
+        healthy.contains(&format!("{GREEN}✓ Rail · Railway")),
+        "{healthy:?}"
+    );
+    let (_, failing, _) = w.status(&["--workspace", "DeployFailing", "--color", "always"]);
+    assert!(failing.contains(YELLOW), "{failing:?}");
+    let (_, auth, _) = w.status(&["--workspace", "AuthFailure", "--color", "always"]);
+    assert!(
+        auth.contains(&format!("{MAGENTA}? Rail · Railway")),
+        "{auth:?}"
+    );
+    // The link-only service has no status and no colour.
+    assert!(healthy.contains("  ↗ Docs · Netlify"), "{healthy:?}");
+
+    for args in [&["--color", "never"][..], &[][..]] {
+        let mut a = vec!["--workspace", "Crash"];
+        a.extend_from_slice(args);
+        let (code, out, _) = w.status(&a);
+        assert_eq!(code, 2);
+        assert!(!out.contains('\x1b'), "no colour with {args:?}: {out:?}");
+    }
+    let no_color = |args: &[&str]| {
+        Command::cargo_bin("overwatch")
+            .unwrap()
+            .env("OVERWATCH_CONFIG", &w.config)
+            .env("OW_SIM_TOKEN", sim::DEFAULT_TOKEN)
+            .env("NO_COLOR", "1")
+            .args(["status", "--workspace", "Crash"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = String::from_utf8(no_color(&["--color", "auto"]).stdout).unwrap();
+    assert!(!out.contains('\x1b'), "{out:?}");
+    let out = String::from_utf8(no_color(&["--color", "always"]).stdout).unwrap();
+    assert!(out.contains(RED), "--color always beats NO_COLOR: {out:?}");
 }
 
 #[test]
