@@ -14,8 +14,12 @@ pub enum Look {
     Down,
     Unknown,
     Loading,
-    /// The machine is offline: last known state, greyed.
+    /// The machine is offline: last known state kept; a crossed-out cloud.
     Offline,
+    /// Nothing to watch yet (an empty config): neither good nor bad news.
+    Neutral,
+    /// A dashboard link in the menu (link-only services colour nothing).
+    Link,
 }
 
 impl Look {
@@ -38,6 +42,8 @@ impl Look {
             Look::Unknown => [118, 118, 128],
             Look::Loading => [70, 110, 210],
             Look::Offline => [150, 150, 150],
+            Look::Neutral => [84, 110, 140],
+            Look::Link => [120, 130, 150],
         }
     }
 
@@ -49,6 +55,8 @@ impl Look {
             Look::Unknown => "unknown",
             Look::Loading => "loading",
             Look::Offline => "offline",
+            Look::Neutral => "neutral",
+            Look::Link => "link",
         }
     }
 }
@@ -146,13 +154,8 @@ fn dist(u: f32, v: f32, cx: f32, cy: f32) -> f32 {
     ((u - cx).powi(2) + (v - cy).powi(2)).sqrt()
 }
 
-fn in_disc(look: Look, mono: bool, u: f32, v: f32) -> bool {
-    let d = dist(u, v, 0.5, 0.5);
-    match look {
-        // Offline is a ring: "there is something, but we cannot see it now".
-        Look::Offline if !mono => (0.30..=0.46).contains(&d),
-        _ => d <= 0.46,
-    }
+fn in_disc(_look: Look, _mono: bool, u: f32, v: f32) -> bool {
+    dist(u, v, 0.5, 0.5) <= 0.46
 }
 
 /// Distance from a point to a line segment.
@@ -189,7 +192,31 @@ fn glyph(look: Look, u: f32, v: f32) -> bool {
         Look::Loading => [0.30, 0.5, 0.70]
             .iter()
             .any(|&cx| dist(u, v, cx, 0.5) <= 0.07),
-        Look::Offline => false,
+        Look::Offline => {
+            // A cloud, crossed out: a stroke from top left to bottom right,
+            // with a gap of disc colour on each side so it reads at 16 px.
+            let slash = seg(u, v, (0.25, 0.25), (0.75, 0.75));
+            if slash <= 0.045 {
+                return true;
+            }
+            if slash <= 0.095 {
+                return false;
+            }
+            dist(u, v, 0.38, 0.57) <= 0.11
+                || dist(u, v, 0.54, 0.47) <= 0.15
+                || dist(u, v, 0.67, 0.58) <= 0.10
+                || ((0.30..=0.72).contains(&u) && (0.55..=0.68).contains(&v))
+        }
+        Look::Neutral => {
+            // A ring: "watching", with nothing in view yet.
+            (dist(u, v, 0.5, 0.5) - 0.17).abs() <= W
+        }
+        Look::Link => {
+            // An arrow out to the top right.
+            seg(u, v, (0.33, 0.67), (0.66, 0.34)) <= W
+                || seg(u, v, (0.68, 0.32), (0.42, 0.32)) <= W
+                || seg(u, v, (0.68, 0.32), (0.68, 0.58)) <= W
+        }
     }
 }
 
@@ -217,13 +244,15 @@ mod tests {
         [px[o], px[o + 1], px[o + 2], px[o + 3]]
     }
 
-    const ALL: [Look; 6] = [
+    const ALL: [Look; 8] = [
         Look::Healthy,
         Look::Degraded,
         Look::Down,
         Look::Unknown,
         Look::Loading,
         Look::Offline,
+        Look::Neutral,
+        Look::Link,
     ];
 
     #[test]
@@ -257,7 +286,7 @@ mod tests {
                 .map(|p| p[0] > 200 && p[1] > 200 && p[2] > 200 && p[3] > 200)
                 .collect()
         };
-        let masks: Vec<Vec<bool>> = ALL[..5].iter().map(|&l| mask(l)).collect();
+        let masks: Vec<Vec<bool>> = ALL.iter().map(|&l| mask(l)).collect();
         for (i, a) in masks.iter().enumerate() {
             assert!(
                 a.iter().filter(|&&w| w).count() > 20,
