@@ -8,6 +8,12 @@
 //! replaced menu closes the submenu the user is reading (the tray host gets
 //! a whole new layout); an insertion elsewhere leaves it open.
 //!
+//! A card's own submenu ([`Node::lazy`]) is built when a tray host first
+//! opens it, or the workspace it is in (hosts call AboutToShow first, which
+//! libdbusmenu turns into a GTK "activate"): until then it holds one "…"
+//! entry. Each GTK menu entry with its libdbusmenu mirror costs about 20 KB,
+//! and these submenus are most of the menu.
+//!
 //! On Linux muda draws icon items and submenus as a box holding an image and
 //! a label, and its `set_text` does not reach that label (nor, so, the menu
 //! libdbusmenu exports to the tray host): those labels are set on the GTK
@@ -59,6 +65,8 @@ pub enum TrayMsg {
     /// A tray host (StatusNotifierWatcher) is on the bus but does not list
     /// our item: build the icon again so it registers (Linux).
     Reregister,
+    /// A host is about to show this submenu: build what is not built yet.
+    Opening(String),
 }
 
 /// Sends updates to the running tray from any thread.
@@ -131,6 +139,12 @@ struct Rendered {
     handles: HashMap<String, Handle>,
     actions: HashMap<String, Action>,
     icons: HashMap<Glyph, MenuIcon>,
+    /// Lazy submenus not built yet, with their "…" entry.
+    unbuilt: HashMap<String, MenuItem>,
+    /// Submenus whose opening builds something, not yet wired to say so.
+    unwatched: Vec<String>,
+    /// Where "a host is opening this" goes (none: nothing is ever built late).
+    opening: Option<EventLoopProxy<TrayMsg>>,
 }
 
 fn render(nodes: &[Node]) -> Rendered {
@@ -142,6 +156,9 @@ fn render(nodes: &[Node]) -> Rendered {
         handles: HashMap::new(),
         actions: HashMap::new(),
         icons: HashMap::new(),
+        unbuilt: HashMap::new(),
+        unwatched: Vec::new(),
+        opening: None,
     };
     for n in nodes {
         let item = r.make(n);
@@ -150,6 +167,17 @@ fn render(nodes: &[Node]) -> Rendered {
         }
     }
     r
+}
+
+/// The node `id` in a menu model.
+fn find<'a>(nodes: &'a [Node], id: &str) -> Option<&'a Node> {
+    nodes.iter().find_map(|n| {
+        if n.id == id {
+            Some(n)
+        } else {
+            find(&n.children, id)
+        }
+    })
 }
 
 /// The pixels of a row's icon.
@@ -209,11 +237,22 @@ impl Rendered {
                 if let Some(g) = icon {
                     sub.set_icon(Some(self.icon(g)));
                 }
-                for c in &n.children {
-                    let child = self.make(c);
-                    if let Err(e) = sub.append(child.item()) {
-                        tracing::warn!("menu item `{}`: {e}", c.id);
+                if n.lazy {
+                    let wait = MenuItem::new("…", false, None);
+                    if let Err(e) = sub.append(&wait) {
+                        tracing::warn!("menu item `{}`: {e}", n.id);
                     }
+                    self.unbuilt.insert(n.id.clone(), wait);
+                } else {
+                    for c in &n.children {
+                        let child = self.make(c);
+                        if let Err(e) = sub.append(child.item()) {
+                            tracing::warn!("menu item `{}`: {e}", c.id);
+                        }
+                    }
+                }
+                if n.lazy || n.children.iter().any(|c| c.lazy) {
+                    self.unwatched.push(n.id.clone());
                 }
                 Handle::Sub(sub)
             }
@@ -223,13 +262,71 @@ impl Rendered {
         h
     }
 
+    /// The built container `id` names (`None`: the menu itself); `None`
+    /// when it is not built yet (its steps wait for it to be built).
     fn parent(&self, id: Option<&str>) -> Option<Parent> {
         match id {
             None => Some(Parent::Root(self.menu.clone())),
+            Some(id) if self.unbuilt.contains_key(id) => None,
             Some(id) => match self.handles.get(id) {
                 Some(Handle::Sub(s)) => Some(Parent::Sub(s.clone())),
                 _ => None,
             },
+        }
+    }
+
+    /// Builds the lazy submenu `id`, and those directly under it (a
+    /// workspace opening builds its cards'), from the current model.
+    fn build_opened(&mut self, id: &str) {
+        let Some(node) = find(&self.nodes, id).cloned() else {
+            return;
+        };
+        let mut todo: Vec<Node> = Vec::new();
+        if node.lazy {
+            todo.push(node.clone());
+        }
+        todo.extend(node.children.iter().filter(|c| c.lazy).cloned());
+        for n in todo {
+            let Some(wait) = self.unbuilt.remove(&n.id) else {
+                continue;
+            };
+            let Some(Handle::Sub(sub)) = self.handles.get(&n.id).cloned() else {
+                continue;
+            };
+            for c in &n.children {
+                let child = self.make(c);
+                if let Err(e) = sub.append(child.item()) {
+                    tracing::warn!("menu item `{}`: {e}", c.id);
+                }
+            }
+            if let Err(e) = sub.remove(&wait) {
+                tracing::warn!("menu: removing the placeholder of `{}`: {e}", n.id);
+            }
+        }
+    }
+
+    /// Wires the submenus whose opening builds something to say so (after
+    /// their toolkit items exist: once the tray icon holds the menu).
+    fn watch_openings(&mut self) {
+        let Some(proxy) = self.opening.clone() else {
+            self.unwatched.clear();
+            return;
+        };
+        if self.unwatched.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.unwatched);
+        #[cfg(target_os = "linux")]
+        gtk_menu::on_activate(&self.menu, &self.nodes, &ids, move |id| {
+            let _ = proxy.send_event(TrayMsg::Opening(id));
+        });
+        #[cfg(not(target_os = "linux"))]
+        {
+            // muda builds menus natively there: build everything now.
+            let _ = proxy;
+            for id in ids {
+                self.build_opened(&id);
+            }
         }
     }
 
@@ -281,6 +378,7 @@ impl Rendered {
         if !boxed.is_empty() {
             gtk_menu::relabel(&self.menu, &self.nodes, &boxed);
         }
+        self.watch_openings();
         #[cfg(not(target_os = "linux"))]
         let _ = boxed;
         if reshaped {
@@ -401,6 +499,29 @@ mod gtk_menu {
             item = Some(mi);
         }
         item
+    }
+
+    /// Calls `f(id)` whenever a host is about to show one of these
+    /// submenus (libdbusmenu answers AboutToShow, or a click on the entry,
+    /// by activating the GTK item).
+    pub fn on_activate(
+        menu: &Menu,
+        nodes: &[Node],
+        ids: &[String],
+        f: impl Fn(String) + Clone + 'static,
+    ) {
+        let root = menu.gtk_context_menu();
+        let mut all = HashMap::new();
+        paths(nodes, &mut Vec::new(), &mut all);
+        for id in ids {
+            match all.get(id.as_str()).and_then(|p| item_at(&root, p)) {
+                Some(mi) => {
+                    let (f, id) = (f.clone(), id.clone());
+                    mi.connect_activate(move |_| f(id.clone()));
+                }
+                None => tracing::warn!("menu: no entry `{id}` to watch"),
+            }
+        }
     }
 
     /// Sets the GTK labels of these (icon or submenu) items; libdbusmenu
@@ -533,7 +654,9 @@ pub fn run(
             Event::NewEvents(StartCause::Init) => {
                 let Some(first) = pending.take() else { return };
                 match build(&first, 0) {
-                    Ok((t, r)) => {
+                    Ok((t, mut r)) => {
+                        r.opening = Some(proxy.clone());
+                        r.watch_openings();
                         tray = Some(t);
                         rendered = Some(r);
                     }
@@ -556,8 +679,10 @@ pub fn run(
                 tray = None;
                 generation += 1;
                 match build(u, generation) {
-                    Ok((t, r)) => {
+                    Ok((t, mut r)) => {
                         tracing::info!("tray icon rebuilt to register with the tray host");
+                        r.opening = Some(proxy.clone());
+                        r.watch_openings();
                         tray = Some(t);
                         rendered = Some(r);
                         shown_icon = Some(u.icon);
@@ -586,10 +711,17 @@ pub fn run(
                         }
                     }
                     None => {
-                        let r = render(&u.menu);
+                        let mut r = render(&u.menu);
                         t.set_menu(Some(Box::new(r.menu.clone())));
+                        r.opening = Some(proxy.clone());
+                        r.watch_openings();
                         rendered = Some(r);
                     }
+                }
+            }
+            Event::UserEvent(TrayMsg::Opening(id)) => {
+                if let Some(r) = rendered.as_mut() {
+                    r.build_opened(&id);
                 }
             }
             Event::UserEvent(TrayMsg::Menu(id)) => {

@@ -194,18 +194,19 @@ fn glyph(look: Look, u: f32, v: f32) -> bool {
             .any(|&cx| dist(u, v, cx, 0.5) <= 0.07),
         Look::Offline => {
             // A cloud, crossed out: a stroke from top left to bottom right,
-            // with a gap of disc colour on each side so it reads at 16 px.
-            let slash = seg(u, v, (0.25, 0.25), (0.75, 0.75));
-            if slash <= 0.045 {
+            // set off from the cloud by a gap on its upper side only, so the
+            // cloud stays one shape at 16 px.
+            let slash = seg(u, v, (0.20, 0.22), (0.80, 0.82));
+            if slash <= 0.055 {
                 return true;
             }
-            if slash <= 0.095 {
+            if slash <= 0.12 && u > v - 0.02 {
                 return false;
             }
-            dist(u, v, 0.38, 0.57) <= 0.11
-                || dist(u, v, 0.54, 0.47) <= 0.15
-                || dist(u, v, 0.67, 0.58) <= 0.10
-                || ((0.30..=0.72).contains(&u) && (0.55..=0.68).contains(&v))
+            dist(u, v, 0.35, 0.60) <= 0.13
+                || dist(u, v, 0.52, 0.47) <= 0.175
+                || dist(u, v, 0.68, 0.60) <= 0.12
+                || ((0.35..=0.68).contains(&u) && (0.58..=0.72).contains(&v))
         }
         Look::Neutral => {
             // A ring: "watching", with nothing in view yet.

@@ -137,6 +137,9 @@ pub struct Node {
     pub icon: Option<Glyph>,
     pub action: Option<Action>,
     pub children: Vec<Node>,
+    /// A submenu the tray may build when it is first opened (a card's own
+    /// submenu): until then it costs one entry instead of a dozen.
+    pub lazy: bool,
 }
 
 impl Node {
@@ -150,6 +153,7 @@ impl Node {
             icon: None,
             action: Some(action),
             children: Vec::new(),
+            lazy: false,
         }
     }
 
@@ -164,6 +168,7 @@ impl Node {
             icon: None,
             action: None,
             children: Vec::new(),
+            lazy: false,
         }
     }
 
@@ -190,6 +195,7 @@ impl Node {
             icon: None,
             action: None,
             children,
+            lazy: false,
         }
     }
 
@@ -203,6 +209,7 @@ impl Node {
             icon: None,
             action: None,
             children: Vec::new(),
+            lazy: false,
         }
     }
 
@@ -645,8 +652,10 @@ fn card_parts(v: &ServiceView, state: &MenuState) -> Card0 {
         |f| Action::MuteService(s.id.clone(), f),
         Action::UnmuteService(s.id.clone()),
     ));
+    let mut node = Node::sub(sid.clone(), title, children).with_icon(Glyph::Look(look_of(status)));
+    node.lazy = true;
     Card0 {
-        title: Node::sub(sid.clone(), title, children).with_icon(Glyph::Look(look_of(status))),
+        title: node,
         sid,
         rows: mc.rows,
         problem: matches!(status, Status::Down | Status::Degraded | Status::Unknown),
