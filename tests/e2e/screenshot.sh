@@ -48,7 +48,7 @@ sleep 1.5
 dunstctl close-all
 sleep 0.5
 import -window root "$OUT/full.png"
-convert "$OUT/full.png" -crop 1280x320+0+0 +repage "$OUTPNG"
+convert "$OUT/full.png" -crop 1080x320+0+0 +repage "$OUTPNG"
 px() { convert "$1" -crop "1x1+$2+$3" -format '%[fx:int(255*r+.5)],%[fx:int(255*g+.5)],%[fx:int(255*b+.5)]' info:; }
 pass=0 fail=0
 ok() { echo "ok   - $1"; pass=$((pass + 1)); }
