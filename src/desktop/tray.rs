@@ -145,6 +145,9 @@ struct Rendered {
     unwatched: Vec<String>,
     /// Where "a host is opening this" goes (none: nothing is ever built late).
     opening: Option<EventLoopProxy<TrayMsg>>,
+    /// The GTK labels of icon rows and submenus, found once (Linux).
+    #[cfg(target_os = "linux")]
+    labels: HashMap<String, gtk::Label>,
 }
 
 fn render(nodes: &[Node]) -> Rendered {
@@ -159,6 +162,8 @@ fn render(nodes: &[Node]) -> Rendered {
         unbuilt: HashMap::new(),
         unwatched: Vec::new(),
         opening: None,
+        #[cfg(target_os = "linux")]
+        labels: HashMap::new(),
     };
     for n in nodes {
         let item = r.make(n);
@@ -376,7 +381,7 @@ impl Rendered {
         self.nodes = new;
         #[cfg(target_os = "linux")]
         if !boxed.is_empty() {
-            gtk_menu::relabel(&self.menu, &self.nodes, &boxed);
+            gtk_menu::relabel(&self.menu, &self.nodes, &boxed, &mut self.labels);
         }
         self.watch_openings();
         #[cfg(not(target_os = "linux"))]
@@ -437,7 +442,7 @@ impl Rendered {
 /// export row images, and labels set where muda cannot reach.
 #[cfg(target_os = "linux")]
 mod gtk_menu {
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
 
     use gtk::prelude::*;
     use tray_icon::menu::{ContextMenu, Menu};
@@ -461,16 +466,22 @@ mod gtk_menu {
         crate::text::clean(text).replace('_', "__")
     }
 
-    /// Each node's position, top level first.
+    /// The positions of the wanted nodes, top level first.
     fn paths<'a>(
         nodes: &'a [Node],
+        wanted: &HashSet<&str>,
         prefix: &mut Vec<usize>,
         out: &mut HashMap<&'a str, Vec<usize>>,
     ) {
         for (i, n) in nodes.iter().enumerate() {
+            if out.len() == wanted.len() {
+                return;
+            }
             prefix.push(i);
-            out.insert(n.id.as_str(), prefix.clone());
-            paths(&n.children, prefix, out);
+            if wanted.contains(n.id.as_str()) {
+                out.insert(n.id.as_str(), prefix.clone());
+            }
+            paths(&n.children, wanted, prefix, out);
             prefix.pop();
         }
     }
@@ -483,13 +494,21 @@ mod gtk_menu {
         c.children().iter().find_map(first_label)
     }
 
-    fn item_at(root: &gtk::Menu, path: &[usize]) -> Option<gtk::MenuItem> {
+    /// The GTK item at `path`; `shells` keeps each menu's children listed
+    /// once for a batch of look-ups.
+    fn item_at(
+        root: &gtk::Menu,
+        path: &[usize],
+        shells: &mut HashMap<Vec<usize>, Vec<gtk::Widget>>,
+    ) -> Option<gtk::MenuItem> {
         let mut shell = root.clone();
         let mut item = None;
-        for (depth, &i) in path.iter().enumerate() {
-            let mi = shell
-                .children()
-                .get(i)?
+        for depth in 0..path.len() {
+            let kids = shells
+                .entry(path[..depth].to_vec())
+                .or_insert_with(|| shell.children());
+            let mi = kids
+                .get(path[depth])?
                 .clone()
                 .downcast::<gtk::MenuItem>()
                 .ok()?;
@@ -511,10 +530,15 @@ mod gtk_menu {
         f: impl Fn(String) + Clone + 'static,
     ) {
         let root = menu.gtk_context_menu();
+        let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let mut all = HashMap::new();
-        paths(nodes, &mut Vec::new(), &mut all);
+        paths(nodes, &wanted, &mut Vec::new(), &mut all);
+        let mut shells = HashMap::new();
         for id in ids {
-            match all.get(id.as_str()).and_then(|p| item_at(&root, p)) {
+            match all
+                .get(id.as_str())
+                .and_then(|p| item_at(&root, p, &mut shells))
+            {
                 Some(mi) => {
                     let (f, id) = (f.clone(), id.clone());
                     mi.connect_activate(move |_| f(id.clone()));
@@ -525,17 +549,34 @@ mod gtk_menu {
     }
 
     /// Sets the GTK labels of these (icon or submenu) items; libdbusmenu
-    /// sees the label change and tells the tray host, in place.
-    pub fn relabel(menu: &Menu, nodes: &[Node], labels: &[(String, String)]) {
-        let root = menu.gtk_context_menu();
-        let mut all = HashMap::new();
-        paths(nodes, &mut Vec::new(), &mut all);
+    /// sees the label change and tells the tray host, in place. Each label
+    /// is found once and kept in `cache` (dropped when its item is removed).
+    pub fn relabel(
+        menu: &Menu,
+        nodes: &[Node],
+        labels: &[(String, String)],
+        cache: &mut HashMap<String, gtk::Label>,
+    ) {
+        let missing: HashSet<&str> = labels
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| !cache.contains_key(*id))
+            .collect();
+        if !missing.is_empty() {
+            let root = menu.gtk_context_menu();
+            let mut all = HashMap::new();
+            paths(nodes, &missing, &mut Vec::new(), &mut all);
+            let mut shells = HashMap::new();
+            for (id, path) in all {
+                if let Some(l) =
+                    item_at(&root, &path, &mut shells).and_then(|mi| first_label(mi.upcast_ref()))
+                {
+                    cache.insert(id.to_string(), l);
+                }
+            }
+        }
         for (id, text) in labels {
-            let label = all
-                .get(id.as_str())
-                .and_then(|p| item_at(&root, p))
-                .and_then(|mi| first_label(mi.upcast_ref()));
-            match label {
+            match cache.get(id) {
                 Some(l) => l.set_label(&gtk_text(text)),
                 None => tracing::warn!("menu: no label to set for `{id}`"),
             }

@@ -490,6 +490,8 @@ fn workspace(ws: &WorkspaceView, state: &MenuState) -> Node {
     if ws.muted.is_some() {
         label.push_str(" (muted)");
     }
+    // A long workspace name is cut; its counts are in the header too.
+    let label = rows::cut(&label).0;
     let wid = format!("ws:{}", ws.name);
     let shown: Vec<&ServiceView> = ws.services.iter().filter(|v| v.service.enabled).collect();
     let cards: Vec<Card0> = shown.iter().map(|v| card_parts(v, state)).collect();
@@ -521,7 +523,7 @@ fn workspace(ws: &WorkspaceView, state: &MenuState) -> Node {
     }
     children.push(Node::item(
         format!("{wid}:refresh"),
-        format!("Refresh {}", ws.name),
+        rows::cut(&format!("Refresh {}", ws.name)).0,
         Action::RefreshWorkspace(ws.name.clone()),
     ));
     children.push(mute_menu(
@@ -1070,7 +1072,10 @@ mod tests {
                 "Run: overwatch secret set acme-netlify"
             ]
         );
-        for l in all_labels(&m) {
+        let mut long = st.clone();
+        long.workspaces[0].name =
+            "A workspace with a name long enough to go well past sixty".into();
+        for l in all_labels(&m).into_iter().chain(all_labels(&build(&long))) {
             assert!(l.chars().count() <= rows::WIDTH, "{l}");
             assert!(!l.contains('`'), "{l}");
             assert!(!l.contains("HTTP 401"), "{l}");

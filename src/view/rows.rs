@@ -45,6 +45,14 @@ fn cut_at(s: &str, width: usize) -> (String, bool) {
 /// word longer than a line is split); lines after the first are indented.
 pub(crate) fn wrap(s: &str) -> Vec<String> {
     const INDENT: &str = "   ";
+    // Most lines fit as they are (what the loop below would make of them).
+    let plain = !s.is_empty()
+        && s.trim() == s
+        && !s.contains("  ")
+        && !s.chars().any(|c| c.is_whitespace() && c != ' ');
+    if plain && s.chars().count() <= WIDTH {
+        return vec![s.to_string()];
+    }
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in s.split_whitespace() {
@@ -105,8 +113,13 @@ fn words(s: &str) -> Vec<String> {
 
 /// Whether a metric's value says nothing the summary does not already say
 /// ("visitors now: 23" under "1,934 visitors today, 23 now").
+#[cfg(test)]
 pub(crate) fn repeats(summary: &str, value: &str) -> bool {
-    let known = words(summary);
+    says_nothing_new(&words(summary), value)
+}
+
+/// [`repeats`] with the summary's words worked out once.
+fn says_nothing_new(known: &[String], value: &str) -> bool {
     let said = words(value);
     !said.is_empty() && said.iter().all(|w| known.contains(w))
 }
@@ -286,6 +299,7 @@ pub(crate) fn menu_card(name: &str, card: Option<&Card>) -> MenuCard {
         None => (clean(&c.summary), Vec::new()),
     };
     let (title, title_cut) = cut(&format!("{name} — {summary}"));
+    let known = words(&summary);
     let mut rows = Vec::new();
     let mut full = Vec::new();
     if reason.is_some() {
@@ -304,7 +318,7 @@ pub(crate) fn menu_card(name: &str, card: Option<&Card>) -> MenuCard {
         // "response: HTTP 401") is for `status --json`, not the menu.
         .filter(|m| !(reason.is_some() && matches!(m.label.as_str(), "request" | "response")))
         .map(|m| (clean(&m.label), clean(&m.value)))
-        .filter(|(_, v)| !repeats(&summary, v))
+        .filter(|(_, v)| !says_nothing_new(&known, v))
         .collect();
     let mut activity_row = None;
     if c.in_progress {
