@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use overwatch::model::{Card, Metric, NetlifyTarget, Service, ServiceId, Status, Target};
 use overwatch::secrets::KeyRef;
-use overwatch::view::menu::{self, MenuState, Node, Notify, ServiceView, Update, WorkspaceView};
+use overwatch::view::menu::{self, MenuState, Node, Notify, Op, ServiceView, WorkspaceView};
 use time::OffsetDateTime;
 
 const SIZES: [usize; 3] = [10, 100, 500];
@@ -50,6 +50,7 @@ fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
                         }),
                         stale: false,
                         muted: None,
+                        last_success: Some(updated),
                     }
                 })
                 .collect(),
@@ -61,6 +62,7 @@ fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
         demo: false,
         config_error: None,
         engine_fault: None,
+        notice: None,
         refresh: Some(Duration::from_secs(60)),
         notify: Notify::On,
         autostart: false,
@@ -151,17 +153,24 @@ fn main() {
             c.metrics[0] = Metric::new("published", "just now");
         }
         let items = count(&menu::build(&base));
-        let same = match menu::diff(&menu::build(&base), &menu::build(&base)) {
-            Update::Same => "Same: nothing applied".to_string(),
-            other => format!("**{other:?}**"),
+        let none = menu::diff(&menu::build(&base), &menu::build(&base));
+        let same = if none.is_empty() {
+            "Same: nothing applied".to_string()
+        } else {
+            format!("**{} steps**", none.len())
         };
         for (what, other) in [("every card", &all), ("one card", &one)] {
             let states = [&base, other];
             let models: Vec<Vec<Node>> = states.iter().map(|s| menu::build(s)).collect();
-            let changed = match menu::diff(&models[0], &models[1]) {
-                Update::InPlace(c) => format!("{} (in place)", c.len()),
-                Update::Rebuild => "**rebuild**".to_string(),
-                Update::Same => "0".to_string(),
+            let ops = menu::diff(&models[0], &models[1]);
+            let labels = ops
+                .iter()
+                .filter(|o| matches!(o, Op::Set(c) if c.label.is_some()))
+                .count();
+            let changed = if menu::is_structural(&ops) {
+                format!("{labels} + **inserts/removals**")
+            } else {
+                format!("{labels} (in place)")
             };
             let (mut build, mut diff) = (Vec::new(), Vec::new());
             for k in 0..UPDATES {
@@ -223,8 +232,8 @@ fn toolkit_updates(models: &[Vec<Node>]) -> (Option<f64>, Option<f64>) {
         let t = Instant::now();
         let what = r.update(next);
         apply.push(ms(t.elapsed()));
-        if what == Applied::Rebuilt {
-            eprintln!("menu bench: a label-only update rebuilt the menu");
+        if what == Applied::Reshaped {
+            eprintln!("menu bench: a label-only update inserted or removed entries");
         }
         let t = Instant::now();
         toolkit::pump();

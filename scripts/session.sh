@@ -31,7 +31,21 @@ trap cleanup EXIT
 printf ci | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
 
 # Notification daemon and tray watcher, started before anything that needs them.
-dunst >/dev/null 2>&1 & pids+=($!)
+# dunst 1.9 keeps no urgency in its history: these rules file each notification
+# under its urgency as the daemon understood it ("urgency-critical"), which
+# `dunstctl history` shows as the category.
+cat > "$OW_SESSION_DIR/dunstrc" <<'EOF'
+[urgency_low_seen]
+    msg_urgency = low
+    set_category = urgency-low
+[urgency_normal_seen]
+    msg_urgency = normal
+    set_category = urgency-normal
+[urgency_critical_seen]
+    msg_urgency = critical
+    set_category = urgency-critical
+EOF
+dunst -config "$OW_SESSION_DIR/dunstrc" >/dev/null 2>&1 & pids+=($!)
 status-notifier-watcher >/dev/null 2>&1 & pids+=($!)
 
 wait_for() {

@@ -1,7 +1,7 @@
 //! Terminal questions for the interactive parts of `service add|edit` and `secret set`.
 
 use anyhow::{Context, Result};
-use dialoguer::{theme::ColorfulTheme, Input, Password, Select};
+use dialoguer::{theme::ColorfulTheme, Confirm, Input, Password, Select};
 
 fn theme() -> ColorfulTheme {
     // Every question starts here: from now on Ctrl-C leaves the terminal as it was.
@@ -107,6 +107,16 @@ pub fn select(prompt: &str, items: &[String], default: usize) -> Result<usize> {
     Select::with_theme(&t)
         .with_prompt(prompt)
         .items(items)
+        .default(default)
+        .interact()
+        .context("no answer (input closed)")
+}
+
+/// Asks a yes/no question; Enter takes `default`.
+pub(crate) fn confirm(prompt: &str, default: bool) -> Result<bool> {
+    let t = theme();
+    Confirm::with_theme(&t)
+        .with_prompt(prompt)
         .default(default)
         .interact()
         .context("no answer (input closed)")

@@ -670,7 +670,8 @@ fn ask_workspace(config: &Config) -> Result<String> {
 
 /// Picks a key: one already in the keychain, an env reference, or a new one stored now.
 fn ask_key(ctx: &Ctx, store: &dyn SecretStore, workspace: &str, p: Provider) -> Result<String> {
-    let existing = store.list().unwrap_or_default();
+    let mut existing = store.list().unwrap_or_default();
+    existing.sort();
     let mut items: Vec<String> = existing
         .iter()
         .map(|n| format!("{n} (in the keychain)"))
@@ -678,25 +679,34 @@ fn ask_key(ctx: &Ctx, store: &dyn SecretStore, workspace: &str, p: Provider) -> 
     let new_at = items.len();
     items.push("Store a new key in the keychain…".into());
     items.push("Use an environment variable (env:VAR)…".into());
+    let fresh = key_names::new_key_name(workspace, p, &existing);
     let i = prompt::select(
         &format!("API key for this {} service", p.title()),
         &items,
-        if existing.is_empty() { new_at } else { 0 },
+        key_names::key_for_provider(&existing, workspace, p).unwrap_or(new_at),
     )?;
     if i < new_at {
         return Ok(existing[i].clone());
     }
     if i == new_at {
-        let suggested = format!(
-            "{}-{}",
-            config::derived_id(workspace, "x").0.trim_end_matches("/x"),
-            p.as_str()
-        );
-        let name = prompt::text("Name for the new key", Some(&suggested), |s| {
-            crate::secrets::validate_key_name(s)
-        })?;
-        secret::store_new(ctx, store, &name)?;
-        return Ok(name);
+        loop {
+            let name = prompt::text("Name for the new key", Some(&fresh), |s| {
+                crate::secrets::validate_key_name(s)
+            })?;
+            // Another service may use that entry: replacing it is a choice.
+            if existing.contains(&name)
+                && !prompt::confirm(
+                    &format!(
+                        "A key named {name} is already in the keychain (other services may use it). Replace it?"
+                    ),
+                    false,
+                )?
+            {
+                continue;
+            }
+            secret::store_new(ctx, store, &name)?;
+            return Ok(name);
+        }
     }
     let var = prompt::text(
         "Environment variable name",
@@ -704,6 +714,82 @@ fn ask_key(ctx: &Ctx, store: &dyn SecretStore, workspace: &str, p: Provider) -> 
         |s| format!("env:{s}").parse::<KeyRef>().map(|_| ()),
     )?;
     Ok(format!("env:{var}"))
+}
+
+/// Names of keychain entries for `ask_key`: which to offer, which to suggest.
+mod key_names {
+    use crate::config;
+    use crate::model::Provider;
+
+    /// The keychain entry to offer first for a `p` service: one named for its
+    /// provider (and its workspace, when several are), else none — the first
+    /// name in the list (a Netlify token for a Railway service) is no guess.
+    pub(super) fn key_for_provider(
+        existing: &[String],
+        workspace: &str,
+        p: Provider,
+    ) -> Option<usize> {
+        let ws = config::derived_id(workspace, "x").0;
+        let ws = ws.trim_end_matches("/x");
+        let named = |n: &String| n.to_lowercase().contains(p.as_str());
+        existing
+            .iter()
+            .position(|n| named(n) && !ws.is_empty() && n.to_lowercase().contains(ws))
+            .or_else(|| existing.iter().position(named))
+    }
+
+    /// A new entry name from the workspace and the provider ("acme-railway"),
+    /// numbered when that one is taken ("acme-railway-2").
+    pub(super) fn new_key_name(workspace: &str, p: Provider, existing: &[String]) -> String {
+        let ws = config::derived_id(workspace, "x").0;
+        let base = format!("{}-{}", ws.trim_end_matches("/x"), p.as_str());
+        let base = base.trim_start_matches('-').to_string();
+        (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{n}")
+                }
+            })
+            .find(|n| !existing.contains(n))
+            .expect("some number is free")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_key_offered_first_is_named_for_the_provider_or_none() {
+            let keys: Vec<String> = ["acme-netlify", "acme-railway", "side-railway"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(key_for_provider(&keys, "Acme", Provider::Railway), Some(1));
+            assert_eq!(key_for_provider(&keys, "Side", Provider::Railway), Some(2));
+            assert_eq!(key_for_provider(&keys, "Other", Provider::Railway), Some(1));
+            assert_eq!(key_for_provider(&keys, "Acme", Provider::Sentry), None);
+            assert_eq!(key_for_provider(&[], "Acme", Provider::Sentry), None);
+        }
+
+        #[test]
+        fn a_new_key_gets_a_free_name_from_workspace_and_provider() {
+            let keys: Vec<String> = ["acme-railway", "acme-railway-2"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(
+                new_key_name("Acme", Provider::Railway, &keys),
+                "acme-railway-3"
+            );
+            assert_eq!(new_key_name("Acme", Provider::Sentry, &keys), "acme-sentry");
+            assert_eq!(
+                new_key_name("Side project", Provider::Netlify, &[]),
+                "side-project-netlify"
+            );
+        }
+    }
 }
 
 fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> Result<i32> {

@@ -39,6 +39,33 @@ pub const MAX_UNREACHABLE_ALERT_AFTER: Duration = Duration::from_secs(24 * 3600)
 /// The commented example shipped with the program (`overwatch config init`).
 pub const EXAMPLE: &str = include_str!("../../config.example.toml");
 
+/// The example with every workspace and service commented out: what the
+/// tray writes for "Open configuration file" when there is no file yet. It
+/// watches nothing (the example's placeholder services would each fail to
+/// check and notify); remove a `# ` to start.
+pub fn example_without_services() -> String {
+    let mut out = String::with_capacity(EXAMPLE.len() + 2048);
+    let mut in_services = false;
+    for line in EXAMPLE.lines() {
+        let t = line.trim_start();
+        if !in_services && t.starts_with("[[workspaces]]") {
+            in_services = true;
+            out.push_str(
+                "# The workspaces and services below are examples, switched off: remove the\n\
+                 # leading \"# \" from the lines of a service (and its workspace) to watch it.\n\n",
+            );
+        }
+        // Every line, comments too: taking one "# " off each line of a
+        // block gives back the example exactly, optional keys still off.
+        if in_services && !t.is_empty() {
+            out.push_str("# ");
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -262,5 +289,46 @@ pub(crate) fn refresh_value(refresh: Option<Duration>) -> String {
     match refresh {
         None => "off".into(),
         Some(d) => format_duration(d),
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The tray's first config watches nothing and parses; uncommenting one
+    /// service and its workspace is enough to watch it.
+    #[test]
+    fn the_example_without_services_watches_nothing_and_uncomments_cleanly() {
+        let text = example_without_services();
+        let c = parse(&text, Path::new("x.toml")).unwrap();
+        assert_eq!(c.services().count(), 0);
+        assert!(c.workspaces.is_empty());
+        assert_eq!(c.refresh, Some(Duration::from_secs(60)), "settings stay on");
+        // Uncomment the first workspace and its first service.
+        let lines: Vec<&str> = text.lines().collect();
+        let ws = lines.iter().position(|l| *l == "# [[workspaces]]").unwrap();
+        let mut on: Vec<&str> = lines.clone();
+        let mut services = 0;
+        for l in on.iter_mut().skip(ws) {
+            if l.starts_with("# [[workspaces.services]]") {
+                services += 1;
+                if services > 1 {
+                    break;
+                }
+            }
+            if let Some(rest) = l.strip_prefix("# ") {
+                *l = rest;
+            }
+        }
+        let c = parse(&on.join("\n"), Path::new("x.toml")).unwrap();
+        assert_eq!(c.services().count(), 1, "{}", on.join("\n"));
+        let api = c.services().next().unwrap();
+        assert_eq!(api.name, "API");
+        assert!(
+            on.iter()
+                .any(|l| l.trim_start().starts_with("# token_kind")),
+            "optional keys stay commented"
+        );
     }
 }

@@ -43,6 +43,8 @@ struct Shared {
     config_path: PathBuf,
     /// The user's time zone (from the wiring's clock), for clock times in the menu.
     zone: Zone,
+    /// What a click could not do, shown in the menu until it is done.
+    notice: Option<String>,
 }
 
 /// Holds the single-instance lock for the life of the process.
@@ -144,6 +146,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         autostart: autostart::is_enabled(),
         config_path: opts.config_path.clone(),
         zone: wiring.clock().zone(),
+        notice: None,
     }));
     let wake = Arc::new(Wake::new());
     let (act_tx, act_rx) = mpsc::unbounded_channel::<Action>();
@@ -154,6 +157,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         OffsetDateTime::now_utc(),
     );
     let handle = rt.handle().clone();
+    let notifier = opts.notifier.clone();
     let ready = {
         let (engine, shared, wake) = (engine.clone(), shared.clone(), wake.clone());
         move |proxy: TrayProxy| {
@@ -170,6 +174,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
                 wake.clone(),
                 proxy,
                 sim_handle,
+                notifier,
             ));
             let watcher = watch_config(&handle, shared, engine, wake);
             // The watcher lives as long as the process.
@@ -201,6 +206,7 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
         demo: shared.demo,
         autostart: shared.autostart,
         zone: &shared.zone,
+        notice: shared.notice.as_deref(),
     };
     let state = live::menu_state(&app, snap, now);
     TrayUpdate {
@@ -219,7 +225,8 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
 fn next_label_change(snap: &Snapshot, now: OffsetDateTime) -> Duration {
     snap.services
         .iter()
-        .filter_map(|v| v.card.as_ref().and_then(|c| c.updated_at))
+        .flat_map(|v| [v.card.as_ref().and_then(|c| c.updated_at), v.last_success])
+        .flatten()
         .map(|t| card::next_age_change(t, now))
         .min()
         .unwrap_or(Duration::from_secs(3600))
@@ -263,8 +270,14 @@ async fn actions(
     wake: Arc<Wake>,
     proxy: TrayProxy,
     mut sim_handle: Option<SimHandle>,
+    notifier: Option<Arc<dyn Notifier>>,
 ) {
     let hour = || OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let opener = Opener {
+        shared: shared.clone(),
+        wake: wake.clone(),
+        notifier,
+    };
     while let Some(a) = rx.recv().await {
         tracing::debug!(?a, "menu action");
         let r = match a {
@@ -272,7 +285,7 @@ async fn actions(
             Action::RefreshWorkspace(w) => engine.refresh(Scope::Workspace(w)).await.map(|_| ()),
             Action::RefreshService(id) => engine.refresh(Scope::Service(id)).await.map(|_| ()),
             Action::OpenDashboard(url) => {
-                open_detached(url);
+                opener.open(url, "the dashboard");
                 Ok(())
             }
             Action::MuteService(id, f) => {
@@ -309,12 +322,20 @@ async fn actions(
             Action::OpenConfig => {
                 let path = shared.lock().expect("not poisoned").config_path.clone();
                 if !path.exists() {
-                    // Give people the commented example to start from.
-                    if let Err(e) = config::write_atomic(&path, config::EXAMPLE.as_bytes()) {
-                        tracing::warn!("{e}");
+                    // The example to start from, every service switched off:
+                    // its placeholders would each fail and notify, and end
+                    // the demo for nothing.
+                    let text = config::example_without_services();
+                    if let Err(e) = config::write_atomic(&path, text.as_bytes()) {
+                        opener.failed(
+                            "Overwatch can't create the configuration file",
+                            format!("could not create the configuration file: {e}"),
+                        );
                     }
                 }
-                open_detached(path.display().to_string());
+                if path.exists() {
+                    opener.open(path.display().to_string(), "the configuration file");
+                }
                 Ok(())
             }
             Action::ToggleAutostart => {
@@ -364,9 +385,65 @@ fn until(f: MuteFor, hour: OffsetDateTime) -> MuteUntil {
     }
 }
 
-/// Opens a URL or file with the desktop's handler, off the async threads.
-fn open_detached(target: String) {
-    super::gl::open_detached(target);
+/// Opens files and pages with the desktop's handler, off the async threads,
+/// and says so in the menu and a notification when nothing could open them
+/// (no editor or browser set up): a log line alone is a silent failure.
+#[derive(Clone)]
+struct Opener {
+    shared: Arc<Mutex<Shared>>,
+    wake: Arc<Wake>,
+    notifier: Option<Arc<dyn Notifier>>,
+}
+
+impl Opener {
+    /// Opens `target` (`what`: "the configuration file", "the dashboard").
+    fn open(&self, target: String, what: &'static str) {
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("overwatch-open".into())
+            .spawn(move || match super::gl::open_now(&target) {
+                Ok(()) => {
+                    let had = me.shared.lock().expect("not poisoned").notice.take();
+                    if had.is_some() {
+                        me.wake.notify_one();
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("cannot open {target}: {e}");
+                    me.failed(
+                        &format!("Overwatch can't open {what}"),
+                        format!("No application opened {what}: {target}"),
+                    );
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot open {what}: {e}");
+        }
+    }
+
+    /// Shows what could not be done: in the menu, and as a notification
+    /// unless notifications are off.
+    fn failed(&self, title: &str, text: String) {
+        let notify = {
+            let mut s = self.shared.lock().expect("not poisoned");
+            s.notice = Some(text.clone());
+            s.config.notifications
+        };
+        self.wake.notify_one();
+        if let (true, Some(n)) = (notify, &self.notifier) {
+            let note = crate::engine::Notification {
+                title: title.to_string(),
+                body: text,
+                dashboard_url: None,
+                kind: crate::engine::EventKind::CantCheck,
+                service: None,
+                status: None,
+            };
+            if let Err(e) = n.notify(&note) {
+                tracing::warn!("could not show the notification \"{title}\": {e}");
+            }
+        }
+    }
 }
 
 /// Saves a top-level setting to the config file, keeping comments; in the
@@ -428,6 +505,13 @@ fn watch_config(
             let apply = {
                 let mut s = shared.lock().expect("not poisoned");
                 match outcome {
+                    // A config with nothing to watch yet (the commented
+                    // example "Set up your own services…" writes) keeps the
+                    // demo running until a service is added.
+                    Ok(c) if s.demo && c.services().next().is_none() => {
+                        s.config_error = None;
+                        None
+                    }
                     Ok(c) => {
                         let changed = c != s.config || s.config_error.is_some() || s.demo;
                         s.config_error = None;
@@ -619,6 +703,7 @@ mod tests {
             autostart: false,
             config_path: PathBuf::from("x"),
             zone,
+            notice: None,
         }
     }
 

@@ -29,17 +29,6 @@ pub(crate) fn disable_for_this_process() {
     }
 }
 
-/// Opens a URL or file with the desktop's handler, detached, off the calling
-/// thread; a failure is logged. The handler does not inherit the `GDK_GL`
-/// this process set for itself.
-pub(crate) fn open_detached(target: String) {
-    std::thread::spawn(move || {
-        if let Err(e) = open_now(&target) {
-            tracing::warn!("cannot open {target}: {e}");
-        }
-    });
-}
-
 /// Opens `target` with the desktop's handler and returns once a launcher has
 /// taken it (or all failed).
 pub(crate) fn open_now(target: &str) -> std::io::Result<()> {

@@ -3,11 +3,16 @@
 //! Clicking a notification opens the service's dashboard where the platform
 //! reports clicks (an XDG "default" action): a short-lived thread waits for
 //! the click, so the notifier never blocks for longer than the D-Bus call.
+//! Each notification carries its urgency (down is critical, degraded normal,
+//! good news low) and the status icon in the tray's shapes as its image.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::engine::{Notification, Notifier};
+use crate::engine::{EventKind, Notification, Notifier, Urgency};
+use crate::model::Status;
+use crate::view::icon::{self, IconSpec, Look};
 
 /// The application name notifications are sent under.
 pub const APP_NAME: &str = "Overwatch";
@@ -60,6 +65,17 @@ impl Notifier for DesktopNotifier {
             crate::text::clean(&n.body).into_owned()
         };
         note.appname(APP_NAME).summary(&title).body(&body);
+        #[cfg(all(unix, not(target_os = "macos")))]
+        note.urgency(match n.urgency() {
+            Urgency::Low => notify_rust::Urgency::Low,
+            Urgency::Normal => notify_rust::Urgency::Normal,
+            Urgency::Critical => notify_rust::Urgency::Critical,
+        });
+        #[cfg(any(target_os = "macos", target_os = "windows"))]
+        let _ = n.urgency();
+        if let Some(path) = image_file(look(n)) {
+            note.image_path(&path.to_string_lossy());
+        }
         let url = n.dashboard_url.clone().filter(|_| self.actions);
         let wait = url.is_some() && self.waiting.load(Ordering::SeqCst) < MAX_WAITING;
         if wait {
@@ -114,4 +130,61 @@ fn not_taken(e: impl std::fmt::Display) -> String {
     format!(
         "the desktop notification service did not take it ({e}); is a notification daemon running?"
     )
+}
+
+/// The icon a notification shows: the status it is about, in the tray's shapes.
+pub fn look(n: &Notification) -> Look {
+    match (n.kind, n.status) {
+        (EventKind::Offline, _) => Look::Offline,
+        (EventKind::Recovered | EventKind::Online, _) => Look::Healthy,
+        (EventKind::CantCheck, _) => Look::Unknown,
+        (_, Some(s)) => Look::from_status(s),
+        (EventKind::Summary, None) => Look::Degraded,
+        (_, None) => Look::from_status(Status::Unknown),
+    }
+}
+
+/// Where the notification images live: a private directory of the user's
+/// runtime dir (or the temp dir), one PNG per look, written once.
+fn image_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("overwatch"),
+        None => std::env::temp_dir().join(format!("overwatch-{}", user_tag())),
+    }
+}
+
+/// Whose temp files these are, when there is no runtime dir.
+fn user_tag() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default()
+}
+
+/// The PNG of `look` for notifications (64 px), written on first use; `None`
+/// when it cannot be written (the notification then goes without an image).
+pub fn image_file(look: Look) -> Option<PathBuf> {
+    let dir = image_dir();
+    let path = dir.join(format!("status-{}.png", look.name()));
+    if path.is_file() {
+        return Some(path);
+    }
+    let written = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::io::Write::write_all(&mut tmp, &icon::png(IconSpec::new(look), 64))?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    })();
+    match written {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::debug!("no notification image at {}: {e}", path.display());
+            None
+        }
+    }
 }

@@ -1,22 +1,38 @@
 //! The tray itself: tao owns the main thread, tray-icon shows the icon, muda renders the menu model; it holds no logic.
 //!
 //! [`run`] takes over the main thread. The app feeds it [`TrayUpdate`]s through
-//! a [`TrayProxy`] and gets clicks back as [`Action`]s. Menus are diffed
-//! ([`menu::diff`]): label-only changes are applied in place with
-//! `set_text`/`set_enabled`/`set_checked`, so an open menu stays open;
-//! only a change of shape rebuilds it.
+//! a [`TrayProxy`] and gets clicks back as [`Action`]s. The menu is built
+//! once and from then on only changed in place, step by step
+//! ([`menu::diff`]): labels, flags and icons are set, rows that come and go
+//! are inserted and removed where they are. It is never replaced, because a
+//! replaced menu closes the submenu the user is reading (the tray host gets
+//! a whole new layout); an insertion elsewhere leaves it open.
+//!
+//! A card's own submenu ([`Node::lazy`]) is built when a tray host first
+//! opens it, or the workspace it is in (hosts call AboutToShow first, which
+//! libdbusmenu turns into a GTK "activate"): until then it holds one "…"
+//! entry. Each GTK menu entry with its libdbusmenu mirror costs about 20 KB,
+//! and these submenus are most of the menu.
+//!
+//! On Linux muda draws icon items and submenus as a box holding an image and
+//! a label, and its `set_text` does not reach that label (nor, so, the menu
+//! libdbusmenu exports to the tray host): those labels are set on the GTK
+//! label itself, which libdbusmenu watches. libdbusmenu also exports an
+//! item's image only when GTK's `gtk-menu-images` setting is on, so the tray
+//! turns it on.
 
 use std::collections::HashMap;
 
 use tao::event::{Event, StartCause};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
 use tray_icon::menu::{
-    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu,
+    CheckMenuItem, Icon as MenuIcon, IconMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem,
+    PredefinedMenuItem, Submenu,
 };
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::view::icon::{self, IconSpec};
-use crate::view::menu::{self, Action, Kind, Node, Update};
+use crate::view::menu::{self, Action, Glyph, Kind, Node, Op};
 
 /// Every label passes here on its way into muda: one harmless line, `&` doubled.
 fn label(text: &str) -> String {
@@ -28,6 +44,9 @@ fn label(text: &str) -> String {
 const ICON_SIZE: u32 = 36;
 #[cfg(not(target_os = "macos"))]
 const ICON_SIZE: u32 = 32;
+
+/// The size of the status icons in menu rows (muda scales to it anyway).
+const ROW_ICON_SIZE: u32 = 16;
 
 /// What the tray should show now.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +65,8 @@ pub enum TrayMsg {
     /// A tray host (StatusNotifierWatcher) is on the bus but does not list
     /// our item: build the icon again so it registers (Linux).
     Reregister,
+    /// A host is about to show this submenu: build what is not built yet.
+    Opening(String),
 }
 
 /// Sends updates to the running tray from any thread.
@@ -64,11 +85,52 @@ impl TrayProxy {
 }
 
 /// A rendered menu entry we can change in place.
+#[derive(Clone)]
 enum Handle {
     Item(MenuItem),
+    Icon(IconMenuItem),
     Check(CheckMenuItem),
     Sub(Submenu),
-    Sep,
+    Sep(PredefinedMenuItem),
+}
+
+impl Handle {
+    fn item(&self) -> &dyn IsMenuItem {
+        match self {
+            Handle::Item(i) => i,
+            Handle::Icon(i) => i,
+            Handle::Check(i) => i,
+            Handle::Sub(i) => i,
+            Handle::Sep(i) => i,
+        }
+    }
+
+    /// Items whose muda `set_text` does not reach the label on Linux.
+    fn boxed_label(&self) -> bool {
+        matches!(self, Handle::Icon(_) | Handle::Sub(_))
+    }
+}
+
+/// Where children go: the menu itself or a submenu.
+enum Parent {
+    Root(Menu),
+    Sub(Submenu),
+}
+
+impl Parent {
+    fn insert(&self, item: &dyn IsMenuItem, at: usize) -> tray_icon::menu::Result<()> {
+        match self {
+            Parent::Root(m) => m.insert(item, at),
+            Parent::Sub(s) => s.insert(item, at),
+        }
+    }
+
+    fn remove(&self, item: &dyn IsMenuItem) -> tray_icon::menu::Result<()> {
+        match self {
+            Parent::Root(m) => m.remove(item),
+            Parent::Sub(s) => s.remove(item),
+        }
+    }
 }
 
 struct Rendered {
@@ -76,122 +138,447 @@ struct Rendered {
     nodes: Vec<Node>,
     handles: HashMap<String, Handle>,
     actions: HashMap<String, Action>,
+    icons: HashMap<Glyph, MenuIcon>,
+    /// Lazy submenus not built yet, with their "…" entry.
+    unbuilt: HashMap<String, MenuItem>,
+    /// Submenus whose opening builds something, not yet wired to say so.
+    unwatched: Vec<String>,
+    /// Where "a host is opening this" goes (none: nothing is ever built late).
+    opening: Option<EventLoopProxy<TrayMsg>>,
+    /// The GTK labels of icon rows and submenus, found once (Linux).
+    #[cfg(target_os = "linux")]
+    labels: HashMap<String, gtk::Label>,
 }
 
 fn render(nodes: &[Node]) -> Rendered {
-    let menu = Menu::new();
-    let mut handles = HashMap::new();
-    let mut actions = HashMap::new();
+    #[cfg(target_os = "linux")]
+    gtk_menu::export_images();
+    let mut r = Rendered {
+        menu: Menu::new(),
+        nodes: nodes.to_vec(),
+        handles: HashMap::new(),
+        actions: HashMap::new(),
+        icons: HashMap::new(),
+        unbuilt: HashMap::new(),
+        unwatched: Vec::new(),
+        opening: None,
+        #[cfg(target_os = "linux")]
+        labels: HashMap::new(),
+    };
     for n in nodes {
-        let item = make(n, &mut handles, &mut actions);
-        if let Err(e) = menu.append(item.as_ref()) {
+        let item = r.make(n);
+        if let Err(e) = r.menu.append(item.item()) {
             tracing::warn!("menu item `{}`: {e}", n.id);
         }
     }
-    Rendered {
-        menu,
-        nodes: nodes.to_vec(),
-        handles,
-        actions,
-    }
+    r
 }
 
-fn make(
-    n: &Node,
-    handles: &mut HashMap<String, Handle>,
-    actions: &mut HashMap<String, Action>,
-) -> Box<dyn IsMenuItem> {
-    if let Some(a) = &n.action {
-        actions.insert(n.id.clone(), a.clone());
-    }
-    match n.kind {
-        Kind::Item => {
-            let it = MenuItem::with_id(n.id.clone(), label(&n.label), n.enabled, None);
-            handles.insert(n.id.clone(), Handle::Item(it.clone()));
-            Box::new(it)
+/// The node `id` in a menu model.
+fn find<'a>(nodes: &'a [Node], id: &str) -> Option<&'a Node> {
+    nodes.iter().find_map(|n| {
+        if n.id == id {
+            Some(n)
+        } else {
+            find(&n.children, id)
         }
-        Kind::Check => {
-            let it =
-                CheckMenuItem::with_id(n.id.clone(), label(&n.label), n.enabled, n.checked, None);
-            handles.insert(n.id.clone(), Handle::Check(it.clone()));
-            Box::new(it)
-        }
-        Kind::Submenu => {
-            let sub = Submenu::with_id(n.id.clone(), label(&n.label), n.enabled);
-            for c in &n.children {
-                let child = make(c, handles, actions);
-                if let Err(e) = sub.append(child.as_ref()) {
-                    tracing::warn!("menu item `{}`: {e}", c.id);
-                }
-            }
-            handles.insert(n.id.clone(), Handle::Sub(sub.clone()));
-            Box::new(sub)
-        }
-        Kind::Separator => {
-            handles.insert(n.id.clone(), Handle::Sep);
-            Box::new(PredefinedMenuItem::separator())
-        }
-    }
+    })
+}
+
+/// The pixels of a row's icon.
+fn row_icon(g: Glyph) -> MenuIcon {
+    let n = ROW_ICON_SIZE;
+    let rgba = match g {
+        Glyph::Look(look) => icon::render(IconSpec::new(look), n),
+        Glyph::Blank => vec![0; (n * n * 4) as usize],
+    };
+    MenuIcon::from_rgba(rgba, n, n).expect("a square RGBA buffer of the stated size")
 }
 
 /// What [`Rendered::update`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     Same,
+    /// Labels, flags or icons changed.
     InPlace,
-    /// A new menu was built; it must be handed to the tray icon.
-    Rebuilt,
+    /// Entries were also inserted or removed (in place: nothing was rebuilt).
+    Reshaped,
 }
 
 impl Rendered {
-    /// Brings the rendered menu to `new`: in place when only labels and
-    /// flags changed, a new menu when the shape did.
-    fn update(&mut self, new: Vec<Node>) -> Applied {
-        match menu::diff(&self.nodes, &new) {
-            Update::Same => Applied::Same,
-            Update::InPlace(changes) => {
-                self.apply(&changes);
-                self.nodes = new;
-                Applied::InPlace
+    fn icon(&mut self, g: Glyph) -> MenuIcon {
+        self.icons.entry(g).or_insert_with(|| row_icon(g)).clone()
+    }
+
+    /// Creates the toolkit items for `n` and everything under it.
+    fn make(&mut self, n: &Node) -> Handle {
+        if let Some(a) = &n.action {
+            self.actions.insert(n.id.clone(), a.clone());
+        }
+        let text = label(&n.label);
+        let h = match (n.kind, n.icon) {
+            (Kind::Item, None) => {
+                Handle::Item(MenuItem::with_id(n.id.clone(), text, n.enabled, None))
             }
-            Update::Rebuild => {
-                *self = render(&new);
-                Applied::Rebuilt
+            (Kind::Item, Some(g)) => {
+                let icon = self.icon(g);
+                Handle::Icon(IconMenuItem::with_id(
+                    n.id.clone(),
+                    text,
+                    n.enabled,
+                    Some(icon),
+                    None,
+                ))
+            }
+            (Kind::Check, _) => Handle::Check(CheckMenuItem::with_id(
+                n.id.clone(),
+                text,
+                n.enabled,
+                n.checked,
+                None,
+            )),
+            (Kind::Submenu, icon) => {
+                let sub = Submenu::with_id(n.id.clone(), text, n.enabled);
+                if let Some(g) = icon {
+                    sub.set_icon(Some(self.icon(g)));
+                }
+                if n.lazy {
+                    let wait = MenuItem::new("…", false, None);
+                    if let Err(e) = sub.append(&wait) {
+                        tracing::warn!("menu item `{}`: {e}", n.id);
+                    }
+                    self.unbuilt.insert(n.id.clone(), wait);
+                } else {
+                    for c in &n.children {
+                        let child = self.make(c);
+                        if let Err(e) = sub.append(child.item()) {
+                            tracing::warn!("menu item `{}`: {e}", c.id);
+                        }
+                    }
+                }
+                if n.lazy || n.children.iter().any(|c| c.lazy) {
+                    self.unwatched.push(n.id.clone());
+                }
+                Handle::Sub(sub)
+            }
+            (Kind::Separator, _) => Handle::Sep(PredefinedMenuItem::separator()),
+        };
+        self.handles.insert(n.id.clone(), h.clone());
+        h
+    }
+
+    /// The built container `id` names (`None`: the menu itself); `None`
+    /// when it is not built yet (its steps wait for it to be built).
+    fn parent(&self, id: Option<&str>) -> Option<Parent> {
+        match id {
+            None => Some(Parent::Root(self.menu.clone())),
+            Some(id) if self.unbuilt.contains_key(id) => None,
+            Some(id) => match self.handles.get(id) {
+                Some(Handle::Sub(s)) => Some(Parent::Sub(s.clone())),
+                _ => None,
+            },
+        }
+    }
+
+    /// Builds the lazy submenu `id`, and those directly under it (a
+    /// workspace opening builds its cards'), from the current model.
+    fn build_opened(&mut self, id: &str) {
+        let Some(node) = find(&self.nodes, id).cloned() else {
+            return;
+        };
+        let mut todo: Vec<Node> = Vec::new();
+        if node.lazy {
+            todo.push(node.clone());
+        }
+        todo.extend(node.children.iter().filter(|c| c.lazy).cloned());
+        for n in todo {
+            let Some(wait) = self.unbuilt.remove(&n.id) else {
+                continue;
+            };
+            let Some(Handle::Sub(sub)) = self.handles.get(&n.id).cloned() else {
+                continue;
+            };
+            for c in &n.children {
+                let child = self.make(c);
+                if let Err(e) = sub.append(child.item()) {
+                    tracing::warn!("menu item `{}`: {e}", c.id);
+                }
+            }
+            if let Err(e) = sub.remove(&wait) {
+                tracing::warn!("menu: removing the placeholder of `{}`: {e}", n.id);
             }
         }
     }
 
-    fn apply(&mut self, changes: &[menu::Change]) {
-        for c in changes {
-            match self.handles.get(&c.id) {
-                Some(Handle::Item(it)) => {
-                    if let Some(l) = &c.label {
-                        it.set_text(label(l));
+    /// Wires the submenus whose opening builds something to say so (after
+    /// their toolkit items exist: once the tray icon holds the menu).
+    fn watch_openings(&mut self) {
+        let Some(proxy) = self.opening.clone() else {
+            self.unwatched.clear();
+            return;
+        };
+        if self.unwatched.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.unwatched);
+        #[cfg(target_os = "linux")]
+        gtk_menu::on_activate(&self.menu, &self.nodes, &ids, move |id| {
+            let _ = proxy.send_event(TrayMsg::Opening(id));
+        });
+        #[cfg(not(target_os = "linux"))]
+        {
+            // muda builds menus natively there: build everything now.
+            let _ = proxy;
+            for id in ids {
+                self.build_opened(&id);
+            }
+        }
+    }
+
+    /// Brings the rendered menu to `new`, step by step, in place.
+    fn update(&mut self, new: Vec<Node>) -> Applied {
+        let ops = menu::diff(&self.nodes, &new);
+        if ops.is_empty() {
+            return Applied::Same;
+        }
+        let reshaped = menu::is_structural(&ops);
+        // Labels muda cannot set on Linux, set on GTK's label after the steps.
+        let mut boxed: Vec<(String, String)> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Set(c) => self.set(&c, &mut boxed),
+                Op::Remove { parent, id, ids } => {
+                    let (Some(p), Some(h)) =
+                        (self.parent(parent.as_deref()), self.handles.get(&id))
+                    else {
+                        tracing::warn!("menu: cannot remove `{id}`");
+                        continue;
+                    };
+                    if let Err(e) = p.remove(h.item()) {
+                        tracing::warn!("menu: removing `{id}`: {e}");
                     }
-                    if let Some(e) = c.enabled {
-                        it.set_enabled(e);
+                    for i in ids {
+                        self.handles.remove(&i);
+                        self.actions.remove(&i);
                     }
                 }
-                Some(Handle::Check(it)) => {
-                    if let Some(l) = &c.label {
-                        it.set_text(label(l));
-                    }
-                    if let Some(e) = c.enabled {
-                        it.set_enabled(e);
-                    }
-                    if let Some(k) = c.checked {
-                        it.set_checked(k);
-                    }
-                }
-                Some(Handle::Sub(s)) => {
-                    if let Some(l) = &c.label {
-                        s.set_text(label(l));
-                    }
-                    if let Some(e) = c.enabled {
-                        s.set_enabled(e);
+                Op::Insert {
+                    parent,
+                    index,
+                    node,
+                } => {
+                    let Some(p) = self.parent(parent.as_deref()) else {
+                        tracing::warn!("menu: no parent for `{}`", node.id);
+                        continue;
+                    };
+                    let h = self.make(&node);
+                    if let Err(e) = p.insert(h.item(), index) {
+                        tracing::warn!("menu: inserting `{}`: {e}", node.id);
                     }
                 }
-                Some(Handle::Sep) | None => {}
+            }
+        }
+        self.nodes = new;
+        #[cfg(target_os = "linux")]
+        if !boxed.is_empty() {
+            gtk_menu::relabel(&self.menu, &self.nodes, &boxed, &mut self.labels);
+        }
+        self.watch_openings();
+        #[cfg(not(target_os = "linux"))]
+        let _ = boxed;
+        if reshaped {
+            Applied::Reshaped
+        } else {
+            Applied::InPlace
+        }
+    }
+
+    fn set(&mut self, c: &menu::Change, boxed: &mut Vec<(String, String)>) {
+        if let Some(a) = &c.action {
+            match a {
+                Some(a) => self.actions.insert(c.id.clone(), a.clone()),
+                None => self.actions.remove(&c.id),
+            };
+        }
+        let icon = c.icon.map(|g| self.icon(g));
+        let Some(h) = self.handles.get(&c.id) else {
+            return;
+        };
+        if let Some(l) = &c.label {
+            match h {
+                Handle::Item(i) => i.set_text(label(l)),
+                Handle::Icon(i) => i.set_text(label(l)),
+                Handle::Check(i) => i.set_text(label(l)),
+                Handle::Sub(i) => i.set_text(label(l)),
+                Handle::Sep(_) => {}
+            }
+            if h.boxed_label() {
+                boxed.push((c.id.clone(), l.clone()));
+            }
+        }
+        if let Some(e) = c.enabled {
+            match h {
+                Handle::Item(i) => i.set_enabled(e),
+                Handle::Icon(i) => i.set_enabled(e),
+                Handle::Check(i) => i.set_enabled(e),
+                Handle::Sub(i) => i.set_enabled(e),
+                Handle::Sep(_) => {}
+            }
+        }
+        if let (Some(k), Handle::Check(i)) = (c.checked, h) {
+            i.set_checked(k);
+        }
+        if let Some(icon) = icon {
+            match h {
+                Handle::Icon(i) => i.set_icon(Some(icon)),
+                Handle::Sub(i) => i.set_icon(Some(icon)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// GTK's side of the menu on Linux: the setting that makes libdbusmenu
+/// export row images, and labels set where muda cannot reach.
+#[cfg(target_os = "linux")]
+mod gtk_menu {
+    use std::collections::{HashMap, HashSet};
+
+    use gtk::prelude::*;
+    use tray_icon::menu::{ContextMenu, Menu};
+
+    use crate::view::menu::Node;
+
+    /// libdbusmenu sends an item's image to the tray host only when
+    /// `gtk-menu-images` is on (GTK 3 turned it off by default): without it
+    /// the coloured status icons never leave the process.
+    pub fn export_images() {
+        if let Some(settings) = gtk::Settings::default() {
+            if settings.find_property("gtk-menu-images").is_some() {
+                settings.set_property("gtk-menu-images", true);
+            }
+        }
+    }
+
+    /// The label text GTK shows for our label: muda's mnemonic rules (a
+    /// single `_` is an accelerator, `__` a literal underscore).
+    fn gtk_text(text: &str) -> String {
+        crate::text::clean(text).replace('_', "__")
+    }
+
+    /// The positions of the wanted nodes, top level first.
+    fn paths<'a>(
+        nodes: &'a [Node],
+        wanted: &HashSet<&str>,
+        prefix: &mut Vec<usize>,
+        out: &mut HashMap<&'a str, Vec<usize>>,
+    ) {
+        for (i, n) in nodes.iter().enumerate() {
+            if out.len() == wanted.len() {
+                return;
+            }
+            prefix.push(i);
+            if wanted.contains(n.id.as_str()) {
+                out.insert(n.id.as_str(), prefix.clone());
+            }
+            paths(&n.children, wanted, prefix, out);
+            prefix.pop();
+        }
+    }
+
+    fn first_label(w: &gtk::Widget) -> Option<gtk::Label> {
+        if let Some(l) = w.downcast_ref::<gtk::Label>() {
+            return Some(l.clone());
+        }
+        let c = w.downcast_ref::<gtk::Container>()?;
+        c.children().iter().find_map(first_label)
+    }
+
+    /// The GTK item at `path`; `shells` keeps each menu's children listed
+    /// once for a batch of look-ups.
+    fn item_at(
+        root: &gtk::Menu,
+        path: &[usize],
+        shells: &mut HashMap<Vec<usize>, Vec<gtk::Widget>>,
+    ) -> Option<gtk::MenuItem> {
+        let mut shell = root.clone();
+        let mut item = None;
+        for depth in 0..path.len() {
+            let kids = shells
+                .entry(path[..depth].to_vec())
+                .or_insert_with(|| shell.children());
+            let mi = kids
+                .get(path[depth])?
+                .clone()
+                .downcast::<gtk::MenuItem>()
+                .ok()?;
+            if depth + 1 < path.len() {
+                shell = mi.submenu()?.downcast::<gtk::Menu>().ok()?;
+            }
+            item = Some(mi);
+        }
+        item
+    }
+
+    /// Calls `f(id)` whenever a host is about to show one of these
+    /// submenus (libdbusmenu answers AboutToShow, or a click on the entry,
+    /// by activating the GTK item).
+    pub fn on_activate(
+        menu: &Menu,
+        nodes: &[Node],
+        ids: &[String],
+        f: impl Fn(String) + Clone + 'static,
+    ) {
+        let root = menu.gtk_context_menu();
+        let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut all = HashMap::new();
+        paths(nodes, &wanted, &mut Vec::new(), &mut all);
+        let mut shells = HashMap::new();
+        for id in ids {
+            match all
+                .get(id.as_str())
+                .and_then(|p| item_at(&root, p, &mut shells))
+            {
+                Some(mi) => {
+                    let (f, id) = (f.clone(), id.clone());
+                    mi.connect_activate(move |_| f(id.clone()));
+                }
+                None => tracing::warn!("menu: no entry `{id}` to watch"),
+            }
+        }
+    }
+
+    /// Sets the GTK labels of these (icon or submenu) items; libdbusmenu
+    /// sees the label change and tells the tray host, in place. Each label
+    /// is found once and kept in `cache` (dropped when its item is removed).
+    pub fn relabel(
+        menu: &Menu,
+        nodes: &[Node],
+        labels: &[(String, String)],
+        cache: &mut HashMap<String, gtk::Label>,
+    ) {
+        let missing: HashSet<&str> = labels
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| !cache.contains_key(*id))
+            .collect();
+        if !missing.is_empty() {
+            let root = menu.gtk_context_menu();
+            let mut all = HashMap::new();
+            paths(nodes, &missing, &mut Vec::new(), &mut all);
+            let mut shells = HashMap::new();
+            for (id, path) in all {
+                if let Some(l) =
+                    item_at(&root, &path, &mut shells).and_then(|mi| first_label(mi.upcast_ref()))
+                {
+                    cache.insert(id.to_string(), l);
+                }
+            }
+        }
+        for (id, text) in labels {
+            match cache.get(id) {
+                Some(l) => l.set_label(&gtk_text(text)),
+                None => tracing::warn!("menu: no label to set for `{id}`"),
             }
         }
     }
@@ -308,7 +695,9 @@ pub fn run(
             Event::NewEvents(StartCause::Init) => {
                 let Some(first) = pending.take() else { return };
                 match build(&first, 0) {
-                    Ok((t, r)) => {
+                    Ok((t, mut r)) => {
+                        r.opening = Some(proxy.clone());
+                        r.watch_openings();
                         tray = Some(t);
                         rendered = Some(r);
                     }
@@ -331,8 +720,10 @@ pub fn run(
                 tray = None;
                 generation += 1;
                 match build(u, generation) {
-                    Ok((t, r)) => {
+                    Ok((t, mut r)) => {
                         tracing::info!("tray icon rebuilt to register with the tray host");
+                        r.opening = Some(proxy.clone());
+                        r.watch_openings();
                         tray = Some(t);
                         rendered = Some(r);
                         shown_icon = Some(u.icon);
@@ -356,16 +747,22 @@ pub fn run(
                 let _ = t.set_tooltip(Some(crate::text::clean(&u.tooltip)));
                 match rendered.as_mut() {
                     Some(r) => {
-                        if r.update(u.menu) == Applied::Rebuilt {
-                            t.set_menu(Some(Box::new(r.menu.clone())));
-                            tracing::debug!("menu rebuilt");
+                        if r.update(u.menu) == Applied::Reshaped {
+                            tracing::debug!("menu reshaped in place");
                         }
                     }
                     None => {
-                        let r = render(&u.menu);
+                        let mut r = render(&u.menu);
                         t.set_menu(Some(Box::new(r.menu.clone())));
+                        r.opening = Some(proxy.clone());
+                        r.watch_openings();
                         rendered = Some(r);
                     }
+                }
+            }
+            Event::UserEvent(TrayMsg::Opening(id)) => {
+                if let Some(r) = rendered.as_mut() {
+                    r.build_opened(&id);
                 }
             }
             Event::UserEvent(TrayMsg::Menu(id)) => {

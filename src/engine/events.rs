@@ -180,6 +180,12 @@ impl Core {
         if silenced_all {
             ev.silenced = Some(Silence::Muted);
         }
+        ev.worst = Status::worst(st.items.iter().filter_map(|(id, _)| {
+            self.slots
+                .iter()
+                .find(|s| &s.service.id == id)
+                .and_then(|s| s.rec.tracker.confirmed)
+        }));
         self.dirty = true;
         self.emit(ev);
     }

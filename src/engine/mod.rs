@@ -51,7 +51,7 @@ use crate::providers::PollResult;
 use crate::secrets::SecretStore;
 
 pub use clock::{Clock, SystemClock, TestClock, Zone};
-pub use notify::{Event, EventKind, Notification, Notifier, Silence};
+pub use notify::{Event, EventKind, Notification, Notifier, Silence, Urgency};
 pub use state::{Mute, MuteTarget, MuteUntil};
 pub use transitions::{Change, Rules, Transition};
 

@@ -95,6 +95,10 @@ pub struct Event {
     pub notify: bool,
     /// Held back by a mute or the pause; still recorded for the tray's history.
     pub silenced: Option<Silence>,
+    /// For a summary: the worst status of what it lists (its notification's
+    /// icon). Not part of `watch --json`.
+    #[serde(skip)]
+    pub worst: Option<Status>,
 }
 
 impl Event {
@@ -114,6 +118,7 @@ impl Event {
             dashboard_url: None,
             notify: kind.pops_up(),
             silenced: None,
+            worst: None,
         }
     }
 
@@ -141,6 +146,7 @@ impl Event {
             dashboard_url: Some(service.dashboard_url()),
             notify: kind.pops_up(),
             silenced: None,
+            worst: None,
         }
     }
 
@@ -182,6 +188,9 @@ pub struct Notification {
     pub dashboard_url: Option<String>,
     pub kind: EventKind,
     pub service: Option<ServiceId>,
+    /// The status it is about (the one a service moved to; for a summary the
+    /// worst listed): its icon, and with the kind its urgency.
+    pub status: Option<Status>,
 }
 
 impl From<&Event> for Notification {
@@ -192,6 +201,28 @@ impl From<&Event> for Notification {
             dashboard_url: e.dashboard_url.clone(),
             kind: e.kind,
             service: e.service_id.clone(),
+            status: e.to.or(e.worst),
+        }
+    }
+}
+
+/// How much a notification should interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    Low,
+    Normal,
+    Critical,
+}
+
+impl Notification {
+    /// Urgency by meaning: something down is critical, degraded (or can't
+    /// check, or flapping) is normal, good news and the start-up summary are low.
+    pub fn urgency(&self) -> Urgency {
+        match self.kind {
+            EventKind::Recovered | EventKind::Summary | EventKind::Online => Urgency::Low,
+            _ if self.status == Some(Status::Down) => Urgency::Critical,
+            _ if self.status == Some(Status::Healthy) => Urgency::Low,
+            _ => Urgency::Normal,
         }
     }
 }
@@ -418,5 +449,57 @@ mod tests {
         assert_eq!(v["kind"], "offline");
         assert_eq!(v["at"], "2026-08-22T09:14:00Z");
         assert!(!e.notify, "offline is printed, not popped up");
+    }
+
+    #[test]
+    fn urgency_follows_what_happened() {
+        let at = datetime!(2026-08-22 09:14 UTC);
+        let ev = |kind, to| {
+            Event::about(
+                &api(),
+                at,
+                kind,
+                Some(Status::Healthy),
+                to,
+                "t".into(),
+                "b".into(),
+            )
+        };
+        let u = |e: &Event| Notification::from(e).urgency();
+        assert_eq!(
+            u(&ev(EventKind::Changed, Some(Status::Down))),
+            Urgency::Critical
+        );
+        assert_eq!(
+            u(&ev(EventKind::Changed, Some(Status::Degraded))),
+            Urgency::Normal
+        );
+        assert_eq!(
+            u(&ev(EventKind::Recovered, Some(Status::Healthy))),
+            Urgency::Low
+        );
+        assert_eq!(
+            u(&ev(EventKind::CantCheck, Some(Status::Unknown))),
+            Urgency::Normal
+        );
+        assert_eq!(
+            u(&ev(EventKind::Flapping, Some(Status::Down))),
+            Urgency::Critical
+        );
+        let mut summary = Event::global(
+            at,
+            EventKind::Summary,
+            "2 services need attention".into(),
+            "b".into(),
+        );
+        summary.worst = Some(Status::Down);
+        let n = Notification::from(&summary);
+        assert_eq!(n.urgency(), Urgency::Low, "the start-up summary is low");
+        assert_eq!(n.status, Some(Status::Down), "its icon is the worst listed");
+        assert!(!summary
+            .json_line()
+            .as_object()
+            .unwrap()
+            .contains_key("worst"));
     }
 }

@@ -127,6 +127,8 @@ pub enum Scenario {
     /// `(offset, scenario)` steps measured from when the timeline was set
     /// (or the sim started); before the first step the target is healthy.
     Timeline(Vec<(Duration, Scenario)>),
+    /// A timeline that starts over every `period`: the demo's story, forever.
+    Loop(Duration, Vec<(Duration, Scenario)>),
     /// A random fault mix, drawn per request (for soak runs): 70 % healthy,
     /// 7.5 % each of HTTP 5xx, garbage, 429 (reset 1 s) and an answer
     /// delayed by `hang` (a timeout for any client that waits less).
@@ -138,13 +140,27 @@ pub enum Scenario {
 impl Scenario {
     /// The scenario in force `elapsed` after it was set (timelines resolved).
     pub fn at(&self, elapsed: Duration) -> &Scenario {
-        match self {
-            Scenario::Timeline(steps) => steps
+        fn step(steps: &[(Duration, Scenario)], t: Duration) -> Option<(&Scenario, Duration)> {
+            steps
                 .iter()
                 .rev()
-                .find(|(at, _)| *at <= elapsed)
-                .map(|(_, s)| s.at(elapsed))
+                .find(|(at, _)| *at <= t)
+                .map(|(_, s)| (s, t))
+        }
+        match self {
+            Scenario::Timeline(steps) => step(steps, elapsed)
+                .map(|(s, t)| s.at(t))
                 .unwrap_or(&Scenario::Healthy),
+            Scenario::Loop(period, steps) => {
+                let t = if period.is_zero() {
+                    elapsed
+                } else {
+                    Duration::from_nanos((elapsed.as_nanos() % period.as_nanos()) as u64)
+                };
+                step(steps, t)
+                    .map(|(s, t)| s.at(t))
+                    .unwrap_or(&Scenario::Healthy)
+            }
             other => other,
         }
     }
@@ -323,12 +339,15 @@ impl SimConfig {
     }
 
     /// A ready-made set for the demo: two targets per provider, one of them
-    /// telling a story on its own.
+    /// telling a story on its own. The story starts over every
+    /// [`DEMO_STORY`] (a demo left running keeps changing), and every deploy
+    /// in it finishes.
     pub fn demo() -> Self {
         // Fast enough that a newcomer sees colours change and notifications
         // arrive within the first minute (the demo polls every 5 s and confirms
         // a change on the second answer).
-        let step = Duration::from_secs(12);
+        let step = DEMO_STEP;
+        let story = |steps: Vec<(Duration, Scenario)>| Scenario::Loop(DEMO_STORY, steps);
         SimConfig {
             accept_any_target: true,
             ..SimConfig::default()
@@ -337,11 +356,16 @@ impl SimConfig {
             TargetKey::railway("acme-shop"),
             // deploying at 12 s, failed (previous deploy serving) at 24 s,
             // redeploying at 48 s, healthy at 60 s
-            Scenario::deploy_fails_and_recovers(step),
+            story(vec![
+                (step, Scenario::Deploying),
+                (step * 2, Scenario::DeployFailing),
+                (step * 4, Scenario::Deploying),
+                (step * 5, Scenario::Healthy),
+            ]),
         )
         .with_target(
             TargetKey::railway("acme-jobs"),
-            Scenario::Timeline(vec![
+            story(vec![
                 (step * 8, Scenario::Crash),
                 (step * 11, Scenario::Healthy),
             ]),
@@ -349,16 +373,25 @@ impl SimConfig {
         .with_target(TargetKey::plausible("acme.example"), Scenario::Healthy)
         .with_target(
             TargetKey::plausible("blog.acme.example"),
-            Scenario::Timeline(vec![
+            story(vec![
                 (step * 5, Scenario::TrafficCollapse),
                 (step * 10, Scenario::Healthy),
             ]),
         )
         .with_target(TargetKey::netlify("acme-marketing"), Scenario::Healthy)
-        .with_target(TargetKey::netlify("acme-docs"), Scenario::Deploying)
+        .with_target(
+            TargetKey::netlify("acme-docs"),
+            // A build at the start and one later; both are published.
+            story(vec![
+                (Duration::ZERO, Scenario::Deploying),
+                (step * 2, Scenario::Healthy),
+                (step * 9, Scenario::Deploying),
+                (step * 11, Scenario::Healthy),
+            ]),
+        )
         .with_target(
             TargetKey::sentry("acme-web", "shop-api"),
-            Scenario::Timeline(vec![
+            story(vec![
                 (step * 3, Scenario::ErrorSpike),
                 (step * 7, Scenario::Healthy),
             ]),
@@ -366,6 +399,12 @@ impl SimConfig {
         .with_target(TargetKey::sentry("acme-web", "frontend"), Scenario::Healthy)
     }
 }
+
+/// One beat of the demo's story.
+pub const DEMO_STEP: Duration = Duration::from_secs(12);
+/// The demo's story starts over this often: its last change (the crashed
+/// job recovering) is at 11 beats, then all is quiet for three.
+pub const DEMO_STORY: Duration = Duration::from_secs(12 * 14);
 
 /// One request the sim received.
 #[derive(Clone, PartialEq)]

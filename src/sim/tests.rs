@@ -643,6 +643,51 @@ async fn timelines_switch_on_their_own() {
     );
 }
 
+/// The demo stopped changing after its last step (2 min 20 s) and its
+/// Netlify build never finished: the story starts over, and every target
+/// that deploys is seen healthy again within each round.
+#[test]
+fn the_demo_story_loops_and_every_deploy_finishes() {
+    let demo = SimConfig::demo();
+    let at = |key: &TargetKey, secs: u64| {
+        demo.targets
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, s)| s.at(Duration::from_secs(secs)).clone())
+            .unwrap()
+    };
+    let round = DEMO_STORY.as_secs();
+    for (key, _) in &demo.targets {
+        let seen: Vec<Scenario> = (0..round).map(|t| at(key, t)).collect();
+        // Each round ends as it started, and the next round repeats it.
+        assert_eq!(
+            seen.last(),
+            Some(&Scenario::Healthy),
+            "{key:?} ends healthy"
+        );
+        for t in (0..round).step_by(7) {
+            assert_eq!(
+                at(key, t),
+                at(key, t + round * 3),
+                "{key:?} at {t} s repeats"
+            );
+        }
+        // A deploy in progress never lasts to the end of a round.
+        let last_deploying = seen.iter().rposition(|s| *s == Scenario::Deploying);
+        if let Some(i) = last_deploying {
+            assert!(
+                seen[i..].contains(&Scenario::Healthy),
+                "{key:?}: the deploy finishes"
+            );
+        }
+    }
+    // Something still changes long after the first round.
+    let shop = TargetKey::railway("acme-shop");
+    let later = 10 * round;
+    assert_eq!(at(&shop, later + 30), Scenario::DeployFailing);
+    assert_eq!(at(&shop, later + 70), Scenario::Healthy);
+}
+
 #[test]
 fn timelines_resolve_by_elapsed_time() {
     let s = Scenario::Timeline(vec![

@@ -14,8 +14,12 @@ pub enum Look {
     Down,
     Unknown,
     Loading,
-    /// The machine is offline: last known state, greyed.
+    /// The machine is offline: last known state kept; a crossed-out cloud.
     Offline,
+    /// Nothing to watch yet (an empty config): neither good nor bad news.
+    Neutral,
+    /// A dashboard link in the menu (link-only services colour nothing).
+    Link,
 }
 
 impl Look {
@@ -38,6 +42,8 @@ impl Look {
             Look::Unknown => [118, 118, 128],
             Look::Loading => [70, 110, 210],
             Look::Offline => [150, 150, 150],
+            Look::Neutral => [84, 110, 140],
+            Look::Link => [120, 130, 150],
         }
     }
 
@@ -49,6 +55,8 @@ impl Look {
             Look::Unknown => "unknown",
             Look::Loading => "loading",
             Look::Offline => "offline",
+            Look::Neutral => "neutral",
+            Look::Link => "link",
         }
     }
 }
@@ -154,13 +162,8 @@ fn dist(u: f32, v: f32, cx: f32, cy: f32) -> f32 {
     ((u - cx).powi(2) + (v - cy).powi(2)).sqrt()
 }
 
-fn in_disc(look: Look, mono: bool, u: f32, v: f32) -> bool {
-    let d = dist(u, v, 0.5, 0.5);
-    match look {
-        // Offline is a ring: "there is something, but we cannot see it now".
-        Look::Offline if !mono => (RING_INNER..=DISC_R).contains(&d),
-        _ => d <= DISC_R,
-    }
+fn in_disc(_look: Look, _mono: bool, u: f32, v: f32) -> bool {
+    dist(u, v, 0.5, 0.5) <= DISC_R
 }
 
 /// Distance from a point to a line segment.
@@ -177,9 +180,8 @@ fn seg(u: f32, v: f32, (ax, ay): (f32, f32), (bx, by): (f32, f32)) -> f32 {
 
 /// Half the width of the glyph's strokes (they are 0.12 wide).
 const W: f32 = 0.06;
-/// The disc's radius, and the offline ring's inner radius.
+/// The disc's radius.
 const DISC_R: f32 = 0.46;
-const RING_INNER: f32 = 0.30;
 
 /// One piece of a glyph, in unit coordinates (0..1, y down). The pixels and
 /// the SVG are both drawn from these, so they cannot drift apart.
@@ -189,6 +191,8 @@ enum Shape {
     Seg((f32, f32), (f32, f32)),
     /// A filled dot.
     Dot((f32, f32), f32),
+    /// A ring of radius `r`, `2·W` wide.
+    Ring((f32, f32), f32),
     /// The question mark's hook: a ring of radius `r`, `2·W` wide, without
     /// its lower-left quarter (cut square).
     Hook((f32, f32), f32),
@@ -199,14 +203,16 @@ impl Shape {
         match self {
             Shape::Seg(a, b) => seg(u, v, a, b) <= W,
             Shape::Dot((cx, cy), r) => dist(u, v, cx, cy) <= r,
+            Shape::Ring((cx, cy), r) => (dist(u, v, cx, cy) - r).abs() <= W,
             Shape::Hook((cx, cy), r) => (dist(u, v, cx, cy) - r).abs() <= W && !(v > cy && u < cx),
         }
     }
 }
 
-/// The status glyph's shapes.
+/// The status glyph's shapes (the crossed-out cloud of offline is drawn by
+/// [`offline_cloud`]: it has a gap no list of shapes can carve).
 fn shapes(look: Look) -> &'static [Shape] {
-    use Shape::{Dot, Hook, Seg};
+    use Shape::{Dot, Hook, Ring, Seg};
     match look {
         Look::Healthy => &[
             Seg((0.29, 0.52), (0.44, 0.67)),
@@ -229,16 +235,45 @@ fn shapes(look: Look) -> &'static [Shape] {
             Dot((0.70, 0.5), 0.07),
         ],
         Look::Offline => &[],
+        // A ring: "watching", with nothing in view yet.
+        Look::Neutral => &[Ring((0.5, 0.5), 0.17)],
+        // An arrow out to the top right.
+        Look::Link => &[
+            Seg((0.33, 0.67), (0.66, 0.34)),
+            Seg((0.68, 0.32), (0.42, 0.32)),
+            Seg((0.68, 0.32), (0.68, 0.58)),
+        ],
     }
+}
+
+/// A cloud, crossed out: a stroke from top left to bottom right, set off
+/// from the cloud by a gap on its upper side only, so the cloud stays one
+/// shape at 16 px.
+fn offline_cloud(u: f32, v: f32) -> bool {
+    let slash = seg(u, v, (0.20, 0.22), (0.80, 0.82));
+    if slash <= 0.055 {
+        return true;
+    }
+    if slash <= 0.12 && u > v - 0.02 {
+        return false;
+    }
+    dist(u, v, 0.35, 0.60) <= 0.13
+        || dist(u, v, 0.52, 0.47) <= 0.175
+        || dist(u, v, 0.68, 0.60) <= 0.12
+        || ((0.35..=0.68).contains(&u) && (0.58..=0.72).contains(&v))
 }
 
 /// Whether a point lies on the status glyph.
 fn glyph(look: Look, u: f32, v: f32) -> bool {
-    shapes(look).iter().any(|s| s.contains(u, v))
+    match look {
+        Look::Offline => offline_cloud(u, v),
+        _ => shapes(look).iter().any(|s| s.contains(u, v)),
+    }
 }
 
 /// The icon as SVG (the colour version, without the badge): the same shapes
-/// as [`render`], for the scalable app icon of desktop menus.
+/// as [`render`] (offline's cloud aside: its SVG is the bare disc), for the
+/// scalable app icon of desktop menus.
 pub fn svg(look: Look) -> String {
     // A 0..100 view box: unit coordinates × 100.
     let n = |x: f32| {
@@ -250,18 +285,10 @@ pub fn svg(look: Look) -> String {
     let mut out = String::from(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" viewBox=\"0 0 100 100\">\n",
     );
-    if look == Look::Offline {
-        out.push_str(&format!(
-            "  <circle cx=\"50\" cy=\"50\" r=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{}\"/>\n",
-            n((DISC_R + RING_INNER) / 2.0),
-            n(DISC_R - RING_INNER)
-        ));
-    } else {
-        out.push_str(&format!(
-            "  <circle cx=\"50\" cy=\"50\" r=\"{}\" fill=\"{colour}\"/>\n",
-            n(DISC_R)
-        ));
-    }
+    out.push_str(&format!(
+        "  <circle cx=\"50\" cy=\"50\" r=\"{}\" fill=\"{colour}\"/>\n",
+        n(DISC_R)
+    ));
     let stroke = format!(
         "fill=\"none\" stroke=\"#ffffff\" stroke-width=\"{}\"",
         n(2.0 * W)
@@ -274,6 +301,12 @@ pub fn svg(look: Look) -> String {
                 n(ay),
                 n(bx),
                 n(by)
+            ),
+            Shape::Ring((cx, cy), r) => format!(
+                "  <circle cx=\"{}\" cy=\"{}\" r=\"{}\" {stroke}/>\n",
+                n(cx),
+                n(cy),
+                n(r)
             ),
             Shape::Dot((cx, cy), r) => format!(
                 "  <circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"#ffffff\"/>\n",
@@ -321,13 +354,15 @@ mod tests {
         [px[o], px[o + 1], px[o + 2], px[o + 3]]
     }
 
-    const ALL: [Look; 6] = [
+    const ALL: [Look; 8] = [
         Look::Healthy,
         Look::Degraded,
         Look::Down,
         Look::Unknown,
         Look::Loading,
         Look::Offline,
+        Look::Neutral,
+        Look::Link,
     ];
 
     #[test]
@@ -361,7 +396,7 @@ mod tests {
                 .map(|p| p[0] > 200 && p[1] > 200 && p[2] > 200 && p[3] > 200)
                 .collect()
         };
-        let masks: Vec<Vec<bool>> = ALL[..5].iter().map(|&l| mask(l)).collect();
+        let masks: Vec<Vec<bool>> = ALL.iter().map(|&l| mask(l)).collect();
         for (i, a) in masks.iter().enumerate() {
             assert!(
                 a.iter().filter(|&&w| w).count() > 20,
@@ -473,7 +508,12 @@ mod tests {
                 "{look:?}: {s}"
             );
             let white = s.matches("#ffffff").count();
-            assert_eq!(white, shapes(look).len(), "{look:?}: {s}");
+            let expected = if look == Look::Offline {
+                0
+            } else {
+                shapes(look).len()
+            };
+            assert_eq!(white, expected, "{look:?}: {s}");
         }
         let check = svg(Look::Healthy);
         assert!(check.contains(r#"<path d="M29 52 L44 67""#), "{check}");

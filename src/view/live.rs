@@ -18,6 +18,8 @@ pub struct AppView<'a> {
     pub autostart: bool,
     /// The user's time zone, for clock times.
     pub zone: &'a Zone,
+    /// What the app could not do for a click (shown in the menu).
+    pub notice: Option<&'a str>,
 }
 
 /// The menu model for a snapshot.
@@ -57,6 +59,7 @@ pub(crate) fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime
                         card,
                         stale: v.is_some_and(|v| v.stale),
                         muted: v.and_then(|v| v.muted.as_ref()).map(mute_label),
+                        last_success: v.and_then(|v| v.last_success),
                     }
                 })
                 .collect(),
@@ -68,6 +71,7 @@ pub(crate) fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime
         demo: app.demo,
         config_error: app.config_error.map(str::to_string),
         engine_fault: snap.engine_fault.clone(),
+        notice: app.notice.map(str::to_string),
         refresh: if snap.paused {
             None
         } else {
@@ -84,14 +88,15 @@ pub(crate) fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime
     }
 }
 
-/// The icon's look for a menu state: offline, else the worst status.
+/// The icon's look for a menu state: offline, else the worst status; the
+/// neutral look when there is nothing to watch (no news is not bad news).
 pub fn look(state: &MenuState) -> Look {
     if state.offline {
         return Look::Offline;
     }
     match menu::worst(state) {
         Some(s) => Look::from_status(s),
-        None if state.workspaces.iter().all(|w| w.services.is_empty()) => Look::Unknown,
+        None if !menu::has_services(state) => Look::Neutral,
         None => Look::Healthy,
     }
 }
@@ -124,6 +129,7 @@ mod tests {
             demo: false,
             autostart: false,
             zone: &zone,
+            notice: None,
         };
         let state = menu_state(&app, &snap, OffsetDateTime::now_utc());
         assert_eq!(

@@ -1,18 +1,26 @@
-//! The tray menu as plain data: built from the current state, diffed against the previous one so that label-only changes update in place.
+//! The tray menu as plain data: built from the current state, and diffed against the previous one into in-place steps — relabel, insert, remove — so the menu the user is reading never closes.
 //!
 //! Every node has a stable id derived from what it shows (workspace name,
-//! service id, action), so two menus with the same *shape* differ only in
-//! labels, enabled and checked flags, and the tray can apply those with
-//! `set_text`/`set_enabled`/`set_checked` instead of rebuilding — a rebuild
-//! closes a menu the user has open. Anything that changes often (ages,
-//! deploys starting and finishing) is kept inside existing lines for that reason.
+//! service id, action). [`diff`] turns two menus into the smallest list of
+//! [`Op`]s: label, flag, icon and action changes for nodes that stay, and
+//! removals and insertions, per parent, for the nodes that come and go. The
+//! tray applies them to the live toolkit menu and never replaces it: on
+//! Linux a replaced menu closes whatever submenu is open (the tray host gets
+//! a new layout with new ids), while an insertion in another workspace, or
+//! in the open one, leaves it open.
+//!
+//! Per service the workspace submenu has at most three rows: a title with a
+//! status icon ("Shop · Railway — api crashed ▸"), and up to two rows that
+//! add something the title does not say ([`super::rows`]); everything else
+//! is one level down, in the service's own submenu.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::card;
-use super::Counts;
+use super::icon::Look;
+use super::rows;
+use super::{card, Counts};
 use crate::engine::Zone;
 use crate::model::{Card, Mode, Service, ServiceId, Status};
 
@@ -25,6 +33,8 @@ pub struct ServiceView {
     pub stale: bool,
     /// "muted for 1 h", "muted until it recovers".
     pub muted: Option<String>,
+    /// When the last answer (not a failed check) came.
+    pub last_success: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +65,9 @@ pub struct MenuState {
     pub config_error: Option<String>,
     /// The engine crashed and was restarted (an internal error, shown, never silent).
     pub engine_fault: Option<String>,
+    /// Something the app could not do for a click, said in the menu ("No
+    /// application opens …: the file is /home/…/config.toml").
+    pub notice: Option<String>,
     /// Auto-refresh interval; `None` = off.
     pub refresh: Option<Duration>,
     pub notify: Notify,
@@ -86,6 +99,7 @@ pub enum Action {
     NotificationsOn,
     NotificationsPauseHour,
     NotificationsOff,
+    /// Opens the config file; writes the commented example first when there is none.
     OpenConfig,
     ToggleAutostart,
     StartDemo,
@@ -102,6 +116,15 @@ pub enum Kind {
     Separator,
 }
 
+/// The picture at the start of a row: a status in the tray icon's shapes
+/// (so colour is never the only cue), or an empty square that lines a row's
+/// text up under a title's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Glyph {
+    Look(Look),
+    Blank,
+}
+
 /// One menu entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -110,8 +133,13 @@ pub struct Node {
     pub label: String,
     pub enabled: bool,
     pub checked: bool,
+    /// Items and submenus may carry one.
+    pub icon: Option<Glyph>,
     pub action: Option<Action>,
     pub children: Vec<Node>,
+    /// A submenu the tray may build when it is first opened (a card's own
+    /// submenu): until then it costs one entry instead of a dozen.
+    pub lazy: bool,
 }
 
 impl Node {
@@ -122,8 +150,10 @@ impl Node {
             label: label.into(),
             enabled: true,
             checked: false,
+            icon: None,
             action: Some(action),
             children: Vec::new(),
+            lazy: false,
         }
     }
 
@@ -135,8 +165,10 @@ impl Node {
             label: label.into(),
             enabled: false,
             checked: false,
+            icon: None,
             action: None,
             children: Vec::new(),
+            lazy: false,
         }
     }
 
@@ -160,8 +192,10 @@ impl Node {
             label: label.into(),
             enabled: true,
             checked: false,
+            icon: None,
             action: None,
             children,
+            lazy: false,
         }
     }
 
@@ -172,9 +206,16 @@ impl Node {
             label: String::new(),
             enabled: true,
             checked: false,
+            icon: None,
             action: None,
             children: Vec::new(),
+            lazy: false,
         }
+    }
+
+    fn with_icon(mut self, icon: Glyph) -> Node {
+        self.icon = Some(icon);
+        self
     }
 }
 
@@ -200,6 +241,11 @@ pub fn worst(state: &MenuState) -> Option<Status> {
     Status::worst(statuses(
         state.workspaces.iter().flat_map(|w| w.services.iter()),
     ))
+}
+
+/// Whether there is any service at all (shown, even if not polled).
+pub(crate) fn has_services(state: &MenuState) -> bool {
+    state.workspaces.iter().any(|w| !w.services.is_empty())
 }
 
 /// Whether any watched service has a deploy running (the icon's badge).
@@ -240,33 +286,57 @@ pub(crate) fn tooltip(state: &MenuState) -> String {
     format!("Overwatch — {}", headline(state).replace(" · ", ", "))
 }
 
+/// The look of a status, for icons: "checking" is the loading look.
+fn look_of(s: Status) -> Look {
+    Look::from_status(s)
+}
+
+/// A row of text that fits, or, when it does not, its cut start with the
+/// whole text one level down.
+fn text_row(id: &str, text: &str) -> Node {
+    let (short, was_cut) = rows::cut(text);
+    if !was_cut {
+        return Node::text(id, short);
+    }
+    let children = rows::wrap(text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| Node::text(format!("{id}:{i}"), l))
+        .collect();
+    Node::sub(id, short, children)
+}
+
 /// Builds the whole menu.
 pub fn build(state: &MenuState) -> Vec<Node> {
-    let mut out = vec![Node::text("header", headline(state))];
+    let has_services = has_services(state);
+    let mut out = Vec::new();
+    if !has_services && !state.demo {
+        // One row says it and offers the way out (not a header and a row).
+        out.push(Node::item(
+            "header",
+            "No services yet — Add a service…",
+            Action::OpenConfig,
+        ));
+    } else {
+        out.push(Node::text("header", headline(state)));
+    }
+    // (The dashboard's "Open Overwatch…" row goes here, under the header.)
     if let Some(fault) = &state.engine_fault {
-        out.push(Node::text("engine-fault", format!("⚠ {fault}")));
+        out.push(text_row("engine-fault", &format!("⚠ {fault}")));
     }
     if let Some(err) = &state.config_error {
-        for (i, line) in err.lines().take(4).enumerate() {
-            out.push(Node::text(
-                format!("config-error:{i}"),
-                format!("⚠ {}", line.trim()),
-            ));
-        }
-        out.push(Node::item(
-            "config-error:open",
-            "Open configuration file",
-            Action::OpenConfig,
-        ));
+        out.push(config_error(err));
     }
-    let has_services = state.workspaces.iter().any(|w| !w.services.is_empty());
-    if !has_services {
-        out.push(Node::text("empty", "No services yet"));
+    if let Some(notice) = &state.notice {
+        out.push(text_row("notice", &format!("⚠ {notice}")));
+    }
+    if state.demo {
         out.push(Node::item(
-            "empty:open",
-            "Open configuration file",
+            "setup",
+            "Set up your own services…",
             Action::OpenConfig,
         ));
+    } else if !has_services {
         out.push(Node::item(
             "empty:demo",
             "Start the demo",
@@ -281,21 +351,7 @@ pub fn build(state: &MenuState) -> Vec<Node> {
         out.push(Node::sep("sep:ws"));
     }
     out.push(Node::item("refresh-all", "Refresh all", Action::RefreshAll));
-    out.push(Node::sub(
-        "auto-refresh",
-        "Auto-refresh",
-        REFRESH_CHOICES
-            .iter()
-            .map(|(d, label)| {
-                Node::check(
-                    format!("auto-refresh:{label}"),
-                    *label,
-                    state.refresh == *d,
-                    Action::SetRefresh(*d),
-                )
-            })
-            .collect(),
-    ));
+    out.push(auto_refresh(state.refresh));
     let paused_label = match state.notify {
         Notify::PausedUntil(t) => format!("Paused until {}", clock(t, &state.zone)),
         _ => "Pause 1 hour".into(),
@@ -340,41 +396,144 @@ pub fn build(state: &MenuState) -> Vec<Node> {
     out
 }
 
+/// Auto-refresh ▸ with the current choice ticked, also when it is not one
+/// of the offered ones (the demo's 5 s, a hand-written "2m"): it is listed.
+fn auto_refresh(current: Option<Duration>) -> Node {
+    let mut choices: Vec<(Option<Duration>, String)> = REFRESH_CHOICES
+        .iter()
+        .map(|(d, l)| (*d, l.to_string()))
+        .collect();
+    if let Some(d) = current.filter(|d| !choices.iter().any(|(c, _)| *c == Some(*d))) {
+        let at = choices
+            .iter()
+            .position(|(c, _)| c.is_some_and(|c| c > d))
+            .unwrap_or(choices.len());
+        choices.insert(at, (Some(d), every(d)));
+    }
+    Node::sub(
+        "auto-refresh",
+        "Auto-refresh",
+        choices
+            .into_iter()
+            .map(|(d, label)| {
+                Node::check(
+                    format!("auto-refresh:{label}"),
+                    label,
+                    current == d,
+                    Action::SetRefresh(d),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// "5 s", "2 min", "1 h 30 min" for an interval that is not an offered choice.
+fn every(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 || !s.is_multiple_of(60) {
+        format!("{} s", s.max(1))
+    } else {
+        crate::text::span(d)
+    }
+}
+
+/// The config's problems: the first one in the row (cut), every one in full
+/// one level down, with the way to fix them.
+fn config_error(err: &str) -> Node {
+    let problems: Vec<String> = err
+        .lines()
+        .map(|l| l.trim().replace('`', ""))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = problems
+        .iter()
+        .find(|l| !l.ends_with(':'))
+        .or(problems.first())
+        .cloned()
+        .unwrap_or_default();
+    let mut children = Vec::new();
+    let mut i = 0;
+    for p in problems.iter().take(12) {
+        for l in rows::wrap(p) {
+            children.push(Node::text(format!("config-error:{i}"), l));
+            i += 1;
+        }
+    }
+    children.push(Node::sep("config-error:sep"));
+    children.push(Node::item(
+        "config-error:open",
+        "Open configuration file",
+        Action::OpenConfig,
+    ));
+    Node::sub("config-error", rows::cut(&format!("⚠ {first}")).0, children)
+}
+
 /// "14:05" on the user's clock at that moment.
 pub fn clock(t: OffsetDateTime, zone: &Zone) -> String {
     let t = zone.local(t);
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
+/// How many rows a workspace's submenu may take before hosts add scroll
+/// arrows: about 30 rows of 25 px fit a 800 px screen under a panel.
+pub const MAX_WORKSPACE_ROWS: usize = 28;
+
 fn workspace(ws: &WorkspaceView, state: &MenuState) -> Node {
     let statuses = statuses(ws.services.iter());
-    let glyph = Status::worst(statuses.iter().copied())
-        .map(|s| s.glyph())
-        .unwrap_or("↗");
-    let mut label = format!("{glyph} {} — {}", ws.name, Counts::of(statuses).headline());
+    let worst = Status::worst(statuses.iter().copied());
+    let icon = match worst {
+        Some(s) => Glyph::Look(look_of(s)),
+        None if ws.services.is_empty() => Glyph::Look(Look::Neutral),
+        None => Glyph::Look(Look::Link),
+    };
+    let mut label = format!("{} — {}", ws.name, Counts::of(statuses).headline());
     if ws.muted.is_some() {
         label.push_str(" (muted)");
     }
+    // A long workspace name is cut; its counts are in the header too.
+    let label = rows::cut(&label).0;
     let wid = format!("ws:{}", ws.name);
-    let mut children = vec![
-        Node::item(
-            format!("{wid}:refresh"),
-            format!("Refresh {}", ws.name),
-            Action::RefreshWorkspace(ws.name.clone()),
-        ),
-        mute_menu(
-            &format!("{wid}:mute"),
-            "Mute workspace",
-            ws.muted.as_deref(),
-            |f| Action::MuteWorkspace(ws.name.clone(), f),
-            Action::UnmuteWorkspace(ws.name.clone()),
-        ),
-    ];
-    for v in ws.services.iter().filter(|v| v.service.enabled) {
-        children.push(Node::sep(format!("{wid}:sep:{}", v.service.id)));
-        children.extend(service(v, state));
+    let shown: Vec<&ServiceView> = ws.services.iter().filter(|v| v.service.enabled).collect();
+    let cards: Vec<Card0> = shown.iter().map(|v| card_parts(v, state)).collect();
+    // Rows beyond the titles: problems first (up to 2 each), then healthy
+    // cards (1 each), while the submenu still fits on a screen.
+    let mut budget = MAX_WORKSPACE_ROWS.saturating_sub(cards.len() + 3);
+    let mut allowed = vec![0usize; cards.len()];
+    for pass in 0..2 {
+        for (i, c) in cards.iter().enumerate() {
+            let cap = if c.problem { 2 } else { 1 };
+            if (pass == 0) != c.problem || allowed[i] >= cap {
+                continue;
+            }
+            let want = c.rows.len().min(cap);
+            let take = want.min(budget);
+            allowed[i] = take;
+            budget -= take;
+        }
     }
-    Node::sub(wid, label, children)
+    let mut children = Vec::new();
+    for (c, n) in cards.into_iter().zip(allowed) {
+        children.push(c.title);
+        for (i, r) in c.rows.into_iter().take(n).enumerate() {
+            children.push(Node::text(format!("{}:row:{i}", c.sid), r).with_icon(Glyph::Blank));
+        }
+    }
+    if !shown.is_empty() {
+        children.push(Node::sep(format!("{wid}:sep")));
+    }
+    children.push(Node::item(
+        format!("{wid}:refresh"),
+        rows::cut(&format!("Refresh {}", ws.name)).0,
+        Action::RefreshWorkspace(ws.name.clone()),
+    ));
+    children.push(mute_menu(
+        &format!("{wid}:mute"),
+        "Mute workspace",
+        ws.muted.as_deref(),
+        |f| Action::MuteWorkspace(ws.name.clone(), f),
+        Action::UnmuteWorkspace(ws.name.clone()),
+    ));
+    Node::sub(wid, label, children).with_icon(icon)
 }
 
 fn mute_menu(
@@ -405,152 +564,243 @@ fn mute_menu(
     )
 }
 
-/// Metric rows shown per card: a card that sends thousands (a 5,000-service
-/// Railway project) must not make a menu of thousands of items. The rest is
-/// counted in one row; `--json` keeps them all.
+/// Metric lines one level down per card: a card that sends thousands (a
+/// 5,000-service Railway project) must not make a menu of thousands of
+/// items. The rest is counted in one row; `--json` keeps them all.
 pub const MAX_METRIC_ROWS: usize = 6;
 
-fn service(v: &ServiceView, state: &MenuState) -> Vec<Node> {
+/// A card's title node and the rows it could show under it.
+struct Card0 {
+    sid: String,
+    title: Node,
+    rows: Vec<String>,
+    /// Degraded, down or unknown: gets more rows when room is short.
+    problem: bool,
+}
+
+fn card_parts(v: &ServiceView, state: &MenuState) -> Card0 {
     let s = &v.service;
     let sid = format!("svc:{}", s.id);
-    let lines = card::lines(s, v.card.as_ref(), state.now, v.stale || state.offline);
+    let name = format!("{} · {}", s.name, s.provider().title());
     let url = v
         .card
         .as_ref()
         .and_then(|c| c.open_url().map(str::to_string))
         .unwrap_or_else(|| s.dashboard_url());
-    let mut out = vec![Node::item(
-        format!("{sid}:title"),
-        lines.title.clone(),
-        Action::OpenDashboard(url.clone()),
-    )];
     if s.mode == Mode::Link {
-        out.push(Node::item(
-            format!("{sid}:open"),
-            "Open dashboard",
+        let title = Node::item(
+            sid.clone(),
+            rows::cut(&format!("{name} — dashboard link")).0,
             Action::OpenDashboard(url),
+        )
+        .with_icon(Glyph::Look(Look::Link));
+        return Card0 {
+            sid,
+            title,
+            rows: Vec::new(),
+            problem: false,
+        };
+    }
+    let status = v.card.as_ref().map(|c| c.status).unwrap_or(Status::Loading);
+    let mc = rows::menu_card(&name, v.card.as_ref());
+    let mut title = mc.title.clone();
+    if v.muted.is_some() {
+        title = rows::cut(&format!("{} (muted)", title.trim_end_matches('…'))).0;
+    }
+    let mut children: Vec<Node> = Vec::new();
+    for (i, l) in mc.full.iter().enumerate() {
+        children.push(Node::text(format!("{sid}:full:{i}"), l.clone()));
+    }
+    let details = &mc.details;
+    let shown = details.len().min(MAX_METRIC_ROWS);
+    for (i, l) in details.iter().take(shown).enumerate() {
+        children.push(Node::text(format!("{sid}:detail:{i}"), l.clone()));
+    }
+    if details.len() > shown {
+        children.push(Node::text(
+            format!("{sid}:more"),
+            format!(
+                "… and {} more",
+                crate::providers::thousands((details.len() - shown) as u64)
+            ),
         ));
-        return out;
     }
-    out.push(Node::text(format!("{sid}:summary"), lines.summary));
-    for (i, m) in lines.metrics.iter().take(MAX_METRIC_ROWS).enumerate() {
-        out.push(Node::text(format!("{sid}:metric:{i}"), m.clone()));
-    }
-    if let Some(more) = lines.metrics.len().checked_sub(MAX_METRIC_ROWS) {
-        if more > 0 {
-            out.push(Node::text(
-                format!("{sid}:more"),
-                format!("… and {} more", crate::providers::thousands(more as u64)),
-            ));
-        }
-    }
-    // The deploy activity rides on the "updated" line so that a deploy
-    // starting or finishing changes a label, not the menu's shape.
-    let mut updated = lines.updated.unwrap_or_default();
-    if let Some(a) = &lines.activity {
-        updated = format!("{updated} · {a}");
-    }
+    let mut time = rows::time_line(
+        v.card.as_ref().and_then(|c| c.updated_at),
+        v.last_success,
+        state.now,
+        v.stale || state.offline,
+        state.offline,
+    );
     if let Some(m) = &v.muted {
-        updated = format!("{updated} · {m}");
+        time = format!("{time} · {m}");
     }
-    out.push(Node::text(format!("{sid}:updated"), updated));
-    out.push(Node::item(
+    children.push(Node::text(format!("{sid}:time"), time));
+    children.push(Node::sep(format!("{sid}:sep")));
+    children.push(Node::item(
         format!("{sid}:refresh"),
         "Refresh",
         Action::RefreshService(s.id.clone()),
     ));
-    out.push(Node::item(
+    children.push(Node::item(
         format!("{sid}:open"),
         "Open dashboard",
         Action::OpenDashboard(url),
     ));
-    out.push(mute_menu(
+    children.push(mute_menu(
         &format!("{sid}:mute"),
         "Mute",
         v.muted.as_deref(),
         |f| Action::MuteService(s.id.clone(), f),
         Action::UnmuteService(s.id.clone()),
     ));
-    out
+    let mut node = Node::sub(sid.clone(), title, children).with_icon(Glyph::Look(look_of(status)));
+    node.lazy = true;
+    Card0 {
+        title: node,
+        sid,
+        rows: mc.rows,
+        problem: matches!(status, Status::Down | Status::Degraded | Status::Unknown),
+    }
 }
 
-/// A change to one existing node.
+/// A change to one node that stays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub id: String,
     pub label: Option<String>,
     pub enabled: Option<bool>,
     pub checked: Option<bool>,
+    /// The new icon (only between two icons: a row gains or loses its icon
+    /// by being replaced).
+    pub icon: Option<Glyph>,
+    /// The new action, when it changed.
+    pub action: Option<Option<Action>>,
 }
 
-/// How to get from one menu to the next.
+impl Change {
+    fn is_empty(&self) -> bool {
+        self.label.is_none()
+            && self.enabled.is_none()
+            && self.checked.is_none()
+            && self.icon.is_none()
+            && self.action.is_none()
+    }
+}
+
+/// One step from one menu to the next; apply them in order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Update {
-    /// Nothing to do.
-    Same,
-    /// Same shape: change these nodes in place.
-    InPlace(Vec<Change>),
-    /// The shape changed: rebuild the menu.
-    Rebuild,
+pub enum Op {
+    /// Labels, flags, icon or action of a node that stays.
+    Set(Change),
+    /// Takes a node out of `parent` (`None`: the top level). `ids` are the
+    /// node's and everything's under it.
+    Remove {
+        parent: Option<String>,
+        id: String,
+        ids: Vec<String>,
+    },
+    /// Puts a new node (with its children) into `parent` at `index`.
+    Insert {
+        parent: Option<String>,
+        index: usize,
+        node: Node,
+    },
 }
 
-/// The shape of a menu: ids and kinds in order, with nesting.
-fn shape<'a>(nodes: &'a [Node], out: &mut Vec<(&'a str, Kind, usize)>, depth: usize) {
-    for n in nodes {
-        out.push((n.id.as_str(), n.kind, depth));
-        shape(&n.children, out, depth + 1);
+/// Whether the steps add or remove anything (a layout change for the host).
+pub fn is_structural(ops: &[Op]) -> bool {
+    ops.iter().any(|o| !matches!(o, Op::Set(_)))
+}
+
+/// Whether a node can be changed into the other in place: the toolkit item
+/// is the same kind (an icon item is not a plain one).
+fn same_kind(a: &Node, b: &Node) -> bool {
+    a.kind == b.kind && a.icon.is_some() == b.icon.is_some()
+}
+
+fn ids_under(n: &Node, out: &mut Vec<String>) {
+    out.push(n.id.clone());
+    for c in &n.children {
+        ids_under(c, out);
     }
 }
 
-fn flatten<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
-    for n in nodes {
-        out.push(n);
-        flatten(&n.children, out);
+/// The steps that turn `old` into `new` (none: nothing to do).
+pub fn diff(old: &[Node], new: &[Node]) -> Vec<Op> {
+    let mut ops = Vec::new();
+    diff_children(None, old, new, &mut ops);
+    ops
+}
+
+fn diff_children(parent: Option<&str>, old: &[Node], new: &[Node], ops: &mut Vec<Op>) {
+    let parent_id = parent.map(str::to_string);
+    // Fast path: the same ids in the same order (almost every update).
+    let same_order = old.len() == new.len()
+        && old
+            .iter()
+            .zip(new)
+            .all(|(a, b)| a.id == b.id && same_kind(a, b));
+    if same_order {
+        for (a, b) in old.iter().zip(new) {
+            diff_node(a, b, ops);
+        }
+        return;
+    }
+    let wanted = |n: &Node| new.iter().any(|m| m.id == n.id && same_kind(n, m));
+    let mut current: Vec<&Node> = Vec::with_capacity(old.len());
+    for n in old {
+        if wanted(n) {
+            current.push(n);
+        } else {
+            let mut ids = Vec::new();
+            ids_under(n, &mut ids);
+            ops.push(Op::Remove {
+                parent: parent_id.clone(),
+                id: n.id.clone(),
+                ids,
+            });
+        }
+    }
+    for (i, n) in new.iter().enumerate() {
+        if current.get(i).is_some_and(|c| c.id == n.id) {
+            diff_node(current[i], n, ops);
+            continue;
+        }
+        if let Some(j) = current.iter().position(|c| c.id == n.id) {
+            // Moved: out of its old place, into the new one.
+            let mut ids = Vec::new();
+            ids_under(current[j], &mut ids);
+            ops.push(Op::Remove {
+                parent: parent_id.clone(),
+                id: n.id.clone(),
+                ids,
+            });
+            current.remove(j);
+        }
+        ops.push(Op::Insert {
+            parent: parent_id.clone(),
+            index: i,
+            node: n.clone(),
+        });
+        current.insert(i, n);
     }
 }
 
-/// Whether a submenu's own label can change in place. On Linux muda draws a
-/// submenu entry as a box holding an image and a label, and its `set_text`
-/// does not reach that label (nor, so, the exported dbusmenu), so a relabelled
-/// submenu is rebuilt there. Submenu labels change only with a workspace's
-/// status or a mute, which is rare; card lines, which change often, are items.
-pub const SUBMENU_RELABEL_IN_PLACE: bool = !cfg!(target_os = "linux");
-
-/// Compares two menus.
-pub fn diff(old: &[Node], new: &[Node]) -> Update {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    shape(old, &mut a, 0);
-    shape(new, &mut b, 0);
-    if a != b {
-        return Update::Rebuild;
+fn diff_node(o: &Node, n: &Node, ops: &mut Vec<Op>) {
+    let c = Change {
+        id: n.id.clone(),
+        label: (o.label != n.label).then(|| n.label.clone()),
+        enabled: (o.enabled != n.enabled).then_some(n.enabled),
+        checked: (o.checked != n.checked).then_some(n.checked),
+        icon: if o.icon != n.icon { n.icon } else { None },
+        action: (o.action != n.action).then(|| n.action.clone()),
+    };
+    if !c.is_empty() {
+        ops.push(Op::Set(c));
     }
-    let (mut fa, mut fb) = (Vec::new(), Vec::new());
-    flatten(old, &mut fa);
-    flatten(new, &mut fb);
-    let mut changes = Vec::new();
-    for (o, n) in fa.iter().zip(fb.iter()) {
-        if o.action != n.action && o.kind != Kind::Separator {
-            // A different action behind the same id (e.g. a new dashboard URL):
-            // the tray maps ids to actions, so it must learn the new one.
-            return Update::Rebuild;
-        }
-        if n.kind == Kind::Submenu && o.label != n.label && !SUBMENU_RELABEL_IN_PLACE {
-            return Update::Rebuild;
-        }
-        let c = Change {
-            id: n.id.clone(),
-            label: (o.label != n.label).then(|| n.label.clone()),
-            enabled: (o.enabled != n.enabled).then_some(n.enabled),
-            checked: (o.checked != n.checked).then_some(n.checked),
-        };
-        if c.label.is_some() || c.enabled.is_some() || c.checked.is_some() {
-            changes.push(c);
-        }
-    }
-    if changes.is_empty() {
-        Update::Same
-    } else {
-        Update::InPlace(changes)
+    if n.kind == Kind::Submenu {
+        diff_children(Some(&n.id), &o.children, &n.children, ops);
     }
 }
 
@@ -558,7 +808,7 @@ pub fn diff(old: &[Node], new: &[Node]) -> Update {
 mod tests {
     use super::*;
     use crate::model::NetlifyTarget;
-    use crate::model::{Metric, Target};
+    use crate::model::{Metric, Reason, ReasonKind, Target};
     use crate::secrets::KeyRef;
     use time::macros::datetime;
 
@@ -593,14 +843,25 @@ mod tests {
         }
     }
 
+    fn view(ws: &str, name: &str, card: Option<Card>) -> ServiceView {
+        ServiceView {
+            service: svc(ws, name),
+            last_success: card.as_ref().and_then(|c| c.updated_at),
+            card,
+            stale: false,
+            muted: None,
+        }
+    }
+
     fn state(n: usize) -> MenuState {
         let now = datetime!(2026-11-25 18:00 UTC);
         let services = (0..n)
-            .map(|i| ServiceView {
-                service: svc("Acme", &format!("S{i}")),
-                card: Some(card(Status::Healthy, "live", now)),
-                stale: false,
-                muted: None,
+            .map(|i| {
+                view(
+                    "Acme",
+                    &format!("S{i}"),
+                    Some(card(Status::Healthy, "live", now)),
+                )
             })
             .collect();
         MenuState {
@@ -613,11 +874,19 @@ mod tests {
             demo: false,
             config_error: None,
             engine_fault: None,
+            notice: None,
             refresh: Some(Duration::from_secs(60)),
             notify: Notify::On,
             autostart: false,
             now,
             zone: Zone::utc(),
+        }
+    }
+
+    fn flatten<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
+        for n in nodes {
+            out.push(n);
+            flatten(&n.children, out);
         }
     }
 
@@ -627,35 +896,129 @@ mod tests {
         all.into_iter().find(|n| n.id == id)
     }
 
+    /// Applies steps to a node tree the way the tray applies them to the
+    /// toolkit's menu, so tests check that the steps really lead to `new`.
+    fn apply(mut tree: Vec<Node>, ops: &[Op]) -> Vec<Node> {
+        fn children_of<'a>(tree: &'a mut Vec<Node>, parent: &Option<String>) -> &'a mut Vec<Node> {
+            fn find_mut<'a>(nodes: &'a mut [Node], id: &str) -> Option<&'a mut Node> {
+                for n in nodes {
+                    if n.id == id {
+                        return Some(n);
+                    }
+                    if let Some(f) = find_mut(&mut n.children, id) {
+                        return Some(f);
+                    }
+                }
+                None
+            }
+            match parent {
+                None => tree,
+                Some(p) => &mut find_mut(tree, p).expect("parent exists").children,
+            }
+        }
+        fn set(nodes: &mut [Node], c: &Change) {
+            for n in nodes {
+                if n.id == c.id {
+                    if let Some(l) = &c.label {
+                        n.label = l.clone();
+                    }
+                    if let Some(e) = c.enabled {
+                        n.enabled = e;
+                    }
+                    if let Some(k) = c.checked {
+                        n.checked = k;
+                    }
+                    if let Some(i) = c.icon {
+                        n.icon = Some(i);
+                    }
+                    if let Some(a) = &c.action {
+                        n.action = a.clone();
+                    }
+                    return;
+                }
+                set(&mut n.children, c);
+            }
+        }
+        for op in ops {
+            match op {
+                Op::Set(c) => set(&mut tree, c),
+                Op::Remove { parent, id, .. } => {
+                    let kids = children_of(&mut tree, parent);
+                    let at = kids
+                        .iter()
+                        .position(|n| &n.id == id)
+                        .expect("removed node exists");
+                    kids.remove(at);
+                }
+                Op::Insert {
+                    parent,
+                    index,
+                    node,
+                } => {
+                    let kids = children_of(&mut tree, parent);
+                    assert!(*index <= kids.len(), "insert within bounds");
+                    kids.insert(*index, node.clone());
+                }
+            }
+        }
+        tree
+    }
+
+    fn all_labels(nodes: &[Node]) -> Vec<String> {
+        let mut all = Vec::new();
+        flatten(nodes, &mut all);
+        all.iter().map(|n| n.label.clone()).collect()
+    }
+
     #[test]
-    fn the_menu_has_a_header_workspaces_cards_and_global_items() {
+    fn the_menu_has_a_header_workspaces_compact_cards_and_global_items() {
         let mut st = state(2);
         st.workspaces[0].services[1].card = Some(card(Status::Down, "deploy failed", st.now));
         let m = build(&st);
         assert_eq!(m[0].label, "1 down · 1 healthy");
         assert!(!m[0].enabled);
         let ws = find(&m, "ws:Acme").unwrap();
-        assert_eq!(ws.label, "× Acme — 1 down · 1 healthy");
-        let title = find(&m, "svc:acme/s1:title").unwrap();
-        assert_eq!(title.label, "× S1 · Netlify");
+        assert_eq!(ws.label, "Acme — 1 down · 1 healthy");
         assert_eq!(
-            title.action,
+            ws.icon,
+            Some(Glyph::Look(Look::Down)),
+            "coloured, with a shape"
+        );
+        let title = find(&m, "svc:acme/s1").unwrap();
+        assert_eq!(title.kind, Kind::Submenu);
+        assert_eq!(title.label, "S1 · Netlify — deploy failed");
+        assert_eq!(title.icon, Some(Glyph::Look(Look::Down)));
+        // Under the title in the workspace: rows that add something.
+        let kids: Vec<&str> = ws.children.iter().map(|n| n.id.as_str()).collect();
+        let at = kids.iter().position(|k| *k == "svc:acme/s1").unwrap();
+        assert_eq!(kids[at + 1], "svc:acme/s1:row:0");
+        let row = &ws.children[at + 1];
+        assert!(!row.enabled);
+        assert_eq!(
+            row.icon,
+            Some(Glyph::Blank),
+            "lined up under the title's text"
+        );
+        assert_eq!(row.label, "published: 3 h ago");
+        // One level down: the details, the time, and what to do.
+        let inner: Vec<&str> = title.children.iter().map(|n| n.label.as_str()).collect();
+        assert_eq!(
+            inner,
+            [
+                "published: 3 h ago",
+                "last deploy: ready 3 h ago",
+                "updated just now",
+                "",
+                "Refresh",
+                "Open dashboard",
+                "Mute"
+            ]
+        );
+        assert_eq!(
+            find(&m, "svc:acme/s1:open").unwrap().action,
             Some(Action::OpenDashboard(
                 "https://app.netlify.com/sites/x/overview".into()
             ))
-        );
-        assert_eq!(
-            find(&m, "svc:acme/s1:summary").unwrap().label,
-            "deploy failed"
-        );
-        assert_eq!(
-            find(&m, "svc:acme/s1:metric:0").unwrap().label,
-            "published: 3 h ago"
-        );
-        assert!(!find(&m, "svc:acme/s1:metric:0").unwrap().enabled);
-        assert_eq!(
-            find(&m, "svc:acme/s1:updated").unwrap().label,
-            "updated just now"
         );
         assert_eq!(
             find(&m, "svc:acme/s1:refresh").unwrap().action,
@@ -679,10 +1042,52 @@ mod tests {
         assert_eq!(tooltip(&st), "Overwatch — 1 down, 1 healthy");
     }
 
-    /// A 5,000-service Railway project made a 5,036-item menu: at most
-    /// MAX_METRIC_ROWS metric rows per card, then one row that counts the rest.
+    /// At most three rows per service in the workspace, the rest one level
+    /// down; no label longer than about 60 characters; no developer detail.
     #[test]
-    fn metric_rows_per_card_are_capped() {
+    fn cards_are_compact_and_readable() {
+        let mut st = state(1);
+        let mut c = Card::unknown(Reason::new(
+            ReasonKind::Auth,
+            "API key `acme-netlify` was rejected (HTTP 401: Access Denied) — run `overwatch secret set acme-netlify`",
+        ));
+        c.metrics = vec![
+            Metric::new("request", "GET /api/v1/sites/x"),
+            Metric::new("response", "HTTP 401"),
+        ];
+        c.updated_at = Some(st.now);
+        st.workspaces[0].services[0].card = Some(c);
+        let m = build(&st);
+        let ws = find(&m, "ws:Acme").unwrap();
+        let rows: Vec<&str> = ws
+            .children
+            .iter()
+            .take_while(|n| n.kind != Kind::Separator)
+            .map(|n| n.label.as_str())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "S0 · Netlify — API key rejected",
+                "API key acme-netlify was rejected",
+                "Run: overwatch secret set acme-netlify"
+            ]
+        );
+        let mut long = st.clone();
+        long.workspaces[0].name =
+            "A workspace with a name long enough to go well past sixty".into();
+        for l in all_labels(&m).into_iter().chain(all_labels(&build(&long))) {
+            assert!(l.chars().count() <= rows::WIDTH, "{l}");
+            assert!(!l.contains('`'), "{l}");
+            assert!(!l.contains("HTTP 401"), "{l}");
+            assert!(!l.contains("request") && !l.contains("response:"), "{l}");
+        }
+    }
+
+    /// A 5,000-service Railway project made a 5,036-item menu: at most
+    /// MAX_METRIC_ROWS detail lines per card, then one row that counts the rest.
+    #[test]
+    fn detail_lines_per_card_are_capped() {
         let mut st = state(1);
         let c = st.workspaces[0].services[0].card.as_mut().unwrap();
         c.metrics = (0..5000)
@@ -693,7 +1098,7 @@ mod tests {
         flatten(&m, &mut all);
         let rows: Vec<&str> = all
             .iter()
-            .filter(|n| n.id.starts_with("svc:acme/s0:metric:"))
+            .filter(|n| n.id.starts_with("svc:acme/s0:detail:"))
             .map(|n| n.label.as_str())
             .collect();
         assert_eq!(rows.len(), MAX_METRIC_ROWS);
@@ -703,16 +1108,59 @@ mod tests {
         assert_eq!(more.label, "… and 4,994 more");
         assert!(!more.enabled);
         assert!(all.len() < 60, "{} items", all.len());
-        // At the cap exactly, no "more" row.
         let c = st.workspaces[0].services[0].card.as_mut().unwrap();
         c.metrics.truncate(MAX_METRIC_ROWS);
         let m = build(&st);
         assert!(find(&m, "svc:acme/s0:more").is_none());
-        assert!(find(&m, "svc:acme/s0:metric:5").is_some());
+        assert!(find(&m, "svc:acme/s0:detail:5").is_some());
+    }
+
+    /// Ten services with problems still fit a screen: rows under titles are
+    /// dropped (problems keep theirs first) before the submenu would scroll.
+    #[test]
+    fn a_ten_service_workspace_fits_on_a_screen() {
+        let mut st = state(10);
+        for (i, v) in st.workspaces[0].services.iter_mut().enumerate() {
+            let c = v.card.as_mut().unwrap();
+            c.metrics = vec![
+                Metric::new("a", format!("{i} one")),
+                Metric::new("b", format!("{i} two")),
+                Metric::new("c", format!("{i} three")),
+            ];
+            if i < 4 {
+                c.status = Status::Down;
+            }
+        }
+        let m = build(&st);
+        let ws = find(&m, "ws:Acme").unwrap();
+        assert!(
+            ws.children.len() <= MAX_WORKSPACE_ROWS,
+            "{}",
+            ws.children.len()
+        );
+        let rows_of = |i: usize| {
+            ws.children
+                .iter()
+                .filter(|n| n.id.starts_with(&format!("svc:acme/s{i}:row:")))
+                .count()
+        };
+        assert_eq!(rows_of(0), 2, "a problem gets two rows");
+        assert_eq!(rows_of(9), 1, "a healthy card one");
+        // A small workspace: every card its rows.
+        let st = state(2);
+        let ws = build(&st);
+        let ws = find(&ws, "ws:Acme").unwrap();
+        assert_eq!(
+            ws.children
+                .iter()
+                .filter(|n| n.id.contains(":row:"))
+                .count(),
+            2
+        );
     }
 
     #[test]
-    fn value_changes_update_in_place_and_keep_ids() {
+    fn value_changes_are_set_in_place_and_keep_ids() {
         let st = state(3);
         let before = build(&st);
         let mut later = st.clone();
@@ -722,53 +1170,66 @@ mod tests {
             .as_mut()
             .unwrap()
             .summary = "live again".into();
-        // A deploy starting changes a label, not the shape.
-        let c = later.workspaces[0].services[2].card.as_mut().unwrap();
-        c.in_progress = true;
-        c.activity = Some("building".into());
         let after = build(&later);
-        match diff(&before, &after) {
-            Update::InPlace(changes) => {
-                let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
-                assert!(ids.contains(&"svc:acme/s0:summary"), "{ids:?}");
-                assert!(
-                    ids.contains(&"svc:acme/s0:updated"),
-                    "ages move on: {ids:?}"
-                );
-                let deploy = changes
-                    .iter()
-                    .find(|c| c.id == "svc:acme/s2:updated")
-                    .unwrap();
-                assert_eq!(
-                    deploy.label.as_deref(),
-                    Some("updated 2 min ago · ⟳ building")
-                );
-            }
-            other => panic!("expected an in-place update, got {other:?}"),
-        }
-        assert_eq!(diff(&after, &after.clone()), Update::Same);
+        let ops = diff(&before, &after);
+        assert!(!is_structural(&ops), "{ops:?}");
+        let ids: Vec<&str> = ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::Set(c) => Some(c.id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(ids.contains(&"svc:acme/s0"), "the title: {ids:?}");
+        assert!(ids.contains(&"svc:acme/s0:time"), "ages move on: {ids:?}");
+        assert_eq!(apply(before, &ops), after);
+        assert!(diff(&after, &after.clone()).is_empty());
     }
 
+    /// Shape changes are steps too: nothing is rebuilt, and the steps lead
+    /// exactly to the new menu.
     #[test]
-    fn shape_changes_rebuild() {
+    fn shape_changes_are_inserts_and_removals_where_they_happen() {
         let before = build(&state(2));
-        assert_eq!(
-            diff(&before, &build(&state(3))),
-            Update::Rebuild,
-            "a new service"
+        let after = build(&state(3));
+        let ops = diff(&before, &after);
+        assert!(ops.iter().any(|o| matches!(o,
+            Op::Insert { parent: Some(p), node, .. } if p == "ws:Acme" && node.id == "svc:acme/s2")));
+        assert!(
+            !ops.iter().any(|o| matches!(o, Op::Remove { .. })),
+            "nothing that stays is removed: {ops:?}"
         );
+        assert_eq!(apply(before.clone(), &ops), after);
+        // A deploy starting adds a row under its card only.
         let mut st = state(2);
-        st.workspaces[0].services[0]
-            .card
-            .as_mut()
-            .unwrap()
-            .metrics
-            .pop();
-        assert_eq!(
-            diff(&before, &build(&st)),
-            Update::Rebuild,
-            "a metric line fewer"
+        let c = st.workspaces[0].services[1].card.as_mut().unwrap();
+        c.in_progress = true;
+        c.activity = Some("building".into());
+        let busy = build(&st);
+        let ops = diff(&before, &busy);
+        assert_eq!(apply(before.clone(), &ops), busy);
+        assert!(
+            ops.iter().all(|o| match o {
+                Op::Insert { parent, .. } | Op::Remove { parent, .. } => parent
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("ws:Acme") || p.starts_with("svc:acme/s1")),
+                Op::Set(c) => c.id.contains("s1") || c.id == "header" || c.id.starts_with("ws:"),
+            }),
+            "{ops:?}"
         );
+        // A second workspace appearing, one disappearing, one moving.
+        let mut two = state(2);
+        two.workspaces.push(WorkspaceView {
+            name: "Beta".into(),
+            services: vec![view("Beta", "B0", None)],
+            muted: None,
+        });
+        let m2 = build(&two);
+        assert_eq!(apply(before.clone(), &diff(&before, &m2)), m2);
+        two.workspaces.reverse();
+        let m3 = build(&two);
+        assert_eq!(apply(m2.clone(), &diff(&m2, &m3)), m3);
+        assert_eq!(apply(m3.clone(), &diff(&m3, &before)), before);
     }
 
     #[test]
@@ -776,19 +1237,49 @@ mod tests {
         let st = state(1);
         let mut off = st.clone();
         off.refresh = None;
-        match diff(&build(&st), &build(&off)) {
-            Update::InPlace(ch) => {
-                assert!(ch
-                    .iter()
-                    .any(|c| c.id == "auto-refresh:Off" && c.checked == Some(true)));
-                assert!(ch
-                    .iter()
-                    .any(|c| c.id == "auto-refresh:1 min" && c.checked == Some(false)));
-                assert!(ch.iter().any(|c| c.id == "header"
-                    && c.label.as_deref() == Some("The service is healthy · auto-refresh paused")));
-            }
-            other => panic!("{other:?}"),
-        }
+        let ops = diff(&build(&st), &build(&off));
+        assert!(!is_structural(&ops));
+        let set = |id: &str| {
+            ops.iter().find_map(|o| match o {
+                Op::Set(c) if c.id == id => Some(c.clone()),
+                _ => None,
+            })
+        };
+        assert_eq!(set("auto-refresh:Off").unwrap().checked, Some(true));
+        assert_eq!(set("auto-refresh:1 min").unwrap().checked, Some(false));
+        assert_eq!(
+            set("header").unwrap().label.as_deref(),
+            Some("The service is healthy · auto-refresh paused")
+        );
+    }
+
+    /// The demo polls every 5 s: that choice is listed and ticked.
+    #[test]
+    fn the_current_auto_refresh_is_ticked_even_when_not_offered() {
+        let mut st = state(1);
+        st.refresh = Some(Duration::from_secs(5));
+        st.demo = true;
+        let m = build(&st);
+        let ar = find(&m, "auto-refresh").unwrap();
+        let labels: Vec<(&str, bool)> = ar
+            .children
+            .iter()
+            .map(|n| (n.label.as_str(), n.checked))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("Off", false),
+                ("5 s", true),
+                ("30 s", false),
+                ("1 min", false),
+                ("5 min", false),
+                ("15 min", false)
+            ]
+        );
+        st.refresh = Some(Duration::from_secs(120));
+        let m = build(&st);
+        assert!(find(&m, "auto-refresh:2 min").unwrap().checked);
     }
 
     #[test]
@@ -796,8 +1287,16 @@ mod tests {
         let mut st = state(0);
         st.workspaces.clear();
         let m = build(&st);
-        assert_eq!(m[0].label, "No services yet");
-        assert!(find(&m, "empty").is_some());
+        assert_eq!(m[0].label, "No services yet — Add a service…");
+        assert_eq!(m[0].action, Some(Action::OpenConfig));
+        assert_eq!(
+            all_labels(&m)
+                .iter()
+                .filter(|l| l.contains("No services yet"))
+                .count(),
+            1,
+            "said once"
+        );
         assert_eq!(
             find(&m, "empty:demo").unwrap().action,
             Some(Action::StartDemo)
@@ -805,14 +1304,32 @@ mod tests {
         assert_eq!(worst(&st), None);
 
         let mut st = state(1);
-        st.config_error = Some("config.toml:8:12: unknown provider `railwya`".into());
+        st.config_error = Some(
+            "/home/me/.config/overwatch/config.toml has 2 problems:\n  /home/me/.config/overwatch/config.toml:8:12: unknown provider `railwya`: use one of railway, plausible, netlify, sentry\n  x.toml:9:1: unknown key `projet`"
+                .into(),
+        );
         let m = build(&st);
+        let err = find(&m, "config-error").unwrap();
+        assert!(
+            err.label
+                .starts_with("⚠ /home/me/.config/overwatch/config.toml:8:12"),
+            "{}",
+            err.label
+        );
+        assert!(err.label.chars().count() <= rows::WIDTH);
+        let inner = all_labels(&err.children)
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(inner.contains("unknown provider railwya"), "{inner}");
+        assert!(inner.contains("unknown key projet"), "{inner}");
         assert_eq!(
-            find(&m, "config-error:0").unwrap().label,
-            "⚠ config.toml:8:12: unknown provider `railwya`"
+            find(&m, "config-error:open").unwrap().action,
+            Some(Action::OpenConfig)
         );
         assert!(
-            find(&m, "svc:acme/s0:title").is_some(),
+            find(&m, "svc:acme/s0").is_some(),
             "the last good config keeps running"
         );
 
@@ -821,22 +1338,51 @@ mod tests {
         st.demo = true;
         let m = build(&st);
         assert_eq!(m[0].label, "Demo data · offline — showing last known");
-        assert!(find(&m, "svc:acme/s0:updated")
-            .unwrap()
-            .label
-            .ends_with("— stale"));
+        assert_eq!(
+            find(&m, "svc:acme/s0:time").unwrap().label,
+            "last checked just now (offline)"
+        );
+        assert_eq!(
+            find(&m, "setup").unwrap().label,
+            "Set up your own services…"
+        );
+        assert_eq!(find(&m, "setup").unwrap().action, Some(Action::OpenConfig));
+
+        let mut st = state(1);
+        st.workspaces[0].services[0].card = None;
+        st.workspaces[0].services[0].last_success = None;
+        let m = build(&st);
+        assert_eq!(
+            find(&m, "svc:acme/s0").unwrap().label,
+            "S0 · Netlify — checking…"
+        );
+        assert_eq!(
+            find(&m, "svc:acme/s0:time").unwrap().label,
+            "not checked yet"
+        );
 
         let mut st = state(1);
         st.workspaces[0].services[0].service.mode = Mode::Link;
         st.workspaces[0].services[0].card = None;
         let m = build(&st);
-        assert_eq!(
-            find(&m, "svc:acme/s0:title").unwrap().label,
-            "↗ S0 · Netlify"
-        );
-        assert!(find(&m, "svc:acme/s0:open").is_some());
-        assert!(find(&m, "svc:acme/s0:summary").is_none());
+        let link = find(&m, "svc:acme/s0").unwrap();
+        assert_eq!(link.label, "S0 · Netlify — dashboard link");
+        assert_eq!(link.kind, Kind::Item);
+        assert_eq!(link.icon, Some(Glyph::Look(Look::Link)));
+        assert!(matches!(link.action, Some(Action::OpenDashboard(_))));
         assert_eq!(worst(&st), None, "links colour nothing");
+    }
+
+    #[test]
+    fn a_notice_says_what_could_not_be_done() {
+        let mut st = state(1);
+        st.notice = Some("no application opens the configuration file: it is /home/me/.config/overwatch/config.toml".into());
+        let m = build(&st);
+        let n = find(&m, "notice").unwrap();
+        assert!(n.label.starts_with("⚠ no application opens"), "{}", n.label);
+        assert!(all_labels(&n.children)
+            .join(" ")
+            .contains("/home/me/.config/overwatch/config.toml"));
     }
 
     #[test]
@@ -848,15 +1394,13 @@ mod tests {
             find(&m, "svc:acme/s0:mute").unwrap().label,
             "Mute (muted for 1 h)"
         );
+        assert!(find(&m, "svc:acme/s0").unwrap().label.ends_with("(muted)"));
         assert!(find(&m, "svc:acme/s0:mute:off").unwrap().enabled);
         let plain = build(&state(1));
         assert!(!find(&plain, "svc:acme/s0:mute:off").unwrap().enabled);
-        // The "Mute" submenu's own label changes too.
-        let expected_in_place = SUBMENU_RELABEL_IN_PLACE;
-        assert_eq!(
-            matches!(diff(&plain, &m), Update::InPlace(_)),
-            expected_in_place
-        );
-        assert_eq!(diff(&plain, &m) == Update::Rebuild, !expected_in_place);
+        // Submenus are relabelled in place like any item.
+        let ops = diff(&plain, &m);
+        assert!(!is_structural(&ops), "{ops:?}");
+        assert_eq!(apply(plain, &ops), m);
     }
 }

@@ -5,6 +5,7 @@ pub mod icon;
 pub mod live;
 pub mod menu;
 pub mod report;
+pub mod rows;
 
 use crate::model::Status;
 

@@ -8,6 +8,11 @@ Used by tests/e2e/tray.sh. Commands:
   revision              print the layout revision
   click ID              send a dbusmenu "clicked" event to an entry
   id LABEL_REGEX        print the id of the first entry whose label matches
+  icon ID FILE          write an entry's icon (the PNG of its icon-data) to FILE (exit 1 if it has none)
+  subtree LABEL_REGEX   print "ID<TAB>LABEL" of the first matching entry and everything under it
+  children LABEL_REGEX  print "ID<TAB>LABEL" of the direct children of the first matching entry
+  open ID               send AboutToShow and an "opened" event for a submenu, as a host does before showing it
+  open-all              open every submenu, until no new ones appear; prints how many
 """
 import re
 import sys
@@ -67,6 +72,29 @@ def walk(node, depth, out):
         walk(c, depth + 1, out)
 
 
+def find_node(node, rx):
+    """The first node (depth first) whose label matches, as (id, props, children)."""
+    for c in node[2]:
+        if rx.search(c[1].get("label", "")):
+            return c
+        found = find_node(c, rx)
+        if found:
+            return found
+    return None
+
+
+def open_submenu(ident):
+    svc, menu = menu_location()
+    call(svc, menu, MENU_IFACE, "AboutToShow", GLib.Variant("(i)", (ident,)))
+    call(svc, menu, MENU_IFACE, "Event",
+         GLib.Variant("(isvu)", (ident, "opened", GLib.Variant("i", 0), 0)))
+
+
+def root():
+    svc, menu = menu_location()
+    return call(svc, menu, MENU_IFACE, "GetLayout", GLib.Variant("(iias)", (0, -1, [])))[1]
+
+
 def layout():
     svc, menu = menu_location()
     rev, root = call(svc, menu, MENU_IFACE, "GetLayout", GLib.Variant("(iias)", (0, -1, [])))
@@ -102,6 +130,37 @@ def main(argv):
                 print(ident)
                 return 0
         return 1
+    elif cmd == "icon":
+        for ident, _, p in layout()[1]:
+            if str(ident) == argv[2] and "icon-data" in p:
+                with open(argv[3], "wb") as f:
+                    f.write(bytes(p["icon-data"]))
+                return 0
+        return 1
+    elif cmd in ("subtree", "children"):
+        node = find_node(root(), re.compile(argv[2]))
+        if not node:
+            return 1
+        if cmd == "subtree":
+            out = []
+            walk(node, 0, out)
+        else:
+            out = [(c[0], 1, c[1]) for c in node[2]]
+        for ident, _, p in out:
+            print(f"{ident}\t{p.get('label', '')}")
+    elif cmd == "open":
+        open_submenu(int(argv[2]))
+    elif cmd == "open-all":
+        done = set()
+        while True:
+            _, entries = layout()
+            todo = [i for i, _, p in entries if p.get("children-display") == "submenu" and i not in done]
+            if not todo:
+                break
+            for i in todo:
+                open_submenu(i)
+                done.add(i)
+        print(len(done))
     elif cmd == "click":
         svc, menu = menu_location()
         call(svc, menu, MENU_IFACE, "Event",

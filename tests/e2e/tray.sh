@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Headless end-to-end test of the real tray binary, checked from outside the
-# process over D-Bus: registration, menu layout, icon colour, in-place updates,
-# clicks, notifications, settings, single instance, quit.
+# process over D-Bus: registration, the compact menu and its status icons,
+# icon colour, in-place updates (a change elsewhere keeps every id of the rest),
+# clicks, notifications (urgency, image), settings, single instance, quit;
+# then a first run: the demo, "Set up your own services…", a real config with
+# a keychain key, an empty config, and a file nothing can open.
 # Usage (inside scripts/session.sh): tests/e2e/tray.sh path/to/overwatch
 # Prints one line per check and "N passed, N failed"; exits non-zero on failure.
 set -u
@@ -85,6 +88,17 @@ icon_rgb() {
 icon_is() { [ "$(icon_rgb)" = "$1" ]; }
 GREEN=34,160,74
 RED=214,36,36
+AMBER=232,150,0
+NEUTRAL=84,110,140
+# The colour of a menu row's icon (16 px: the probe point is 8,2), from the
+# icon-data libdbusmenu exports to the tray host.
+row_icon_rgb() {
+  local id f=$OUT/row-icon.png
+  id=$($SNI id "$1") || return 1
+  rm -f "$f"; $SNI icon "$id" "$f" || return 1
+  convert "$f" -crop 1x1+8+2 -format '%[fx:int(255*r+.5)],%[fx:int(255*g+.5)],%[fx:int(255*b+.5)]' info:
+}
+row_icon_is() { [ "$(row_icon_rgb "$1")" = "$2" ]; }
 layout_has() { $SNI layout | cut -f3 | grep -qF -- "$1"; }
 id_of() { $SNI id "$1"; }
 
@@ -106,31 +120,72 @@ pids+=($APP)
 
 check "the item registers with the StatusNotifierWatcher" eventually 15 $SNI item
 check "the header says all is healthy" eventually 15 layout_has "Both services healthy"
-check "one submenu per workspace, labelled with its worst status" bash -c "$SNI layout | awk -F'\t' '\$2==0' | cut -f3 | grep -qx '✓ Deploys — The service is healthy' && $SNI layout | awk -F'\t' '\$2==0' | cut -f3 | grep -qx '✓ Sites — The service is healthy'"
-check "card titles, summaries and metric lines are in the menu" bash -c "$SNI layout | cut -f3 | grep -qx '✓ Shop · Railway' && $SNI layout | cut -f3 | grep -qx 'services: 2/2 running' && $SNI layout | cut -f3 | grep -qx '✓ Web · Netlify'"
-check "metric lines are disabled (text only)" bash -c "$SNI layout | awk -F'\t' '\$3==\"services: 2/2 running\" {print \$4}' | grep -qx false"
+check "one submenu per workspace, labelled with its worst status" bash -c "$SNI layout | awk -F'\t' '\$2==0' | cut -f3 | grep -qx 'Deploys — The service is healthy' && $SNI layout | awk -F'\t' '\$2==0' | cut -f3 | grep -qx 'Sites — The service is healthy'"
+check "a workspace row carries the green status icon" eventually 10 row_icon_is '^Deploys — ' $GREEN
+check "a card is one title row with the summary, and its icon is green" eventually 10 row_icon_is '^Shop · Railway — all 2 services running$' $GREEN
+# At most three rows per card in the workspace: the title and what adds to it.
+ws_rows() { $SNI children "^$1 — " | cut -f2; }
+check "the workspace holds the title and at most two rows per card, then its actions" bash -c "[ \"\$($SNI children '^Deploys — ' | cut -f2 | head -n 2 | tr '\n' '|')\" = 'Shop · Railway — all 2 services running|last deploy: 2 h ago (api)|' ] && [ \$($SNI children '^Deploys — ' | wc -l) -le 6 ]"
+check "no row repeats the summary (services: 2/2 running is the summary's news)" bash -c "! $SNI children '^Deploys — ' | cut -f2 | grep -qx 'services: 2/2 running'"
+check "rows under a title are text only (disabled)" bash -c "$SNI layout | awk -F'\t' '\$3==\"last deploy: 2 h ago (api)\" {print \$4}' | head -n 1 | grep -qx false"
+# A card's own submenu is built when a host first opens it (or its workspace).
+check "an unopened card's submenu is one placeholder entry" bash -c "[ \"\$($SNI children '^Shop · Railway — ' | cut -f2)\" = '…' ]"
+$SNI open "$(id_of '^Shop · Railway — ')"
+check "opened, the card's own submenu has the time, Refresh, Open dashboard and Mute" eventually 5 bash -c "$SNI children '^Shop · Railway — ' | cut -f2 | tr '\n' '|' | grep -q 'updated .*|.*|Refresh|Open dashboard|Mute|'"
+check "no label is longer than about 60 characters" bash -c "$SNI layout | /usr/bin/python3 -c 'import sys; sys.exit(any(len(l.split(\"\t\")[2]) > 62 for l in sys.stdin))'"
 check "the icon is green while everything is healthy" eventually 10 icon_is $GREEN
 check "the tray maps no OpenGL library (GDK_GL unset, as users run it)" no_gl $APP
 
-# A label-only change (a deploy starts) must not rebuild the menu.
-REV0=$($SNI revision)
-REFRESH_ID=$(id_of '^Refresh all$')
-TITLE_ID=$(id_of '^✓ Shop · Railway$')
-sim_set railway:e2e-shop deploying
-check "a running deploy shows on the card" eventually 15 bash -c "$SNI layout | cut -f3 | grep -q '⟳'"
-check "a label-only update keeps item ids and the layout revision" bash -c "[ \"\$($SNI id '^Refresh all\$')\" = '$REFRESH_ID' ] && [ \"\$($SNI id '^✓ Shop · Railway\$')\" = '$TITLE_ID' ] && [ \"\$($SNI revision)\" = '$REV0' ]"
+# Notifications that stay up (critical ones do) reach dunst's history when closed.
+history() { dunstctl close-all; dunstctl history; }
+export -f history
+
+# A deploy starting relabels its card's row in place (and adds a line one
+# level down): no entry is replaced, every id stays.
+ids() { $SNI layout | cut -f1 | sort; }
+export -f ids
+export SNI
+IDS=$(ids)
+sim_set netlify:e2e-web deploying
+check "a running deploy shows on its card" eventually 15 bash -c "$SNI children '^Sites — ' | cut -f2 | grep -q '⟳'"
+check "...in place: every id stays" bash -c "[ -z \"\$(comm -23 <(echo \"$IDS\") <(ids))\" ]"
 check "a running deploy never changes the colour" icon_is $GREEN
+
+# A change of shape in one workspace (the site degrades: a card with a problem
+# gets a second row) is made where it happens: every other entry keeps its id.
+others() { comm -23 <($SNI layout | cut -f1 | sort) <($SNI subtree '^Sites — ' | cut -f1 | sort); }
+export -f others
+OTHERS=$(others)
+SITES_ROWS=$($SNI children '^Sites — ' | wc -l)
+sim_set netlify:e2e-web deploy-failing
+check "a card with a problem gets a second row (the workspace changes shape)" eventually 20 bash -c "[ \$($SNI children '^Sites — ' | wc -l) -gt $SITES_ROWS ]"
+check "a change of shape in one workspace keeps every id in the others" bash -c "[ \"\$(others)\" = \"$OTHERS\" ]"
+check "the degraded card's icon is amber" eventually 5 row_icon_is '^Web · Netlify — ' $AMBER
+sim_set netlify:e2e-web healthy
+check "the site recovers" eventually 20 row_icon_is '^Sites — ' $GREEN
 
 # The service goes down: colour, labels, notification.
 sim_set railway:e2e-shop crash
 check "the icon turns red when a service is down" eventually 20 icon_is $RED
-check "the card says what broke" eventually 5 layout_has "× Shop · Railway"
-check "the workspace label carries the worst status" eventually 5 layout_has "× Deploys — 1 down"
-check "a desktop notification says it is down" eventually 10 bash -c "dunstctl history | grep -q 'Deploys · Shop (Railway) is down'"
+check "the card says what broke" eventually 5 layout_has "Shop · Railway — api crashed"
+check "the card's icon turns red in place" eventually 5 row_icon_is '^Shop · Railway — api crashed$' $RED
+check "the workspace label carries the worst status" eventually 5 layout_has "Deploys — 1 down"
+check "the workspace's icon turns red in place" eventually 5 row_icon_is '^Deploys — 1 down' $RED
+check "a desktop notification says it is down" eventually 10 bash -c "history | grep -q 'Deploys · Shop (Railway) is down'"
 # "down since HH:MM" in the user's zone (the hour now, or the one before at a turn of the hour).
-check "the notification's clock time is local, not UTC" bash -c "dunstctl history | grep -Eq 'down since ($(date +%H)|$(date -d '-1 min' +%H)):'"
+check "the notification's clock time is local, not UTC" bash -c "history | grep -Eq 'down since ($(date +%H)|$(date -d '-1 min' +%H)):'"
+# scripts/session.sh has dunst file each notification under the urgency it saw.
+note_field() { history | /usr/bin/python3 -c "import json,sys
+for n in json.load(sys.stdin)['data'][0]:
+    if n['summary']['data'] == sys.argv[1]:
+        print(n[sys.argv[2]]['data']); break" "$1" "$2"; }
+export -f note_field
+check "the down notification is critical" bash -c "[ \"\$(note_field 'Deploys · Shop (Railway) is down' category)\" = urgency-critical ]"
+check "the down notification's image is the red status icon" bash -c "f=\$(note_field 'Deploys · Shop (Railway) is down' icon_path); [ -f \"\$f\" ] && [ \"\$(convert \"\$f\" -crop 1x1+32+9 -format '%[fx:int(255*r+.5)],%[fx:int(255*g+.5)],%[fx:int(255*b+.5)]' info:)\" = $RED ]"
 
-# Clicks over dbusmenu reach the app.
+# Clicks over dbusmenu reach the app. (Opening a workspace builds its cards.)
+$SNI open "$(id_of '^Deploys — ')"
+check "opening a workspace builds its cards' submenus" eventually 5 bash -c "$SNI layout | cut -f3 | grep -qx 'Refresh'"
 BEFORE=$(sim_requests)
 $SNI click "$(id_of '^Refresh$')"
 check "Refresh polls the service again" eventually 5 bash -c "[ \$(curl -fsS '${BASE}_sim/stats' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"requests\"])') -gt $BEFORE ]"
@@ -141,8 +196,10 @@ check "the opened program does not inherit the tray's GDK_GL" grep -qx "GDK_GL=u
 $SNI click "$(id_of '^5 min$')"
 check "Auto-refresh ▸ 5 min is saved to the config" eventually 5 grep -q '^refresh = "5m"' "$CONFIG"
 check "the new choice is checked in place" eventually 5 bash -c "$SNI layout | awk -F'\t' '\$3==\"5 min\" {print \$5}' | grep -qx 1"
+REV=$($SNI revision)
 $SNI click "$(id_of '^Pause 1 hour$')"
 check "Notifications ▸ Pause 1 hour shows the local time it resumes" eventually 5 bash -c "$SNI layout | cut -f3 | grep -Eq '^Paused until ($(date -d '+1 hour' +%H)|$(date -d '+61 min' +%H)):'"
+check "a label-only change keeps the layout revision" [ "$($SNI revision)" = "$REV" ]
 $SNI click "$(id_of '^Launch at login$')"
 check "Launch at login writes an XDG autostart entry" eventually 5 test -f "$XDG_CONFIG_HOME/autostart/overwatch.desktop"
 
@@ -158,7 +215,7 @@ check "an idle tray re-reads its config zero times in 30 s after a cat" [ "$(rea
 # Config edits are picked up live; a broken file is shown, not applied.
 printf '\n[[workspaces]]\nname = "Broken"\nnope = 1\n' >> "$CONFIG"
 check "a broken config is shown with its line" eventually 10 bash -c "$SNI layout | cut -f3 | grep -q 'config.toml:.*unknown key'"
-check "the last good config keeps running" layout_has "× Shop · Railway"
+check "the last good config keeps running" layout_has "Shop · Railway — api crashed"
 
 # One instance at a time.
 check "a second start says it is already running" bash -c "'$BIN' --config '$CONFIG' 2>&1 | grep -qi 'already running'"
@@ -179,6 +236,69 @@ pids+=($APP2)
 up_with_gl() { $SNI item >/dev/null 2>&1 && has_gl $APP2; }
 check "with the user's GDK_GL (GL on), the tray starts and GTK maps OpenGL" eventually 15 up_with_gl
 kill $APP2 2>/dev/null; wait $APP2 2>/dev/null
+
+# ---- A first run: the demo, "Set up…", a real config with a keychain key, an
+# empty config, and a file nothing can open.
+FIRST=$OUT/first
+mkdir -p "$FIRST/data"
+export OVERWATCH_DATA_DIR=$FIRST/data
+CONFIG2=$FIRST/config.toml
+: > "$OUT/opened"
+"$BIN" --config "$CONFIG2" > "$FIRST/app.out" 2> "$FIRST/app.err" &
+APP=$!
+pids+=($APP)
+check "with no config the tray runs the demo" eventually 20 layout_has "Demo data"
+check "the demo offers one row to set up your own services" bash -c "[ \$($SNI layout | cut -f3 | grep -c 'Set up your own services…') = 1 ]"
+check "Auto-refresh shows the demo's 5 s ticked" bash -c "$SNI layout | awk -F'\t' '\$3==\"5 s\" {print \$5}' | grep -qx 1"
+cant_checks() { history | grep -c "can't check" || true; }
+CANT=$(cant_checks)
+$SNI click "$(id_of '^Set up your own services…$')"
+check "Set up writes the example with every service switched off, and opens it" eventually 5 bash -c "grep -q '^# \\[\\[workspaces.services\\]\\]' '$CONFIG2' && ! grep -q '^\\[\\[workspaces' '$CONFIG2' && grep -qxF '$CONFIG2' '$OUT/opened'"
+sleep 4
+check "the demo keeps running until a service is added" layout_has "Demo data"
+check "no \"can't check\" notifications from placeholder services" [ "$(cant_checks)" = "$CANT" ]
+
+# The demo answered its key from memory; a real config's keychain key must
+# work as soon as the file says so (the store is chosen per config).
+KEY=ow-e2e-$$
+printf %s "$OW_E2E_TOKEN" | "$BIN" secret set "$KEY" > /dev/null 2>&1
+cat > "$CONFIG2" <<EOF
+refresh = "2s"
+
+[[workspaces]]
+name = "Mine"
+
+[[workspaces.services]]
+name = "Store"
+provider = "railway"
+project = "e2e-first-run"
+key = "$KEY"
+base_url = "$BASE"
+EOF
+check "after the demo, a config with a keychain key works without a restart" eventually 20 layout_has "Store · Railway — all 2 services running"
+check "the demo is over" bash -c "! $SNI layout | cut -f3 | grep -q 'Demo data'"
+check "nothing says the keychain is unavailable" bash -c "! $SNI layout | cut -f3 | grep -qi 'keychain'"
+"$BIN" secret delete "$KEY" > /dev/null 2>&1
+
+printf 'refresh = "2s"\n' > "$CONFIG2"
+check "an empty config says so once, with the way to add a service" eventually 10 bash -c "[ \$($SNI layout | cut -f3 | grep -c 'No services yet') = 1 ] && $SNI layout | cut -f3 | grep -qx 'No services yet — Add a service…'"
+check "an empty config shows the neutral icon, not the unknown one" eventually 5 icon_is $NEUTRAL
+
+# Nothing can open the file (no editor set up): the menu and a notification
+# say so, with the path.
+printf '#!/bin/sh\nexit 3\n' > "$OUT/bin/xdg-open"
+printf '#!/bin/sh\nexit 2\n' > "$OUT/bin/gio"
+chmod +x "$OUT/bin/xdg-open" "$OUT/bin/gio"
+$SNI click "$(id_of '^No services yet — Add a service…$')"
+check "when nothing opens the file, the menu says so" eventually 15 layout_has "No application opened the"
+check "...with the file's path one level down" bash -c "$SNI subtree 'No application opened' | cut -f2 | tr -d ' \n' | grep -qF '$CONFIG2'"
+check "...and a notification says so" eventually 5 bash -c "history | grep -q \"Overwatch can't open the configuration file\""
+
+$SNI click "$(id_of '^Quit Overwatch$')"
+for _ in $(seq 1 50); do kill -0 $APP 2>/dev/null || break; sleep 0.1; done
+wait $APP; RC=$?
+check "the first-run tray quits with code 0" [ "$RC" = 0 ]
+check "no secret in its output either" bash -c "! grep -q 'sim-token' '$FIRST/app.out' '$FIRST/app.err'"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -560,27 +560,33 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str) -> Tmux {
-        // Tests run in parallel: each session gets a name of its own.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let name = format!("ow-test-{}-{n}", std::process::id());
-        let ok = std::process::Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "160",
-                "-y",
-                "40",
-                cmd,
-            ])
-            .status()
-            .expect("tmux is installed by scripts/deps.sh")
-            .success();
-        assert!(ok, "tmux could not start");
-        Tmux { name }
+        // A session that just ended can take its tmux server down with it
+        // while this one starts: try again briefly.
+        for _ in 0..20 {
+            let ok = std::process::Command::new("tmux")
+                .args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    &name,
+                    "-x",
+                    "160",
+                    "-y",
+                    "40",
+                    cmd,
+                ])
+                .status()
+                .expect("tmux is installed by scripts/deps.sh")
+                .success();
+            if ok {
+                return Tmux { name };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("tmux could not start");
     }
 
     /// Whether the terminal's cursor is visible (a selection hides it while it runs).
@@ -609,6 +615,22 @@ impl Tmux {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("never saw {text:?} on screen:\n{}", self.screen());
+    }
+
+    /// Moves a picker's cursor (❯) down to the item containing `text`.
+    fn choose(&self, text: &str) {
+        for _ in 0..200 {
+            let screen = self.screen();
+            if screen
+                .lines()
+                .any(|l| l.trim_start().starts_with('❯') && l.contains(text))
+            {
+                return;
+            }
+            self.keys(&["Down"]);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("never selected {text:?}:\n{}", self.screen());
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -660,8 +682,9 @@ fn in_a_terminal_service_add_asks_for_what_is_missing() {
     t.wait_for("unencrypted");
     t.keys(&["https://de.sentry.io", "Enter"]);
     t.wait_for("API key for this Sentry service");
-    // The last choice, an environment variable (Up wraps to it from any default).
-    t.keys(&["Up", "Enter"]);
+    // The last choice, an environment variable.
+    t.choose("Use an environment variable");
+    t.keys(&["Enter"]);
     t.wait_for("Environment variable name");
     t.keys(&["Enter"]); // accept the suggested SENTRY_TOKEN
     for _ in 0..200 {
@@ -1097,4 +1120,139 @@ fn a_plausible_site_given_as_a_url_is_its_domain_and_says_so() {
         predicate::str::contains("config.toml:7:")
             .and(predicate::str::contains("write `site = \"example.com\"`")),
     );
+}
+
+fn keyring_lookup(name: &str) -> Option<String> {
+    let out = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "overwatch", "username", name])
+        .output()
+        .expect("secret-tool (libsecret-tools) is installed by the test setup");
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap())
+}
+
+/// `service add` in a terminal against the real keychain: the key picker
+/// offers the key named for the provider (not the first name, a Netlify
+/// token for a Railway service); a new key gets a free name from workspace
+/// and provider, and typing the name of an existing entry asks before
+/// replacing it — No keeps the other service's key.
+#[test]
+fn in_a_terminal_the_key_picker_offers_the_right_key_and_never_overwrites_silently() {
+    if !crate::support::session("an unlocked gnome-keyring") || !crate::support::tool("tmux") {
+        return;
+    }
+    let e = Env::new();
+    let ws = format!("Kt{}", std::process::id());
+    let slug = ws.to_lowercase();
+    let (netlify, railway, sentry) = (
+        format!("{slug}-netlify"),
+        format!("{slug}-railway"),
+        format!("{slug}-sentry"),
+    );
+    for k in [&netlify, &railway] {
+        e.cmd()
+            .args(["secret", "set", k])
+            .write_stdin("v1-kept")
+            .assert()
+            .success();
+    }
+    let bin = assert_cmd::cargo::cargo_bin("overwatch");
+    let run = |args: &str, done: &Path| {
+        Tmux::start(&format!(
+            "OVERWATCH_CONFIG='{}' '{}' service add -w {ws} {args}; echo exit=$? > '{}'; sleep 5",
+            e.path.display(),
+            bin.display(),
+            done.display()
+        ))
+    };
+    let wait_done = |done: &Path, t: &Tmux| {
+        for _ in 0..200 {
+            if done.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(
+            std::fs::read_to_string(done).unwrap_or_default().trim(),
+            "exit=0",
+            "{}",
+            t.screen()
+        );
+    };
+
+    // A Railway service: Enter takes the pre-selected key.
+    let done1 = e.path.with_file_name("done1");
+    let t = run("--provider railway --name Api --project p", &done1);
+    t.wait_for("API key for this Railway service");
+    assert!(
+        t.screen()
+            .lines()
+            .any(|l| l.trim_start().starts_with('❯') && l.contains(&railway)),
+        "the Railway key is offered first:\n{}",
+        t.screen()
+    );
+    t.keys(&["Enter"]);
+    wait_done(&done1, &t);
+    drop(t);
+
+    // A Sentry service: no key is named for it, so "Store a new key…" is
+    // pre-selected with a fresh name; the name of an existing entry is
+    // refused unless the user says to replace it.
+    let done2 = e.path.with_file_name("done2");
+    let t = run(
+        "--provider sentry --name Errors --org o --project p",
+        &done2,
+    );
+    t.wait_for("base URL");
+    t.keys(&["Enter"]);
+    t.wait_for("API key for this Sentry service");
+    assert!(
+        t.screen()
+            .lines()
+            .any(|l| l.trim_start().starts_with('❯') && l.contains("Store a new key")),
+        "{}",
+        t.screen()
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("Name for the new key");
+    assert!(
+        t.screen().contains(&sentry),
+        "the fresh name is offered:\n{}",
+        t.screen()
+    );
+    t.keys(&[railway.as_str(), "Enter"]);
+    t.wait_for("Replace it?");
+    t.keys(&["Enter"]); // No (the default)
+    for _ in 0..100 {
+        if t.screen().matches("Name for the new key").count() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.keys(&["Enter"]); // the fresh name
+    t.wait_for("input hidden");
+    t.keys(&["v2-new", "Enter"]);
+    wait_done(&done2, &t);
+    drop(t);
+
+    let rows = e.json(&["service", "list", "--json"]);
+    let key_of = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["key"].as_str().unwrap().to_string())
+    };
+    assert_eq!(key_of("Api").as_deref(), Some(railway.as_str()));
+    assert_eq!(key_of("Errors").as_deref(), Some(sentry.as_str()));
+    assert_eq!(
+        keyring_lookup(&railway).as_deref(),
+        Some("v1-kept"),
+        "not overwritten"
+    );
+    assert_eq!(keyring_lookup(&sentry).as_deref(), Some("v2-new"));
+    for k in [&netlify, &railway, &sentry] {
+        e.cmd().args(["secret", "delete", k]).assert().success();
+    }
 }

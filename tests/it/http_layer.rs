@@ -629,11 +629,11 @@ async fn a_burst_to_an_https_host_shares_one_http2_connection() {
             let mut s = Service::example(
                 "Acme",
                 &format!("S{i}"),
-                Target::Railway {
+                Target::Railway(RailwayTarget {
                     project: format!("p{i}"),
                     environment: "production".into(),
                     token_kind: TokenKind::Account,
-                },
+                }),
                 Some(KeyRef::Keychain("t".into())),
             );
             s.base_url = Some(tls.sim.base_url());

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use overwatch::desktop::notifier::{DesktopNotifier, APP_NAME};
 use overwatch::engine::{EventKind, Notification, Notifier};
-use overwatch::model::ServiceId;
+use overwatch::model::{ServiceId, Status};
 use serde_json::Value;
 
 fn dunstctl(args: &[&str]) -> String {
@@ -46,6 +46,7 @@ fn the_desktop_notifier_delivers_title_and_body_to_the_daemon() {
         dashboard_url: Some("https://railway.com/project/p".into()),
         kind: EventKind::Changed,
         service: Some(ServiceId("acme/api".into())),
+        status: Some(Status::Down),
     };
     // With the click-to-open action, as the tray and `watch` send it.
     DesktopNotifier::new().notify(&n).unwrap();
@@ -55,6 +56,7 @@ fn the_desktop_notifier_delivers_title_and_body_to_the_daemon() {
         dashboard_url: None,
         kind: EventKind::Recovered,
         service: Some(ServiceId("acme/api".into())),
+        status: Some(Status::Healthy),
     };
     DesktopNotifier::without_actions()
         .notify(&recovered)
@@ -79,6 +81,77 @@ fn the_desktop_notifier_delivers_title_and_body_to_the_daemon() {
             recovered.body.clone()
         )
     );
+}
+
+/// Urgency by meaning and the status icon as the image, as the daemon
+/// received them: down is critical with the red ×, degraded normal with the
+/// amber !, a recovery and the start-up summary low.
+#[test]
+fn urgency_and_the_status_image_reach_the_daemon() {
+    if !crate::support::session("dunst on a private D-Bus") {
+        return;
+    }
+    let unique = format!("urgency {}", std::process::id());
+    let cases = [
+        (
+            EventKind::Changed,
+            Some(Status::Down),
+            "critical",
+            "status-down.png",
+        ),
+        (
+            EventKind::Changed,
+            Some(Status::Degraded),
+            "normal",
+            "status-degraded.png",
+        ),
+        (
+            EventKind::Recovered,
+            Some(Status::Healthy),
+            "low",
+            "status-healthy.png",
+        ),
+        (
+            EventKind::Summary,
+            Some(Status::Down),
+            "low",
+            "status-down.png",
+        ),
+    ];
+    for (i, (kind, status, _, _)) in cases.iter().enumerate() {
+        let n = Notification {
+            title: format!("Acme · API (Railway) case {i}"),
+            body: format!("[{unique}] {i}"),
+            dashboard_url: None,
+            kind: *kind,
+            service: None,
+            status: *status,
+        };
+        DesktopNotifier::without_actions().notify(&n).unwrap();
+    }
+    dunstctl(&["close-all"]);
+    let v: Value = serde_json::from_str(&dunstctl(&["history"])).unwrap();
+    for (i, (_, _, urgency, image)) in cases.iter().enumerate() {
+        let body = format!("[{unique}] {i}");
+        let n = v["data"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["body"]["data"].as_str() == Some(body.as_str()))
+            .unwrap_or_else(|| panic!("case {i} not in the history: {v}"));
+        // scripts/session.sh has dunst file each notification under the
+        // urgency it saw (dunst 1.9's history has no urgency field).
+        assert_eq!(
+            n["category"]["data"],
+            format!("urgency-{urgency}"),
+            "case {i}: {n}"
+        );
+        let path = n["icon_path"]["data"].as_str().unwrap_or_default();
+        assert!(path.ends_with(image), "case {i}: {n}");
+        // The image is the tray's own drawing of that status.
+        let png = std::fs::read(path).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
 }
 
 #[test]
@@ -120,6 +193,7 @@ fn child_sends_to_a_bus_where_nothing_listens() {
         dashboard_url: Some("https://example.com".into()),
         kind: EventKind::Changed,
         service: None,
+        status: Some(Status::Down),
     };
     let err = DesktopNotifier::new().notify(&n).unwrap_err();
     assert!(err.contains("notification daemon"), "{err}");
@@ -141,6 +215,7 @@ fn markup_in_names_and_provider_text_is_shown_as_text() {
         dashboard_url: None,
         kind: EventKind::Changed,
         service: None,
+        status: Some(Status::Down),
     };
     DesktopNotifier::without_actions().notify(&n).unwrap();
     dunstctl(&["close-all"]);
@@ -231,6 +306,7 @@ fn child_clicks_its_notification() {
         dashboard_url: Some("https://railway.com/project/clicked".into()),
         kind: EventKind::Changed,
         service: None,
+        status: Some(Status::Down),
     };
     DesktopNotifier::new().notify(&n).unwrap();
     // The newest notification is at the top: invoke its default action.
