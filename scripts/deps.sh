@@ -19,6 +19,8 @@ packages=(
   tzdata
   # the interactive CLI test drives a real terminal
   tmux
+  # the dashboard's browser tests: headless Chromium driven over WebDriver
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
@@ -30,5 +32,7 @@ done
 echo "installing system packages: ${missing[*]}" >&2
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Other builds on the same machine may hold the dpkg lock: wait for it.
+apt=(apt-get -o DPkg::Lock::Timeout=600)
+"${sudo[@]}" "${apt[@]}" update -qq
+"${sudo[@]}" "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -671,6 +671,15 @@ impl Metric {
     }
 }
 
+/// A card's main number, for the dashboard's 24-hour sparkline: what the
+/// provider counts that is worth watching over a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gauge {
+    /// What is counted ("visitors now", "errors in the last hour").
+    pub label: String,
+    pub value: u64,
+}
+
 /// What one check of one service found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Card {
@@ -695,6 +704,9 @@ pub struct Card {
     /// service's dashboard. Always an `http(s)` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The number the dashboard draws over 24 hours, when the provider has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gauge: Option<Gauge>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
 }
@@ -717,6 +729,7 @@ impl Card {
             details: Vec::new(),
             dashboard_url: None,
             link: None,
+            gauge: None,
             updated_at: None,
         }
     }
@@ -733,6 +746,7 @@ impl Card {
             details: Vec::new(),
             dashboard_url: None,
             link: None,
+            gauge: None,
             updated_at: None,
         }
     }

@@ -69,7 +69,7 @@ use super::{
     bad_body, clip, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
-use crate::model::{Metric, Reason, ReasonKind, Status, Target};
+use crate::model::{Gauge, Metric, Reason, ReasonKind, Status, Target};
 
 const PROJECT: &str = "project";
 const ISSUES: &str = "issues";
@@ -796,6 +796,10 @@ fn evaluate(
     let mut card = card(status, summary, lines);
     card.details = details;
     card.link = cause.and_then(|i| i.permalink.clone());
+    card.gauge = Some(Gauge {
+        label: "events in the last hour".into(),
+        value: last,
+    });
     common::finish(ctx, card)
 }
 

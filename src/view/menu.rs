@@ -588,6 +588,7 @@ mod tests {
             details: Vec::new(),
             dashboard_url: Some("https://app.netlify.com/sites/x/overview".into()),
             link: None,
+            gauge: None,
             updated_at: Some(updated),
         }
     }
