@@ -9,6 +9,7 @@ macro_rules! outln {
 }
 
 mod config_cmd;
+mod dashboard;
 mod prompt;
 mod secret;
 mod service;
@@ -70,6 +71,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Start the tray with built-in demo data (a simulator with a scripted timeline).
     Demo,
+    /// Open the running tray's dashboard page in the browser (the grid of every service, add and edit).
+    Dashboard(dashboard::DashboardArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -149,6 +152,7 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Watch(a)) => watch::run(&ctx, a),
         Some(Command::Sim(a)) => sim::run(&ctx, a),
         Some(Command::Demo) => tray(&ctx, true),
+        Some(Command::Dashboard(a)) => dashboard::run(&ctx, a),
         None => tray(&ctx, false),
     }
 }

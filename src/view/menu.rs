@@ -74,6 +74,8 @@ pub enum MuteFor {
 /// What a click does. The tray forwards it; the app acts on it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// Open the dashboard page in the browser.
+    OpenOverwatch,
     RefreshAll,
     RefreshWorkspace(String),
     RefreshService(ServiceId),
@@ -242,7 +244,10 @@ pub(crate) fn tooltip(state: &MenuState) -> String {
 
 /// Builds the whole menu.
 pub fn build(state: &MenuState) -> Vec<Node> {
-    let mut out = vec![Node::text("header", headline(state))];
+    let mut out = vec![
+        Node::text("header", headline(state)),
+        Node::item("open-overwatch", "Open Overwatch…", Action::OpenOverwatch),
+    ];
     if let Some(fault) = &state.engine_fault {
         out.push(Node::text("engine-fault", format!("⚠ {fault}")));
     }
