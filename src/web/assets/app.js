@@ -2,8 +2,8 @@
 // live over Server-Sent Events, and drives the add/edit dialog.
 //
 // Every text from a provider or the config goes into the page as text
-// (textContent, attribute values), never as markup: there is no innerHTML in
-// this file. Changes are sent as JSON with the session's CSRF token.
+// (textContent, attribute values), never parsed as markup. Changes are sent as
+// JSON with the session's CSRF token.
 "use strict";
 
 const state = {
