@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use overwatch::model::{Card, Metric, Service, ServiceId, Status, Target};
+use overwatch::model::{Card, Metric, NetlifyTarget, Service, ServiceId, Status, Target};
 use overwatch::secrets::KeyRef;
 use overwatch::view::menu::{self, MenuState, Node, Notify, ServiceView, Update, WorkspaceView};
 use time::OffsetDateTime;
@@ -25,9 +25,9 @@ fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
                     let mut service = Service::example(
                         &format!("Fleet {}", w + 1),
                         &format!("S{i}"),
-                        Target::Netlify {
+                        Target::Netlify(NetlifyTarget {
                             site: format!("fleet-{i}"),
-                        },
+                        }),
                         Some(KeyRef::Env("T".into())),
                     );
                     service.id = ServiceId(format!("fleet/s{i}"));

@@ -15,80 +15,12 @@ use crate::secrets::KeyRef;
 /// Durations as the config writes them, from their one home in [`crate::text`].
 pub use crate::text::{format_duration, parse_duration};
 
-/// The four providers Overwatch can watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Railway,
-    Plausible,
-    Netlify,
-    Sentry,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 4] = [
-        Provider::Railway,
-        Provider::Plausible,
-        Provider::Netlify,
-        Provider::Sentry,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Railway => "railway",
-            Provider::Plausible => "plausible",
-            Provider::Netlify => "netlify",
-            Provider::Sentry => "sentry",
-        }
-    }
-
-    /// The name people use for it ("Railway").
-    pub fn title(self) -> &'static str {
-        match self {
-            Provider::Railway => "Railway",
-            Provider::Plausible => "Plausible",
-            Provider::Netlify => "Netlify",
-            Provider::Sentry => "Sentry",
-        }
-    }
-
-    /// The provider's public API root, replaced by a service's `base_url`.
-    pub(crate) fn default_base_url(self) -> &'static str {
-        match self {
-            Provider::Railway => "https://backboard.railway.com",
-            Provider::Plausible => "https://plausible.io",
-            Provider::Netlify => "https://api.netlify.com",
-            Provider::Sentry => "https://sentry.io",
-        }
-    }
-
-    /// The target fields this provider needs, in the order the CLI asks for them.
-    pub(crate) fn target_fields(self) -> &'static [&'static str] {
-        match self {
-            Provider::Railway => &["project"],
-            Provider::Plausible | Provider::Netlify => &["site"],
-            Provider::Sentry => &["org", "project"],
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Provider {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown provider `{s}`: use one of railway, plausible, netlify, sentry")
-            })
-    }
-}
+/// The providers and targets, from the registry in [`crate::providers`].
+pub use crate::providers::netlify::NetlifyTarget;
+pub use crate::providers::plausible::PlausibleTarget;
+pub use crate::providers::railway::{RailwayTarget, TokenKind};
+pub use crate::providers::sentry::SentryTarget;
+pub use crate::providers::{Provider, Target};
 
 /// How a service is connected: polled through its API, or only a dashboard link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -117,99 +49,6 @@ impl FromStr for Mode {
             _ => Err(format!("unknown mode `{s}`: use `api` or `link`")),
         }
     }
-}
-
-/// Which kind of Railway token the key holds; it decides the auth header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenKind {
-    /// Account or workspace token: `Authorization: Bearer`.
-    #[default]
-    Account,
-    /// Project token: `Project-Access-Token`.
-    Project,
-}
-
-impl FromStr for TokenKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "account" | "workspace" | "team" => Ok(TokenKind::Account),
-            "project" => Ok(TokenKind::Project),
-            _ => Err(format!(
-                "unknown token_kind `{s}`: use `account` (account or workspace token) or `project`"
-            )),
-        }
-    }
-}
-
-/// What a service points at on its provider.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// One Railway project; `environment` is a name, or `*` for every environment.
-    Railway {
-        project: String,
-        environment: String,
-        token_kind: TokenKind,
-    },
-    /// A Plausible site id (its domain as configured in Plausible).
-    Plausible { site: String },
-    /// A Netlify site: its id, or its Netlify/custom domain.
-    Netlify { site: String },
-    /// A Sentry project inside an organization (slugs or ids).
-    Sentry { org: String, project: String },
-}
-
-impl Target {
-    pub fn provider(&self) -> Provider {
-        match self {
-            Target::Railway { .. } => Provider::Railway,
-            Target::Plausible { .. } => Provider::Plausible,
-            Target::Netlify { .. } => Provider::Netlify,
-            Target::Sentry { .. } => Provider::Sentry,
-        }
-    }
-
-    /// A short human description ("project 3f2a9c1e (production)").
-    pub fn describe(&self) -> String {
-        match self {
-            Target::Railway {
-                project,
-                environment,
-                ..
-            } => format!("project {project} ({environment})"),
-            Target::Plausible { site } | Target::Netlify { site } => format!("site {site}"),
-            Target::Sentry { org, project } => format!("{org}/{project}"),
-        }
-    }
-
-    /// The provider's web dashboard for this target, used when `dashboard` is not set.
-    pub(crate) fn default_dashboard(&self, base_url: Option<&Url>) -> String {
-        match self {
-            Target::Railway { project, .. } => format!("https://railway.com/project/{project}"),
-            Target::Plausible { site } => {
-                let base = base_url
-                    .map(|u| u.as_str().trim_end_matches('/').to_string())
-                    .unwrap_or_else(|| "https://plausible.io".into());
-                format!("{base}/{site}")
-            }
-            Target::Netlify { site } => format!("https://app.netlify.com/sites/{site}/overview"),
-            Target::Sentry { org, project } => match base_url {
-                // Self-hosted: the web UI lives on the same host as the API.
-                Some(u) if !is_sentry_saas(u) => format!(
-                    "{}/organizations/{org}/issues/?project={project}",
-                    u.as_str().trim_end_matches('/')
-                ),
-                _ => format!("https://{org}.sentry.io/issues/?project={project}"),
-            },
-        }
-    }
-}
-
-fn is_sentry_saas(u: &Url) -> bool {
-    u.host_str()
-        .map(|h| h == "sentry.io" || h.ends_with(".sentry.io"))
-        .unwrap_or(false)
 }
 
 /// User-tunable rules that turn numbers into a colour.
@@ -842,10 +681,10 @@ mod tests {
 
     #[test]
     fn dashboards_derive_from_targets() {
-        let t = Target::Sentry {
+        let t = Target::Sentry(SentryTarget {
             org: "acme".into(),
             project: "shop".into(),
-        };
+        });
         assert_eq!(
             t.default_dashboard(None),
             "https://acme.sentry.io/issues/?project=shop"
@@ -855,9 +694,9 @@ mod tests {
             t.default_dashboard(Some(&self_hosted)),
             "https://sentry.example.org/organizations/acme/issues/?project=shop"
         );
-        let p = Target::Plausible {
+        let p = Target::Plausible(PlausibleTarget {
             site: "example.com".into(),
-        };
+        });
         assert_eq!(
             p.default_dashboard(None),
             "https://plausible.io/example.com"

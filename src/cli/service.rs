@@ -3,6 +3,8 @@
 //! With flags, or without a terminal, nothing is asked: missing fields are an
 //! error that names them. In a terminal, `add` and `edit` ask for what is missing.
 
+use std::collections::BTreeMap;
+
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -11,6 +13,7 @@ use url::Url;
 use super::{print_json, prompt, saved, secret, Ctx};
 use crate::config::{self, Config, ConfigError, Editor, ServiceFields};
 use crate::model::{parse_duration, Mode, Provider, Target};
+use crate::providers::MapFields;
 use crate::secrets::{KeyRef, SecretStore};
 
 #[derive(Debug, Subcommand)]
@@ -99,21 +102,10 @@ pub struct FieldArgs {
     /// Keychain entry name, or env:VAR.
     #[arg(long)]
     pub key: Option<String>,
-    /// Railway project id, or Sentry project slug.
-    #[arg(long)]
-    pub project: Option<String>,
-    /// Railway environment (default production; "*" for all).
-    #[arg(long)]
-    pub environment: Option<String>,
-    /// Railway token kind: account (default) or project.
-    #[arg(long)]
-    pub token_kind: Option<String>,
-    /// Plausible site domain, or Netlify site id/domain.
-    #[arg(long)]
-    pub site: Option<String>,
-    /// Sentry organization slug.
-    #[arg(long)]
-    pub org: Option<String>,
+    /// The provider's target fields (`--project`, `--site`, …), one flag per
+    /// field of every provider's spec.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Replaces the provider's API root (self-hosted, regional).
     #[arg(long)]
     pub base_url: Option<String>,
@@ -126,6 +118,60 @@ pub struct FieldArgs {
     /// Allow sending the key over plain http to a non-loopback base_url.
     #[arg(long)]
     pub allow_insecure: bool,
+}
+
+/// One `--<field>` flag per target field of the registered providers, read
+/// into a map by config key. Built from the provider specs at run time, so a
+/// new provider's fields get flags without touching the CLI.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetArgs(pub BTreeMap<String, String>);
+
+/// Every target field key with its flag help ("Railway: Project id; Sentry: Project").
+fn target_flags() -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for p in Provider::ALL {
+        for f in p.spec().fields {
+            let what = format!("{}: {}", p.title(), f.help);
+            match out.iter_mut().find(|(k, _)| *k == f.key) {
+                Some((_, v)) => v.push(what),
+                None => out.push((f.key, vec![what])),
+            }
+        }
+    }
+    out.into_iter().map(|(k, v)| (k, v.join("; "))).collect()
+}
+
+impl clap::FromArgMatches for TargetArgs {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = BTreeMap::new();
+        for (key, _) in target_flags() {
+            if let Some(v) = m.get_one::<String>(key) {
+                out.insert(key.to_string(), v.clone());
+            }
+        }
+        Ok(TargetArgs(out))
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for TargetArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for (key, help) in target_flags() {
+            // clap keeps `&'static str` names; the few flags live for the process.
+            let long: &'static str = Box::leak(key.replace('_', "-").into_boxed_str());
+            let value: &'static str = Box::leak(key.to_uppercase().into_boxed_str());
+            cmd = cmd.arg(clap::Arg::new(key).long(long).value_name(value).help(help));
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Serialize)]
@@ -374,10 +420,6 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
             parse_duration(r).map_err(|e| anyhow!("--refresh: {e}"))?;
         }
     }
-    if let Some(t) = &a.token_kind {
-        t.parse::<crate::model::TokenKind>()
-            .map_err(anyhow::Error::msg)?;
-    }
     if let Some(n) = &a.name {
         check_nonempty(n).map_err(|e| anyhow!("--name: {e}"))?;
     }
@@ -390,11 +432,7 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
         provider,
         mode,
         key: a.key.clone(),
-        project: a.project.clone(),
-        environment: a.environment.clone(),
-        token_kind: a.token_kind.clone(),
-        site: a.site.clone(),
-        org: a.org.clone(),
+        target: a.target.0.clone(),
         base_url: a.base_url.clone(),
         dashboard: a.dashboard.clone(),
         enabled: None,
@@ -403,39 +441,38 @@ fn to_fields(a: &FieldArgs) -> Result<ServiceFields> {
     })
 }
 
-/// The flags a provider's target needs, and the value each has.
-fn target_values(p: Provider, f: &ServiceFields) -> Vec<(&'static str, Option<String>)> {
-    p.target_fields()
+/// Checks `values` as provider `p`'s target; each problem names its flag.
+fn check_target(p: Provider, values: &BTreeMap<String, String>) -> Result<()> {
+    let mut fields = MapFields::new(values);
+    if Target::parse(p, &mut fields).is_some() && fields.problems.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = fields
+        .problems
         .iter()
-        .map(|k| {
-            let v = match *k {
-                "project" => f.project.clone(),
-                "site" => f.site.clone(),
-                "org" => f.org.clone(),
-                _ => None,
-            };
-            (*k, v)
-        })
-        .collect()
+        .map(|(k, m)| format!("--{}: {m}", k.replace('_', "-")))
+        .collect();
+    bail!("{}", lines.join("\n"))
 }
 
-fn set_target(f: &mut ServiceFields, key: &str, v: String) {
-    match key {
-        "project" => f.project = Some(v),
-        "site" => f.site = Some(v),
-        "org" => f.org = Some(v),
-        _ => {}
+/// Flags given for fields the provider does not take.
+fn foreign_target_flags(p: Provider, values: &BTreeMap<String, String>) -> Result<()> {
+    let spec = p.spec();
+    let foreign: Vec<String> = values
+        .keys()
+        .filter(|k| spec.field(k).is_none())
+        .map(|k| format!("--{}", k.replace('_', "-")))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
     }
-}
-
-fn target_prompt(p: Provider, key: &str) -> &'static str {
-    match (p, key) {
-        (Provider::Railway, _) => "Railway project id (Project Settings → General)",
-        (Provider::Plausible, _) => "Plausible site (its domain, e.g. example.com)",
-        (Provider::Netlify, _) => "Netlify site (id, or its .netlify.app / custom domain)",
-        (Provider::Sentry, "org") => "Sentry organization slug",
-        (Provider::Sentry, _) => "Sentry project slug",
-    }
+    let takes: Vec<String> = spec.fields.iter().map(|f| f.flag()).collect();
+    bail!(
+        "{} {} not used by {p} services; {p} takes {}",
+        foreign.join(", "),
+        if foreign.len() == 1 { "is" } else { "are" },
+        takes.join(", ")
+    )
 }
 
 fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) -> Result<i32> {
@@ -477,13 +514,25 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
             f.provider = Some(Provider::ALL[prompt::select("Provider", &items, 0)?]);
         }
         let p = f.provider.expect("asked above");
-        for (k, v) in target_values(p, &f) {
-            if v.is_none() {
-                let answer = prompt::text(target_prompt(p, k), None, check_nonempty)?;
-                set_target(&mut f, k, answer);
+        for field in p.spec().fields {
+            if f.target.contains_key(field.key) {
+                continue;
+            }
+            let question = field.prompt(p.title());
+            let answer = if field.required {
+                prompt::text(&question, None, check_nonempty)?
+            } else if !field.choices.is_empty() {
+                let items: Vec<String> = field.choices.iter().map(|c| c.to_string()).collect();
+                items[prompt::select(&question, &items, 0)?].clone()
+            } else {
+                prompt::text(&question, field.default, |_| Ok(()))?
+            };
+            // A default is not written out: the file stays as short as it can.
+            if Some(answer.trim()) != field.default && !answer.trim().is_empty() {
+                f.target.insert(field.key.to_string(), answer);
             }
         }
-        if matches!(p, Provider::Plausible | Provider::Sentry) && f.base_url.is_none() {
+        if p.spec().self_hosted && f.base_url.is_none() {
             f.base_url = prompt::optional("Self-hosted or regional API base URL", |s| {
                 check_url(s, false)
             })?;
@@ -501,11 +550,15 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
         missing.push("--name".into());
     }
     match f.provider {
-        None => missing.push("--provider (railway, plausible, netlify or sentry)".into()),
+        None => {
+            let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+            missing.push(format!("--provider ({})", names.join(", ")));
+        }
         Some(p) => {
-            for (k, v) in target_values(p, &f) {
-                if v.is_none() {
-                    missing.push(format!("--{k}"));
+            foreign_target_flags(p, &f.target)?;
+            for field in p.spec().fields.iter().filter(|x| x.required) {
+                if !f.target.contains_key(field.key) {
+                    missing.push(field.flag());
                 }
             }
         }
@@ -518,6 +571,9 @@ fn add(ctx: &Ctx, workspace: Option<String>, args: FieldArgs, disabled: bool) ->
             "service add is missing {}; pass them as flags (or run it in a terminal to be asked)",
             missing.join(", ")
         );
+    }
+    if let Some(p) = f.provider {
+        check_target(p, &f.target)?;
     }
 
     let created = ed.ensure_workspace(&workspace)?;
@@ -624,17 +680,22 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
             f.name = Some(new_name);
         }
         let p = current.provider();
-        let cur: Vec<(&str, String)> = match &current.target {
-            Target::Railway { project, .. } => vec![("project", project.clone())],
-            Target::Plausible { site } | Target::Netlify { site } => vec![("site", site.clone())],
-            Target::Sentry { org, project } => {
-                vec![("org", org.clone()), ("project", project.clone())]
-            }
-        };
-        for (k, v) in cur {
-            let answer = prompt::text(target_prompt(p, k), Some(&v), check_nonempty)?;
-            if answer != v {
-                set_target(&mut f, k, answer);
+        let cur: BTreeMap<&str, String> = current.target.values().into_iter().collect();
+        for field in p.spec().fields {
+            let v = cur
+                .get(field.key)
+                .cloned()
+                .or(field.default.map(str::to_string))
+                .unwrap_or_default();
+            let question = field.prompt(p.title());
+            let answer = if field.required {
+                prompt::text(&question, Some(&v), check_nonempty)?
+            } else {
+                prompt::text(&question, Some(&v), |_| Ok(()))?
+            };
+            if answer.trim() != v {
+                f.target
+                    .insert(field.key.to_string(), answer.trim().to_string());
             }
         }
         if current.mode == Mode::Api {
@@ -653,18 +714,37 @@ fn edit(ctx: &Ctx, service: &str, workspace: Option<&str>, args: FieldArgs) -> R
             return Ok(0);
         }
     }
-    if let Some(p) = f.provider {
-        if p != current.provider() {
-            // A new provider needs its own target; check before writing.
-            let missing: Vec<String> = target_values(p, &f)
-                .into_iter()
-                .filter(|(_, v)| v.is_none())
-                .map(|(k, _)| format!("--{k}"))
-                .collect();
-            if !missing.is_empty() {
-                bail!("switching `{name}` to {p} needs {}", missing.join(", "));
+    let p = f.provider.unwrap_or(current.provider());
+    foreign_target_flags(p, &f.target)?;
+    if p != current.provider() {
+        // A new provider needs its own target; check before writing.
+        let missing: Vec<String> = p
+            .spec()
+            .fields
+            .iter()
+            .filter(|x| x.required && !f.target.contains_key(x.key))
+            .map(|x| x.flag())
+            .collect();
+        if !missing.is_empty() {
+            bail!("switching `{name}` to {p} needs {}", missing.join(", "));
+        }
+        check_target(p, &f.target)?;
+    } else {
+        // The target as it will be: the current values with the new ones over them.
+        let mut merged: BTreeMap<String, String> = current
+            .target
+            .values()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for (k, v) in &f.target {
+            if v.trim().is_empty() {
+                merged.remove(k);
+            } else {
+                merged.insert(k.clone(), v.clone());
             }
         }
+        check_target(p, &merged)?;
     }
     ed.edit_service(&ws, &name, &f)?;
     save(&mut ed)?;

@@ -15,11 +15,9 @@ pub struct ServiceFields {
     pub provider: Option<Provider>,
     pub mode: Option<Mode>,
     pub key: Option<String>,
-    pub project: Option<String>,
-    pub environment: Option<String>,
-    pub token_kind: Option<String>,
-    pub site: Option<String>,
-    pub org: Option<String>,
+    /// The provider's target fields by config key (`project`, `site`, …: see
+    /// the provider's `Spec::fields`); an empty value removes the key.
+    pub target: std::collections::BTreeMap<String, String>,
     pub base_url: Option<String>,
     pub dashboard: Option<String>,
     pub enabled: Option<bool>,
@@ -44,12 +42,19 @@ impl ServiceFields {
         if let Some(m) = self.mode {
             v.push(("mode", m.as_str().into()));
         }
+        // Target fields in the provider's order (any order when it is unknown).
+        let order: Vec<&str> = match self.provider {
+            Some(p) => p.spec().fields.iter().map(|f| f.key).collect(),
+            None => Vec::new(),
+        };
+        let mut target: Vec<(&String, &String)> = self.target.iter().collect();
+        target.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+        for (k, val) in target.into_iter().filter(|(_, v)| !v.trim().is_empty()) {
+            if let Some(key) = all_service_keys().into_iter().find(|x| x == k) {
+                v.push((key, val.as_str().into()));
+            }
+        }
         for (k, val) in [
-            ("project", &self.project),
-            ("environment", &self.environment),
-            ("token_kind", &self.token_kind),
-            ("site", &self.site),
-            ("org", &self.org),
             ("key", &self.key),
             ("base_url", &self.base_url),
             ("dashboard", &self.dashboard),
@@ -460,22 +465,19 @@ impl Editor {
                 .and_then(|s| s.parse::<Provider>().ok());
             if old != Some(p) {
                 // Target keys of the old provider would not validate under the new one.
-                for k in [
-                    "project",
-                    "environment",
-                    "token_kind",
-                    "site",
-                    "org",
-                    "spike_degraded",
-                    "spike_down",
-                    "unhandled_users_down",
-                    "traffic_drop",
-                    "traffic_min_baseline",
-                ] {
-                    if !provider_keys(p).contains(&k) {
-                        t.remove(k);
+                let keep = provider_keys(p);
+                for other in Provider::ALL {
+                    for k in other.spec().keys() {
+                        if !keep.contains(&k) {
+                            t.remove(k);
+                        }
                     }
                 }
+            }
+        }
+        for (k, v) in &fields.target {
+            if v.trim().is_empty() {
+                t.remove(k);
             }
         }
         for (k, v) in fields.pairs() {

@@ -17,8 +17,9 @@ use url::Url;
 
 use crate::model::{
     format_duration, is_loopback, parse_duration, AlertRules, Mode, Provider, Service, ServiceId,
-    Target, Thresholds, TokenKind, Workspace,
+    Target, Thresholds, Workspace,
 };
+use crate::providers::{FieldSpec, Fields};
 use crate::secrets::KeyRef;
 
 /// Environment variable that picks the config file (after `--config`).

@@ -78,27 +78,16 @@ pub(super) const COMMON_SERVICE_KEYS: &[&str] = &[
     "unreachable_alert_after",
 ];
 
-/// Keys only some providers take.
-pub(super) fn provider_keys(p: Provider) -> &'static [&'static str] {
-    match p {
-        Provider::Railway => &["project", "environment", "token_kind"],
-        Provider::Plausible => &["site", "traffic_drop", "traffic_min_baseline"],
-        Provider::Netlify => &["site"],
-        Provider::Sentry => &[
-            "org",
-            "project",
-            "spike_degraded",
-            "spike_down",
-            "unhandled_users_down",
-        ],
-    }
+/// Keys only some providers take, from the provider's spec.
+pub(super) fn provider_keys(p: Provider) -> Vec<&'static str> {
+    p.spec().keys().collect()
 }
 
 pub(super) fn all_service_keys() -> Vec<&'static str> {
     let mut v: Vec<&str> = COMMON_SERVICE_KEYS.to_vec();
     for p in Provider::ALL {
-        for k in provider_keys(p) {
-            if !v.contains(k) {
+        for k in p.spec().keys() {
+            if !v.contains(&k) {
                 v.push(k);
             }
         }
@@ -455,14 +444,22 @@ impl Validator<'_> {
         if t.get("provider").is_none() {
             self.at(
                 span.clone(),
-                format!("service `{label}` has no `provider`: add provider = \"railway\" (or plausible, netlify, sentry)"),
+                format!(
+                    "service `{label}` has no `provider`: add provider = \"{}\" (or {})",
+                    Provider::ALL[0],
+                    Provider::ALL[1..]
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             );
         }
         let allowed: Vec<&str> = match provider {
             Some(p) => COMMON_SERVICE_KEYS
                 .iter()
-                .chain(provider_keys(p))
                 .copied()
+                .chain(p.spec().keys())
                 .collect(),
             None => all_service_keys(),
         };
@@ -493,80 +490,16 @@ impl Validator<'_> {
         let mode = self
             .parsed::<Mode>(t, "mode", span.clone())
             .unwrap_or_default();
-        let required = |v: &mut Self, key: &str, what: &str| -> Option<String> {
-            match v.string(t, key, span.clone()) {
-                // "." or ".." as one path segment would move the request to
-                // another path of the provider's API.
-                Some(s) if matches!(s.trim(), "." | "..") => {
-                    v.at(
-                        Self::key_span(t, key, span.clone()),
-                        format!("`{key}` cannot be `{}`: it is {what}", s.trim()),
-                    );
-                    None
-                }
-                Some(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                Some(_) => {
-                    v.at(
-                        Self::key_span(t, key, span.clone()),
-                        format!("`{key}` cannot be empty: it is {what}"),
-                    );
-                    None
-                }
-                None => {
-                    if t.get(key).is_none() {
-                        v.at(
-                            span.clone(),
-                            format!(
-                                "service `{label}` ({}) needs `{key}` = {what}",
-                                provider.map(|p| p.as_str()).unwrap_or("?")
-                            ),
-                        );
-                    }
-                    None
-                }
-            }
-        };
-        let target = match provider? {
-            Provider::Railway => {
-                let project = required(
-                    self,
-                    "project",
-                    "the Railway project id (Project Settings → General)",
-                );
-                let environment = self
-                    .string(t, "environment", span.clone())
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| "production".into());
-                let token_kind = self
-                    .parsed::<TokenKind>(t, "token_kind", span.clone())
-                    .unwrap_or_default();
-                project.map(|project| Target::Railway {
-                    project,
-                    environment,
-                    token_kind,
-                })
-            }
-            Provider::Plausible => required(
-                self,
-                "site",
-                "the site's domain as set in Plausible (e.g. \"example.com\")",
-            )
-            .map(|site| Target::Plausible { site }),
-            Provider::Netlify => required(
-                self,
-                "site",
-                "the Netlify site id or its domain (e.g. \"acme.netlify.app\")",
-            )
-            .map(|site| Target::Netlify { site }),
-            Provider::Sentry => {
-                let org = required(self, "org", "the Sentry organization slug");
-                let project = required(self, "project", "the Sentry project slug");
-                match (org, project) {
-                    (Some(org), Some(project)) => Some(Target::Sentry { org, project }),
-                    _ => None,
-                }
-            }
+        let target = {
+            let p = provider?;
+            let mut fields = TomlFields {
+                v: self,
+                t,
+                span: span.clone(),
+                label: &label,
+                provider: p,
+            };
+            Target::parse(p, &mut fields)
         };
         let key = match self.parsed::<KeyRef>(t, "key", span.clone()) {
             Some(k) => Some(k),
@@ -877,4 +810,39 @@ pub(super) fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// A service table's fields as a provider's target reads them, problems
+/// reported at their file:line:column.
+struct TomlFields<'v, 't, 'x> {
+    v: &'v mut Validator<'t>,
+    t: &'x dyn TableLike,
+    span: Option<Range<usize>>,
+    label: &'x str,
+    provider: Provider,
+}
+
+impl Fields for TomlFields<'_, '_, '_> {
+    fn get(&mut self, key: &'static str) -> Option<String> {
+        self.v.string(self.t, key, self.span.clone())
+    }
+
+    fn has(&self, key: &'static str) -> bool {
+        self.t.get(key).is_some()
+    }
+
+    fn problem(&mut self, key: &'static str, message: String) {
+        let here = Validator::key_span(self.t, key, self.span.clone());
+        self.v.at(here, message);
+    }
+
+    fn missing(&mut self, field: &FieldSpec) {
+        self.v.at(
+            self.span.clone(),
+            format!(
+                "service `{}` ({}) needs `{}` = {}",
+                self.label, self.provider, field.key, field.help
+            ),
+        );
+    }
 }

@@ -343,6 +343,7 @@ pub(crate) fn summary_title(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RailwayTarget;
     use crate::model::Target;
     use time::macros::datetime;
 
@@ -350,11 +351,11 @@ mod tests {
         Service::example(
             "Acme",
             "API",
-            Target::Railway {
+            Target::Railway(RailwayTarget {
                 project: "p".into(),
                 environment: "production".into(),
                 token_kind: Default::default(),
-            },
+            }),
             None,
         )
     }

@@ -100,69 +100,21 @@ impl BudgetKey {
     }
 }
 
-/// A provider's documented limit, as requests per window (apis.md §5).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limit {
-    pub requests: f64,
-    pub per: Duration,
-}
+pub use crate::providers::Limit;
 
-impl Limit {
-    pub(crate) fn per_second(&self) -> f64 {
-        self.requests / self.per.as_secs_f64()
-    }
-}
-
-/// The limit assumed for a provider's key until a 429 says otherwise.
-///
-/// Railway's limit depends on the plan (100/h Free, 1,000/h Hobby, 10,000/h
-/// Pro) and no answer tells us which: we assume Hobby, and a 429 on the key
-/// drops the assumption to Free for the rest of the run. Sentry publishes no
-/// number; 1,200/h is a conservative guess and its reset headers are obeyed.
+/// The limit assumed for a provider's key until a 429 says otherwise (its spec's).
 pub(crate) fn documented_limit(p: Provider) -> Limit {
-    let hour = Duration::from_secs(3600);
-    match p {
-        Provider::Railway => Limit {
-            requests: 1000.0,
-            per: hour,
-        },
-        Provider::Plausible => Limit {
-            requests: 600.0,
-            per: hour,
-        },
-        Provider::Netlify => Limit {
-            requests: 500.0,
-            per: Duration::from_secs(60),
-        },
-        Provider::Sentry => Limit {
-            requests: 1200.0,
-            per: hour,
-        },
-    }
+    p.spec().limit
 }
 
 /// The limit after the provider answered 429 on this key.
 pub(crate) fn lowered_limit(p: Provider, current: Limit) -> Limit {
-    match p {
-        // Hobby → Free.
-        Provider::Railway => Limit {
-            requests: (current.requests / 10.0).max(100.0).min(current.requests),
-            per: current.per,
-        },
-        _ => Limit {
-            requests: (current.requests / 2.0).max(1.0),
-            per: current.per,
-        },
-    }
+    (p.spec().lowered)(current)
 }
 
-/// Requests one check of a service sends (apis.md §5; Sentry's third is hourly).
+/// Requests one check of a service sends (apis.md §5).
 pub(crate) fn requests_per_poll(p: Provider) -> f64 {
-    match p {
-        Provider::Railway => 1.0,
-        Provider::Plausible | Provider::Netlify => 2.0,
-        Provider::Sentry => 2.5,
-    }
+    p.spec().requests_per_poll
 }
 
 /// A token bucket per budget key, plus the arithmetic that stretches the
@@ -262,6 +214,7 @@ impl Budgets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RailwayTarget;
     use crate::model::Target;
     use crate::secrets::KeyRef;
 
@@ -298,11 +251,11 @@ mod tests {
         let mut s = Service::example(
             "Acme",
             name,
-            Target::Railway {
+            Target::Railway(RailwayTarget {
                 project: name.into(),
                 environment: "production".into(),
                 token_kind: Default::default(),
-            },
+            }),
             Some(KeyRef::Keychain(key.into())),
         );
         s.base_url = provider_host.map(|h| url::Url::parse(h).unwrap());

@@ -418,19 +418,14 @@ fn check_scheme(url: &Url, allow_insecure: bool) -> Result<(), Reason> {
 }
 
 /// A reason when a request would carry the key away from the configured
-/// host. Sentry SaaS is the one exception: `sentry.io` hands out regional
-/// hosts (`de.sentry.io`), which are still Sentry's.
+/// host, unless the provider's spec says that host is still its API
+/// (Sentry SaaS hands out regional hosts such as `de.sentry.io`).
 fn foreign_host(service: &Service, url: &Url) -> Option<Reason> {
     let base = service.api_base();
     if same_origin(&base, url) {
         return None;
     }
-    let sentry_saas = |u: &Url| {
-        u.scheme() == "https"
-            && u.host_str()
-                .is_some_and(|h| h == "sentry.io" || h.ends_with(".sentry.io"))
-    };
-    if service.provider() == Provider::Sentry && sentry_saas(&base) && sentry_saas(url) {
+    if (service.provider().spec().same_api)(&base, url) {
         return None;
     }
     Some(Reason::new(

@@ -8,19 +8,30 @@
 
 mod common;
 pub mod http;
-pub mod netlify;
-pub mod plausible;
-pub mod railway;
-pub mod sentry;
+#[macro_use]
+mod registry;
+pub mod spec;
 #[cfg(test)]
 mod testkit;
+
+pub use spec::{FieldSpec, Fields, Limit, MapFields, Spec, TargetSpec};
+
+// The provider registry. One line per provider: its `Provider`/`Target`
+// variant, its file `providers/<module>.rs` (which defines `SPEC` and the
+// target type) and that target type. Everything else derives from it.
+registry! {
+    Railway => railway::RailwayTarget,
+    Plausible => plausible::PlausibleTarget,
+    Netlify => netlify::NetlifyTarget,
+    Sentry => sentry::SentryTarget,
+}
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::model::{BodyKind, Card, Facts, Provider, Reason, ReasonKind, Service};
+use crate::model::{BodyKind, Card, Facts, Reason, ReasonKind, Service};
 
 /// The text helpers adapters use, from their one home in [`crate::text`].
 pub use crate::text::{ago, clip, thousands};
@@ -111,12 +122,7 @@ pub const MAX_ROUNDS: usize = 4;
 
 /// Asks the service's adapter for its next step, given the exchanges so far.
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
-    match ctx.service.provider() {
-        Provider::Railway => railway::plan(ctx, done),
-        Provider::Plausible => plausible::plan(ctx, done),
-        Provider::Netlify => netlify::plan(ctx, done),
-        Provider::Sentry => sentry::plan(ctx, done),
-    }
+    (ctx.service.provider().spec().plan)(ctx, done)
 }
 
 /// The result of one check: the card plus what the scheduler should know.
@@ -253,12 +259,13 @@ pub(crate) fn answer_facts(resp: &Response) -> Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NetlifyTarget;
 
     fn site_service() -> Service {
         Service::example(
             "Acme",
             "Web",
-            crate::model::Target::Netlify { site: "www".into() },
+            crate::model::Target::Netlify(NetlifyTarget { site: "www".into() }),
             Some("acme-netlify".parse().unwrap()),
         )
     }

@@ -51,14 +51,64 @@ use super::common::{self, card, find, is_success, parse_time, string};
 use super::{
     ago, clip, http_error_reason, unreadable_body, Auth, Context, Exchange, Method, Request, Step,
 };
+use super::spec::{self, FieldSpec, Fields, Limit, Spec, TargetSpec};
 use crate::model::{Card, Metric, Reason, ReasonKind, Status, Target};
+
+/// Netlify in the provider registry.
+pub(crate) const SPEC: Spec = Spec {
+    id: "netlify",
+    title: "Netlify",
+    base_url: "https://api.netlify.com",
+    key_help: "a personal access token (Netlify → User settings → Applications → Personal access tokens)",
+    self_hosted: false,
+    fields: &[FieldSpec::required(
+        "site",
+        "Site id or domain",
+        "the Netlify site id or its domain (e.g. \"acme.netlify.app\")",
+    )],
+    settings: &[],
+    limit: Limit {
+        requests: 500.0,
+        per: std::time::Duration::from_secs(60),
+    },
+    lowered: Limit::halved,
+    requests_per_poll: 2.0,
+    plan,
+    same_api: spec::only_base,
+    example: &[("site", "site-{n}")],
+};
+
+/// A Netlify site: its id, or its Netlify/custom domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NetlifyTarget {
+    pub site: String,
+}
+
+impl TargetSpec for NetlifyTarget {
+    fn parse(f: &mut dyn Fields) -> Option<Self> {
+        let site = f.required(&SPEC.fields[0])?;
+        Some(NetlifyTarget { site })
+    }
+
+    fn describe(&self) -> String {
+        format!("site {}", self.site)
+    }
+
+    fn dashboard(&self, _base_url: Option<&url::Url>) -> String {
+        format!("https://app.netlify.com/sites/{}/overview", self.site)
+    }
+
+    fn values(&self) -> Vec<(&'static str, String)> {
+        vec![("site", self.site.clone())]
+    }
+}
 
 const SITE: &str = "site";
 const DEPLOYS: &str = "deploys";
 
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     let site = match &ctx.service.target {
-        Target::Netlify { site } => site.as_str(),
+        Target::Netlify(NetlifyTarget { site }) => site.as_str(),
         other => {
             return common::unknown(
                 ctx,
@@ -625,7 +675,7 @@ mod tests {
         Service::example(
             "Acme",
             "Marketing",
-            Target::Netlify { site: site.into() },
+            Target::Netlify(NetlifyTarget { site: site.into() }),
             Some("acme-netlify".parse().unwrap()),
         )
     }

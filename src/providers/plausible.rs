@@ -45,7 +45,57 @@ use super::{
     bad_body, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
+use super::spec::{self, FieldSpec, Fields, Limit, Spec, TargetSpec};
 use crate::model::{BodyKind, Card, Gauge, Metric, Reason, ReasonKind, Status, Target};
+
+/// Plausible in the provider registry.
+pub(crate) const SPEC: Spec = Spec {
+    id: "plausible",
+    title: "Plausible",
+    base_url: "https://plausible.io",
+    key_help: "a Stats API key (Plausible → Account Settings → API Keys → Stats API)",
+    self_hosted: true,
+    fields: &[FieldSpec::required(
+        "site",
+        "Site domain",
+        "the site's domain as set in Plausible (e.g. \"example.com\")",
+    )],
+    settings: &["traffic_drop", "traffic_min_baseline"],
+    limit: Limit::per_hour(600.0),
+    lowered: Limit::halved,
+    requests_per_poll: 2.0,
+    plan,
+    same_api: spec::only_base,
+    example: &[("site", "site-{n}.example")],
+};
+
+/// A Plausible site id (its domain as configured in Plausible).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PlausibleTarget {
+    pub site: String,
+}
+
+impl TargetSpec for PlausibleTarget {
+    fn parse(f: &mut dyn Fields) -> Option<Self> {
+        let site = f.required(&SPEC.fields[0])?;
+        Some(PlausibleTarget { site })
+    }
+
+    fn describe(&self) -> String {
+        format!("site {}", self.site)
+    }
+
+    fn dashboard(&self, base_url: Option<&url::Url>) -> String {
+        let base = base_url
+            .map(|u| u.as_str().trim_end_matches('/'))
+            .unwrap_or(SPEC.base_url);
+        format!("{base}/{}", self.site)
+    }
+
+    fn values(&self) -> Vec<(&'static str, String)> {
+        vec![("site", self.site.clone())]
+    }
+}
 
 const AGGREGATE: &str = "aggregate";
 const REALTIME: &str = "realtime";
@@ -53,7 +103,7 @@ const SAME_HOURS: &str = "same-hours";
 
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     let site = match &ctx.service.target {
-        Target::Plausible { site } => site.as_str(),
+        Target::Plausible(PlausibleTarget { site }) => site.as_str(),
         other => {
             return common::unknown(
                 ctx,
@@ -590,9 +640,9 @@ mod tests {
         Service::example(
             "Acme",
             "Site stats",
-            Target::Plausible {
+            Target::Plausible(PlausibleTarget {
                 site: "example.com".into(),
-            },
+            }),
             Some("acme-plausible".parse().unwrap()),
         )
     }

@@ -65,7 +65,118 @@ use super::{
     ago, bad_body, clip, http_error_reason, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
-use crate::model::{BodyKind, Card, Metric, Reason, ReasonKind, Status, Target, TokenKind};
+use super::spec::{self, FieldSpec, Fields, Limit, Spec, TargetSpec};
+use crate::model::{BodyKind, Card, Metric, Reason, ReasonKind, Status, Target};
+
+/// Railway in the provider registry.
+pub(crate) const SPEC: Spec = Spec {
+    id: "railway",
+    title: "Railway",
+    base_url: "https://backboard.railway.com",
+    key_help: "an account or workspace token (railway.com → Account Settings → Tokens), or a project token with token_kind = \"project\"",
+    self_hosted: false,
+    fields: &FIELDS,
+    settings: &[],
+    // The limit depends on the plan (100/h Free, 1,000/h Hobby, 10,000/h
+    // Pro) and no answer says which: assume Hobby; a 429 drops it to Free.
+    limit: Limit::per_hour(1000.0),
+    lowered: |current| Limit {
+        requests: (current.requests / 10.0).max(100.0).min(current.requests),
+        per: current.per,
+    },
+    requests_per_poll: 1.0,
+    plan,
+    same_api: spec::only_base,
+    example: &[("project", "proj-{n}")],
+};
+
+const FIELDS: [FieldSpec; 3] = [
+    FieldSpec::required(
+        "project",
+        "Project id",
+        "the Railway project id (Project Settings → General)",
+    ),
+    FieldSpec {
+        key: "environment",
+        label: "Environment",
+        help: "the environment to watch (default production; \"*\" for every environment)",
+        required: false,
+        default: Some("production"),
+        choices: &[],
+    },
+    FieldSpec {
+        key: "token_kind",
+        label: "Token kind",
+        help: "account (an account or workspace token) or project (a project token)",
+        required: false,
+        default: Some("account"),
+        choices: &["account", "project"],
+    },
+];
+
+/// Which kind of Railway token the key holds; it decides the auth header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// Account or workspace token: `Authorization: Bearer`.
+    #[default]
+    Account,
+    /// Project token: `Project-Access-Token`.
+    Project,
+}
+
+impl std::str::FromStr for TokenKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "account" | "workspace" | "team" => Ok(TokenKind::Account),
+            "project" => Ok(TokenKind::Project),
+            _ => Err(format!(
+                "unknown token_kind `{s}`: use `account` (account or workspace token) or `project`"
+            )),
+        }
+    }
+}
+
+/// One Railway project; `environment` is a name, or `*` for every environment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RailwayTarget {
+    pub project: String,
+    pub environment: String,
+    pub token_kind: TokenKind,
+}
+
+impl TargetSpec for RailwayTarget {
+    fn parse(f: &mut dyn Fields) -> Option<Self> {
+        let project = f.required(&FIELDS[0]);
+        let environment = f.optional(&FIELDS[1]);
+        let token_kind = spec::choice(f, &FIELDS[2]);
+        Some(RailwayTarget {
+            project: project?,
+            environment,
+            token_kind,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("project {} ({})", self.project, self.environment)
+    }
+
+    fn dashboard(&self, _base_url: Option<&url::Url>) -> String {
+        format!("https://railway.com/project/{}", self.project)
+    }
+
+    fn values(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![("project", self.project.clone())];
+        if self.environment != "production" {
+            v.push(("environment", self.environment.clone()));
+        }
+        if self.token_kind == TokenKind::Project {
+            v.push(("token_kind", "project".into()));
+        }
+        v
+    }
+}
 
 const PROJECT: &str = "project";
 const IDENTITY: &str = "identity";
@@ -107,11 +218,11 @@ struct Config<'a> {
 
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     let cfg = match &ctx.service.target {
-        Target::Railway {
+        Target::Railway(RailwayTarget {
             project,
             environment,
             token_kind,
-        } => Config {
+        }) => Config {
             project: project.as_str(),
             environment: match environment.trim() {
                 "" => "production",
@@ -1189,11 +1300,11 @@ mod tests {
         Service::example(
             "Acme",
             "Shop",
-            Target::Railway {
+            Target::Railway(RailwayTarget {
                 project: PROJECT_ID.into(),
                 environment: environment.into(),
                 token_kind: kind,
-            },
+            }),
             Some("acme-railway".parse().unwrap()),
         )
     }
@@ -1400,11 +1511,11 @@ mod tests {
         assert_eq!(run.reason_kind(), Some(ReasonKind::Config));
         assert!(run.reason_text().contains("environment = \"production\""));
         let mut s = service("production", TokenKind::Project);
-        s.target = Target::Railway {
+        s.target = Target::Railway(RailwayTarget {
             project: "other".into(),
             environment: "production".into(),
             token_kind: TokenKind::Project,
-        };
+        });
         let run = drive(&s, |_| json(200, IDENTITY_OK));
         assert_eq!(run.reason_kind(), Some(ReasonKind::Config));
         assert!(run.reason_text().contains(PROJECT_ID));

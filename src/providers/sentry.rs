@@ -69,7 +69,75 @@ use super::{
     bad_body, clip, http_error_reason, thousands, unreadable_body, Auth, Context, Exchange, Method,
     Request, Step,
 };
+use super::spec::{FieldSpec, Fields, Limit, Spec, TargetSpec};
 use crate::model::{Gauge, Metric, Reason, ReasonKind, Status, Target};
+
+/// Sentry in the provider registry.
+pub(crate) const SPEC: Spec = Spec {
+    id: "sentry",
+    title: "Sentry",
+    base_url: "https://sentry.io",
+    key_help: "a user auth token with org:read, project:read and event:read (Sentry → User settings → Personal Tokens)",
+    self_hosted: true,
+    fields: &[
+        FieldSpec::required("org", "Organization slug", "the Sentry organization slug"),
+        FieldSpec::required("project", "Project slug", "the Sentry project slug"),
+    ],
+    settings: &["spike_degraded", "spike_down", "unhandled_users_down"],
+    // Sentry publishes no number: a conservative guess; its reset headers are obeyed.
+    limit: Limit::per_hour(1200.0),
+    lowered: Limit::halved,
+    // The third request (issues) is hourly.
+    requests_per_poll: 2.5,
+    plan,
+    same_api: both_saas,
+    example: &[("org", "acme"), ("project", "project-{n}")],
+};
+
+/// Sentry SaaS hands out regional API hosts (`de.sentry.io`) that are still Sentry's.
+fn both_saas(base: &url::Url, url: &url::Url) -> bool {
+    [base, url]
+        .iter()
+        .all(|u| u.scheme() == "https" && is_saas(u))
+}
+
+/// A Sentry project inside an organization (slugs or ids).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SentryTarget {
+    pub org: String,
+    pub project: String,
+}
+
+impl TargetSpec for SentryTarget {
+    fn parse(f: &mut dyn Fields) -> Option<Self> {
+        let org = f.required(&SPEC.fields[0]);
+        let project = f.required(&SPEC.fields[1]);
+        Some(SentryTarget {
+            org: org?,
+            project: project?,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("{}/{}", self.org, self.project)
+    }
+
+    fn dashboard(&self, base_url: Option<&url::Url>) -> String {
+        let (org, project) = (&self.org, &self.project);
+        match base_url {
+            // Self-hosted: the web UI lives on the same host as the API.
+            Some(u) if !is_saas(u) => format!(
+                "{}/organizations/{org}/issues/?project={project}",
+                u.as_str().trim_end_matches('/')
+            ),
+            _ => format!("https://{org}.sentry.io/issues/?project={project}"),
+        }
+    }
+
+    fn values(&self) -> Vec<(&'static str, String)> {
+        vec![("org", self.org.clone()), ("project", self.project.clone())]
+    }
+}
 
 const PROJECT: &str = "project";
 const ISSUES: &str = "issues";
@@ -78,7 +146,7 @@ const ORGS: &str = "organizations";
 
 pub fn plan(ctx: &Context<'_>, done: &[Exchange]) -> Step {
     let (org, project) = match &ctx.service.target {
-        Target::Sentry { org, project } => (org.as_str(), project.as_str()),
+        Target::Sentry(SentryTarget { org, project }) => (org.as_str(), project.as_str()),
         other => {
             return common::unknown(
                 ctx,
@@ -837,10 +905,10 @@ mod tests {
         Service::example(
             "Acme",
             "Shop API",
-            Target::Sentry {
+            Target::Sentry(SentryTarget {
                 org: "acme-web".into(),
                 project: "shop-api".into(),
-            },
+            }),
             Some("acme-sentry".parse().unwrap()),
         )
     }

@@ -56,6 +56,8 @@ pub enum TargetKey {
     /// A Sentry project by organization and project slug. Requests may also
     /// name the project by the numeric id the sim invents ([`sentry_project_id`]).
     Sentry { org: String, project: String },
+    /// A target of a provider the simulator has no routes for.
+    Other(&'static str, String),
 }
 
 impl TargetKey {
@@ -79,10 +81,13 @@ impl TargetKey {
 impl From<&Target> for TargetKey {
     fn from(t: &Target) -> Self {
         match t {
-            Target::Railway { project, .. } => TargetKey::railway(project.as_str()),
-            Target::Plausible { site } => TargetKey::plausible(site.as_str()),
-            Target::Netlify { site } => TargetKey::netlify(site.as_str()),
-            Target::Sentry { org, project } => TargetKey::sentry(org.as_str(), project.as_str()),
+            Target::Railway(t) => TargetKey::railway(t.project.as_str()),
+            Target::Plausible(t) => TargetKey::plausible(t.site.as_str()),
+            Target::Netlify(t) => TargetKey::netlify(t.site.as_str()),
+            Target::Sentry(t) => TargetKey::sentry(t.org.as_str(), t.project.as_str()),
+            // A provider the simulator does not speak: no route answers it.
+            #[allow(unreachable_patterns)]
+            other => TargetKey::Other(other.provider().as_str(), other.describe()),
         }
     }
 }
@@ -935,14 +940,14 @@ pub fn fleet_config_toml(
             ));
         }
         let provider = providers[i % providers.len()];
-        let target = match provider {
-            Provider::Railway => format!("project = \"fleet-{i}\""),
-            Provider::Plausible => format!("site = \"fleet-{i}.example\""),
-            Provider::Netlify => format!("site = \"fleet-{i}\""),
-            Provider::Sentry => format!("org = \"fleet\"\nproject = \"p{i}\""),
-        };
+        let target: String = provider
+            .spec()
+            .example_values(i)
+            .iter()
+            .map(|(k, v)| format!("{k} = \"{v}\"\n"))
+            .collect();
         out.push_str(&format!(
-            "\n[[workspaces.services]]\nname = \"S{i}\"\nprovider = \"{provider}\"\n{target}\nkey = \"{key}\"\nbase_url = \"{base}\"\n"
+            "\n[[workspaces.services]]\nname = \"S{i}\"\nprovider = \"{provider}\"\n{target}key = \"{key}\"\nbase_url = \"{base}\"\n"
         ));
     }
     out

@@ -133,6 +133,7 @@ fn plain_reason(kind: ReasonKind, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RailwayTarget;
     use crate::model::{Metric, Reason, Target};
     use crate::secrets::KeyRef;
     use time::macros::datetime;
@@ -141,11 +142,11 @@ mod tests {
         Service::example(
             "Acme",
             "API",
-            Target::Railway {
+            Target::Railway(RailwayTarget {
                 project: "p".into(),
                 environment: "production".into(),
                 token_kind: Default::default(),
-            },
+            }),
             Some(KeyRef::Keychain("acme-railway".into())),
         )
     }

@@ -562,6 +562,7 @@ pub fn diff(old: &[Node], new: &[Node]) -> Update {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NetlifyTarget;
     use crate::model::{Metric, Target};
     use crate::secrets::KeyRef;
     use time::macros::datetime;
@@ -570,9 +571,9 @@ mod tests {
         let mut s = Service::example(
             ws,
             name,
-            Target::Netlify {
+            Target::Netlify(NetlifyTarget {
                 site: name.to_lowercase(),
-            },
+            }),
             Some(KeyRef::Env("T".into())),
         );
         s.id = ServiceId(format!("{}/{}", ws.to_lowercase(), name.to_lowercase()));

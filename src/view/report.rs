@@ -174,6 +174,7 @@ fn service_report(s: &Service, card: Option<Card>) -> ServiceReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NetlifyTarget;
     use crate::model::{ReasonKind, Target};
     use crate::secrets::KeyRef;
     use time::macros::datetime;
@@ -182,7 +183,7 @@ mod tests {
         let mut api = Service::example(
             "Acme",
             "API",
-            Target::Netlify { site: "a".into() },
+            Target::Netlify(NetlifyTarget { site: "a".into() }),
             Some(KeyRef::Env("T".into())),
         );
         api.id.0 = "acme/api".into();

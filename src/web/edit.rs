@@ -13,100 +13,37 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{blocking, error, json, view, Inner};
 use crate::config::{Config, ConfigError, Editor, ServiceFields};
-use crate::model::{parse_duration, Mode, Provider};
+use crate::model::{parse_duration, Mode, Provider, Target};
+use crate::providers::spec::MapFields;
 use crate::secrets::{self, KeyRef, Secret, SecretStore};
 
-/// One field of a provider's form.
-#[derive(Debug, Clone, Serialize)]
-pub struct FieldSpec {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub help: &'static str,
-    pub required: bool,
-    pub default: Option<&'static str>,
-    /// A fixed set of values (a select), when there is one.
-    pub choices: Vec<&'static str>,
+/// What the dialog needs to know of a provider, from its registry entry
+/// (the page hard-codes no provider and no field).
+fn provider_spec(p: Provider) -> serde_json::Value {
+    let spec = p.spec();
+    serde_json::json!({
+        "id": spec.id,
+        "title": spec.title,
+        "key_help": spec.key_help,
+        "self_hosted": spec.self_hosted,
+        "fields": spec.fields.iter().map(|f| serde_json::json!({
+            "key": f.key,
+            "label": f.label,
+            "help": f.help,
+            "required": f.required,
+            "default": f.default,
+            "choices": f.choices,
+        })).collect::<Vec<_>>(),
+    })
 }
 
-/// What the dialog needs to know of a provider.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProviderSpec {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub fields: Vec<FieldSpec>,
-}
-
-/// The providers and their target fields, for the dialog: from the
-/// provider list and each provider's target fields, so the page hard-codes none.
-pub fn provider_specs() -> Vec<ProviderSpec> {
-    Provider::ALL
-        .iter()
-        .map(|p| ProviderSpec {
-            id: p.as_str(),
-            title: p.title(),
-            fields: fields_of(*p),
-        })
-        .collect()
-}
-
-fn fields_of(p: Provider) -> Vec<FieldSpec> {
-    let field = |key, label, help| FieldSpec {
-        key,
-        label,
-        help,
-        required: true,
-        default: None,
-        choices: Vec::new(),
-    };
-    let mut out: Vec<FieldSpec> = p
-        .target_fields()
-        .iter()
-        .map(|k| match (p, *k) {
-            (Provider::Railway, _) => field(
-                "project",
-                "Project id",
-                "Railway → Project Settings → General → Project ID",
-            ),
-            (Provider::Plausible, _) => field(
-                "site",
-                "Site",
-                "The site's domain as set in Plausible, e.g. example.com",
-            ),
-            (Provider::Netlify, _) => field(
-                "site",
-                "Site",
-                "The site's id, or its .netlify.app or custom domain",
-            ),
-            (Provider::Sentry, "org") => field("org", "Organization", "The organization's slug"),
-            (Provider::Sentry, _) => field("project", "Project", "The project's slug"),
-        })
-        .collect();
-    if p == Provider::Railway {
-        out.push(FieldSpec {
-            required: false,
-            default: Some("production"),
-            ..field(
-                "environment",
-                "Environment",
-                "The environment's name, or * for every environment",
-            )
-        });
-        out.push(FieldSpec {
-            required: false,
-            default: Some("account"),
-            choices: vec!["account", "project"],
-            ..field(
-                "token_kind",
-                "Token kind",
-                "account (an account or workspace token) or project (a project token)",
-            )
-        });
-    }
-    out
+/// Every registered provider, for the dialog.
+pub fn provider_specs() -> Vec<serde_json::Value> {
+    Provider::ALL.iter().map(|p| provider_spec(*p)).collect()
 }
 
 /// The key part of the form.
@@ -205,19 +142,17 @@ fn check(form: &ServiceForm) -> Result<(Provider, Mode), FieldErrors> {
         }
     };
     if let Some(p) = provider {
-        for f in fields_of(p) {
-            let v = form.target.get(f.key).map(|s| s.trim()).unwrap_or("");
-            if f.required && v.is_empty() {
-                errs.insert(
-                    format!("target.{}", f.key),
-                    format!("{} is needed", f.label),
-                );
-            } else if !v.is_empty() && !f.choices.is_empty() && !f.choices.contains(&v) {
-                errs.insert(
-                    format!("target.{}", f.key),
-                    format!("use one of: {}", f.choices.join(", ")),
-                );
-            }
+        // The provider's own reading of its fields: the config's rules, per field.
+        let values: BTreeMap<String, String> = form
+            .target
+            .iter()
+            .filter(|(k, _)| p.spec().field(k).is_some())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut fields = MapFields::new(&values);
+        Target::parse(p, &mut fields);
+        for (k, message) in fields.problems {
+            errs.entry(format!("target.{k}")).or_insert(message);
         }
     }
     match (&form.key, mode) {
@@ -291,39 +226,35 @@ fn some(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// The form as the editor's fields.
+/// The form as the editor's fields (an empty target value removes that key).
 fn fields(form: &ServiceForm, provider: Provider, mode: Mode) -> ServiceFields {
-    let t = |k: &str| form.target.get(k).and_then(|v| some(v));
-    let mut f = ServiceFields {
+    ServiceFields {
         name: some(&form.name),
         provider: Some(provider),
         mode: Some(mode),
         key: key_ref(form),
+        target: provider
+            .spec()
+            .fields
+            .iter()
+            .map(|f| {
+                let v = form.target.get(f.key).map(|v| v.trim()).unwrap_or_default();
+                (f.key.to_string(), v.to_string())
+            })
+            .collect(),
         base_url: some(&form.base_url),
         dashboard: some(&form.dashboard),
         refresh: some(&form.refresh),
         enabled: Some(form.enabled),
         ..ServiceFields::default()
-    };
-    for spec in fields_of(provider) {
-        let v = t(spec.key);
-        match spec.key {
-            "project" => f.project = v,
-            "site" => f.site = v,
-            "org" => f.org = v,
-            "environment" => f.environment = v,
-            "token_kind" => f.token_kind = v,
-            _ => {}
-        }
     }
-    f
 }
 
 /// The form field a problem of the edited file is about: the key on its
 /// line, else the first `key` its message names that is a form field.
 fn field_of(text: &str, p: &crate::config::Problem, provider: Provider) -> String {
     let form_field = |k: &str| -> Option<String> {
-        if fields_of(provider).iter().any(|f| f.key == k) {
+        if provider.spec().field(k).is_some() {
             return Some(format!("target.{k}"));
         }
         match k {

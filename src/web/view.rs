@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::AppInfo;
 use crate::engine::history::{Bucket, BUCKETS, BUCKET_SECS};
 use crate::engine::{ServiceView as EngineView, Snapshot};
-use crate::model::{Card, Mode, ReasonKind, Service, Status, Target, TokenKind};
+use crate::model::{Card, Mode, ReasonKind, Service, Status};
 use crate::secrets::KeyRef;
 use crate::text::clean;
 use crate::view::icon::Look;
@@ -141,34 +141,13 @@ pub struct Settings {
 }
 
 fn settings(s: &Service) -> Settings {
-    let mut target = BTreeMap::new();
-    let mut put = |k: &str, v: &str| {
-        target.insert(k.to_string(), c(v));
-    };
-    match &s.target {
-        Target::Railway {
-            project,
-            environment,
-            token_kind,
-        } => {
-            put("project", project);
-            put("environment", environment);
-            put(
-                "token_kind",
-                match token_kind {
-                    TokenKind::Account => "account",
-                    TokenKind::Project => "project",
-                },
-            );
-        }
-        Target::Plausible { site } | Target::Netlify { site } => put("site", site),
-        Target::Sentry { org, project } => {
-            put("org", org);
-            put("project", project);
-        }
-    }
     Settings {
-        target,
+        target: s
+            .target
+            .values()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), c(&v)))
+            .collect(),
         base_url: s.base_url.as_ref().map(|u| c(u.as_str())),
         dashboard: s.dashboard.as_ref().map(|u| c(u.as_str())),
         refresh: s.refresh.map(crate::model::format_duration),

@@ -669,3 +669,86 @@ fn in_a_terminal_service_add_asks_for_what_is_missing() {
     assert_eq!(rows[0]["key"], "env:SENTRY_TOKEN");
     assert!(e.text().contains("base_url = \"https://de.sentry.io\""));
 }
+
+/// The CLI's target flags come from the provider registry: every field of
+/// every provider has a flag, and a service of every provider can be added
+/// with its spec's example values (a new provider needs no CLI change).
+#[test]
+fn every_registered_provider_is_added_through_its_own_field_flags() {
+    use overwatch::model::Provider;
+    let help = Env::new().ok(&["service", "add", "--help"]);
+    let e = Env::new();
+    for (i, p) in Provider::ALL.into_iter().enumerate() {
+        let name = format!("S{i}");
+        let mut args: Vec<String> = [
+            "service",
+            "add",
+            "-w",
+            "All",
+            "--name",
+            &name,
+            "--provider",
+            p.as_str(),
+            "--key",
+            "env:K",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (k, v) in p.spec().example_values(i) {
+            let flag = p.spec().field(&k).unwrap().flag();
+            assert!(help.contains(&flag), "{flag} missing from\n{help}");
+            args.push(flag);
+            args.push(v);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        e.ok(&args);
+    }
+    let rows = e.json(&["service", "list", "--json"]);
+    let providers: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["provider"].as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(providers, all);
+
+    // A flag of another provider's field is refused, naming what this one takes.
+    let (p, other) = Provider::ALL
+        .iter()
+        .flat_map(|p| Provider::ALL.iter().map(move |o| (*p, *o)))
+        .find_map(|(p, o)| {
+            o.spec()
+                .fields
+                .iter()
+                .find(|f| p.spec().field(f.key).is_none())
+                .map(|f| (p, f))
+        })
+        .expect("two providers with different fields");
+    let mut args: Vec<String> = [
+        "service",
+        "add",
+        "-w",
+        "All",
+        "--name",
+        "X",
+        "--provider",
+        p.as_str(),
+        "--key",
+        "env:K",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (k, v) in p.spec().example_values(9) {
+        args.push(p.spec().field(&k).unwrap().flag());
+        args.push(v);
+    }
+    args.push(other.flag());
+    args.push("x".into());
+    e.cmd().args(&args).assert().failure().stderr(
+        predicate::str::contains(other.flag())
+            .and(predicate::str::contains(format!("not used by {p}"))),
+    );
+}

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use overwatch::config::{self, ConfigError, Editor, ServiceFields};
-use overwatch::model::{Mode, Provider, Target, TokenKind};
+use overwatch::model::{Mode, Provider, RailwayTarget, Target, TokenKind};
 use overwatch::secrets::KeyRef;
 
 fn problems(text: &str) -> Vec<(usize, String)> {
@@ -39,11 +39,11 @@ fn the_shipped_example_is_valid_and_means_what_it_says() {
     assert_eq!(api.name, "API");
     assert_eq!(
         api.target,
-        Target::Railway {
+        Target::Railway(RailwayTarget {
             project: "3f2a9c1e-6b7d-4e2a-9c51-0d8e7f6a5b41".into(),
             environment: "production".into(),
             token_kind: TokenKind::Account
-        }
+        })
     );
     assert_eq!(api.key, Some(KeyRef::Keychain("acme-railway".into())));
     assert_eq!(api.id.0, "acme/api");
@@ -432,7 +432,7 @@ fn edits_keep_comments_and_order_and_round_trip() {
         &ServiceFields {
             name: Some("Web".into()),
             provider: Some(Provider::Netlify),
-            site: Some("acme.netlify.app".into()),
+            target: [("site".to_string(), "acme.netlify.app".to_string())].into(),
             key: Some("acme-netlify".into()),
             ..Default::default()
         },
@@ -442,7 +442,7 @@ fn edits_keep_comments_and_order_and_round_trip() {
         "Acme",
         "API",
         &ServiceFields {
-            environment: Some("staging".into()),
+            target: [("environment".to_string(), "staging".to_string())].into(),
             ..Default::default()
         },
     )
@@ -715,4 +715,48 @@ fn control_characters_and_dot_segments_are_refused() {
     }
     let sentry = "[[workspaces]]\nname = \"Acme\"\n[[workspaces.services]]\nname = \"E\"\nprovider = \"sentry\"\norg = \"..\"\nproject = \"p\"\nkey = \"k\"\n";
     one_problem(sentry, 6, &["`org` cannot be `..`"]);
+}
+
+/// A service of every registered provider, written with its spec's example
+/// values, validates; a key of one provider is refused on another, named.
+#[test]
+fn every_registered_provider_validates_from_its_spec() {
+    let mut text = String::from("[[workspaces]]\nname = \"All\"\n");
+    for (i, p) in Provider::ALL.into_iter().enumerate() {
+        text.push_str(&format!(
+            "\n[[workspaces.services]]\nname = \"S{i}\"\nprovider = \"{p}\"\nkey = \"env:K\"\n"
+        ));
+        for (k, v) in p.spec().example_values(i) {
+            text.push_str(&format!("{k} = \"{v}\"\n"));
+        }
+    }
+    let c = config::parse(&text, Path::new("all.toml")).unwrap();
+    let got: Vec<Provider> = c.workspaces[0]
+        .services
+        .iter()
+        .map(|s| s.provider())
+        .collect();
+    assert_eq!(got, Provider::ALL.to_vec());
+    for (i, s) in c.workspaces[0].services.iter().enumerate() {
+        assert_eq!(s.target, overwatch::model::Target::example(s.provider(), i));
+    }
+    // Each required field left out is named with its help text and line.
+    for p in Provider::ALL {
+        for field in p.spec().fields.iter().filter(|f| f.required) {
+            let mut t = format!("[[workspaces]]\nname = \"A\"\n[[workspaces.services]]\nname = \"S\"\nprovider = \"{p}\"\nkey = \"env:K\"\n");
+            for (k, v) in p.spec().example_values(1) {
+                if k != field.key {
+                    t.push_str(&format!("{k} = \"{v}\"\n"));
+                }
+            }
+            let err = config::parse(&t, Path::new("a.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("needs `{}` = {}", field.key, field.help)),
+                "{err}"
+            );
+            assert!(err.contains("a.toml:3"), "{err}");
+        }
+    }
 }

@@ -14,7 +14,10 @@ use overwatch::engine::{
     Engine, EngineHandle, EngineOptions, Event, EventKind, Mute, MuteTarget, MuteUntil,
     Notification, Scope, Silence, Snapshot, TestClock,
 };
-use overwatch::model::{Service, ServiceId, Status, Target, TokenKind, Workspace};
+use overwatch::model::{
+    NetlifyTarget, PlausibleTarget, RailwayTarget, SentryTarget, Service, ServiceId, Status,
+    Target, TokenKind, Workspace,
+};
 use overwatch::providers::http::{Http, HttpOptions};
 use overwatch::secrets::{KeyRef, Secret, SecretError, SecretStore};
 use overwatch::sim::{self, Scenario, SimConfig, SimHandle, TargetKey};
@@ -97,11 +100,11 @@ fn railway(ws: &str, name: &str, project: &str) -> Service {
     Service::example(
         ws,
         name,
-        Target::Railway {
+        Target::Railway(RailwayTarget {
             project: project.into(),
             environment: "production".into(),
             token_kind: TokenKind::Account,
-        },
+        }),
         Some(KeyRef::Keychain(project.into())),
     )
 }
@@ -110,7 +113,7 @@ fn netlify(ws: &str, name: &str, site: &str) -> Service {
     Service::example(
         ws,
         name,
-        Target::Netlify { site: site.into() },
+        Target::Netlify(NetlifyTarget { site: site.into() }),
         Some(KeyRef::Keychain(site.into())),
     )
 }
@@ -119,7 +122,7 @@ fn plausible(ws: &str, name: &str, site: &str) -> Service {
     Service::example(
         ws,
         name,
-        Target::Plausible { site: site.into() },
+        Target::Plausible(PlausibleTarget { site: site.into() }),
         Some(KeyRef::Keychain(site.into())),
     )
 }
@@ -128,10 +131,10 @@ fn sentry(ws: &str, name: &str, project: &str) -> Service {
     Service::example(
         ws,
         name,
-        Target::Sentry {
+        Target::Sentry(SentryTarget {
             org: "acme".into(),
             project: project.into(),
-        },
+        }),
         Some(KeyRef::Keychain(project.into())),
     )
 }

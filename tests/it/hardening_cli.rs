@@ -122,7 +122,7 @@ fn an_edit_replays_onto_a_file_changed_since_it_was_read_or_fails_writing_nothin
         &ServiceFields {
             name: Some("Web".into()),
             provider: Some(overwatch::model::Provider::Netlify),
-            site: Some("a.netlify.app".into()),
+            target: [("site".to_string(), "a.netlify.app".to_string())].into(),
             key: Some("env:K".into()),
             ..Default::default()
         },

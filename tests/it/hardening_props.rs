@@ -8,7 +8,10 @@
 use std::path::Path;
 
 use overwatch::config::{self, Editor};
-use overwatch::model::{Card, Provider, Service, Status, Target, TokenKind};
+use overwatch::model::{
+    Card, NetlifyTarget, PlausibleTarget, Provider, RailwayTarget, SentryTarget, Service, Status,
+    Target, TokenKind,
+};
 use overwatch::providers::{plan, Context, Exchange, Response, Step, MAX_ROUNDS};
 use overwatch::secrets::KeyRef;
 use proptest::prelude::*;
@@ -421,33 +424,33 @@ fn services(provider: Provider) -> Vec<Service> {
     let svc = |t: Target| Service::example("Props", "svc", t, key.clone());
     match provider {
         Provider::Railway => vec![
-            svc(Target::Railway {
+            svc(Target::Railway(RailwayTarget {
                 project: "p1".into(),
                 environment: "production".into(),
                 token_kind: TokenKind::Account,
-            }),
-            svc(Target::Railway {
+            })),
+            svc(Target::Railway(RailwayTarget {
                 project: "p1".into(),
                 environment: "*".into(),
                 token_kind: TokenKind::Account,
-            }),
-            svc(Target::Railway {
+            })),
+            svc(Target::Railway(RailwayTarget {
                 project: "p1".into(),
                 environment: "production".into(),
                 token_kind: TokenKind::Project,
-            }),
+            })),
         ],
-        Provider::Plausible => vec![svc(Target::Plausible {
+        Provider::Plausible => vec![svc(Target::Plausible(PlausibleTarget {
             site: "example.com".into(),
-        })],
-        Provider::Netlify => vec![svc(Target::Netlify {
+        }))],
+        Provider::Netlify => vec![svc(Target::Netlify(NetlifyTarget {
             site: "acme.netlify.app".into(),
-        })],
+        }))],
         Provider::Sentry => {
-            let saas = svc(Target::Sentry {
+            let saas = svc(Target::Sentry(SentryTarget {
                 org: "acme".into(),
                 project: "shop".into(),
-            });
+            }));
             let mut hosted = saas.clone();
             hosted.base_url = Some(Url::parse("https://sentry.example.com/sentry/").unwrap());
             vec![saas, hosted]

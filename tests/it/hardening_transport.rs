@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use overwatch::model::{ReasonKind, Status, Target};
+use overwatch::model::{NetlifyTarget, ReasonKind, Status, Target};
 use overwatch::providers::http::{Http, HttpOptions};
 use overwatch::providers::PollResult;
 use overwatch::sim::{self, Scenario, SimConfig, TargetKey};
@@ -74,9 +74,9 @@ async fn check_all(http: &Http, base: &Url) -> Vec<PollResult> {
     .await
     .unwrap();
     let good = service(
-        Target::Netlify {
+        Target::Netlify(NetlifyTarget {
             site: "neighbour".into(),
-        },
+        }),
         &good_sim.base_url(),
     );
     let now = OffsetDateTime::now_utc();

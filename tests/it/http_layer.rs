@@ -3,7 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use overwatch::model::{Mode, ReasonKind, Service, Status, Target, TokenKind, Transport};
+use overwatch::model::{
+    Mode, NetlifyTarget, PlausibleTarget, RailwayTarget, ReasonKind, SentryTarget, Service, Status,
+    Target, TokenKind, Transport,
+};
 use overwatch::providers::http::{rate_limit_wait, Http, HttpOptions};
 use overwatch::providers::{Auth, Method, Request};
 use overwatch::secrets::{KeyRef, NoStore, Secret};
@@ -435,11 +438,11 @@ fn service(target: Target, key: Option<KeyRef>) -> Service {
 }
 
 fn railway() -> Target {
-    Target::Railway {
+    Target::Railway(RailwayTarget {
         project: "3f2a9c1e".into(),
         environment: "production".into(),
         token_kind: TokenKind::Account,
-    }
+    })
 }
 
 #[tokio::test]
@@ -483,14 +486,14 @@ async fn a_panicking_adapter_gives_an_unknown_card_not_a_crash() {
     // must stay inside the card.
     for target in [
         railway(),
-        Target::Plausible {
+        Target::Plausible(PlausibleTarget {
             site: "example.com".into(),
-        },
-        Target::Netlify { site: "x".into() },
-        Target::Sentry {
+        }),
+        Target::Netlify(NetlifyTarget { site: "x".into() }),
+        Target::Sentry(SentryTarget {
             org: "acme".into(),
             project: "shop".into(),
-        },
+        }),
     ] {
         let title = target.provider().title();
         let svc = service(target, key.clone());
@@ -532,9 +535,9 @@ async fn link_mode_and_keyless_services_are_config() {
 async fn check_refuses_plain_http_to_a_remote_base_url() {
     std::env::set_var("OVERWATCH_HTTP_TEST_KEY2", TOKEN);
     let mut svc = service(
-        Target::Plausible {
+        Target::Plausible(PlausibleTarget {
             site: "example.com".into(),
-        },
+        }),
         Some(KeyRef::Env("OVERWATCH_HTTP_TEST_KEY2".into())),
     );
     svc.base_url = Some(Url::parse("http://plausible.example.invalid").unwrap());

@@ -11,7 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use overwatch::model::{BodyKind, Card, ReasonKind, Service, Status, Target, TokenKind};
+use overwatch::model::{
+    BodyKind, Card, RailwayTarget, ReasonKind, Service, Status, Target, TokenKind,
+};
 use overwatch::providers::http::{Http, HttpOptions, DEFAULT_RETRY_AFTER};
 use overwatch::providers::PollResult;
 use overwatch::sim::{self, Canned, Scenario, SeenRequest, SimConfig, TargetKey};
@@ -119,10 +121,10 @@ fn served_by(c: &Canned, r: &SeenRequest) -> bool {
 fn assert_auth(target: &Target, seen: &[SeenRequest]) {
     let project_token = matches!(
         target,
-        Target::Railway {
+        Target::Railway(RailwayTarget {
             token_kind: TokenKind::Project,
             ..
-        }
+        })
     );
     for r in seen {
         if project_token {
@@ -140,7 +142,7 @@ fn assert_auth(target: &Target, seen: &[SeenRequest]) {
             );
             assert_eq!(r.header("project-access-token"), None, "{r:?}");
         }
-        if matches!(target, Target::Netlify { .. }) {
+        if matches!(target, Target::Netlify(_)) {
             // Netlify asks API callers to identify themselves.
             assert_eq!(r.header("user-agent"), Some("overwatch"), "{r:?}");
         }
@@ -1447,13 +1449,13 @@ async fn sentry_403_after_the_details_is_a_missing_scope() {
 /// (Railway: the combined project query; Sentry: the project details).
 fn first_round(target: &Target, status: u16, body: &[u8]) -> Vec<Canned> {
     match target {
-        Target::Railway { .. } => vec![railway_project(status, body)],
-        Target::Plausible { .. } => vec![
+        Target::Railway(_) => vec![railway_project(status, body)],
+        Target::Plausible(_) => vec![
             plausible_aggregate(status, body),
             plausible_realtime(status, body),
         ],
-        Target::Netlify { .. } => vec![netlify_site(status, body), netlify_deploys(status, body)],
-        Target::Sentry { .. } => vec![sentry_details(status, body)],
+        Target::Netlify(_) => vec![netlify_site(status, body), netlify_deploys(status, body)],
+        Target::Sentry(_) => vec![sentry_details(status, body)],
     }
 }
 
@@ -1472,7 +1474,7 @@ async fn html_plain_text_and_empty_bodies_per_provider() {
                 .collect();
             let p = poll(target.clone(), routes).await;
             let railway_cloudflare =
-                matches!(target, Target::Railway { .. }) && described == "an HTML page";
+                matches!(target, Target::Railway(_)) && described == "an HTML page";
             if railway_cloudflare {
                 // Railway's Cloudflare front blocking heavy callers: rate
                 // limiting, deliberately — not a verdict on the key or a parse error.
@@ -1603,10 +1605,10 @@ async fn a_redirect_to_another_port_does_not_carry_the_token() {
         sentry(),
     ] {
         let mut routes = match &target {
-            Target::Railway {
+            Target::Railway(RailwayTarget {
                 token_kind: TokenKind::Project,
                 ..
-            } => vec![railway_identity(302, Vec::new())],
+            }) => vec![railway_identity(302, Vec::new())],
             t => first_round(t, 302, b""),
         };
         for c in &mut routes {

@@ -3,6 +3,8 @@
 // Each binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+use overwatch::model::{NetlifyTarget, PlausibleTarget, RailwayTarget, SentryTarget};
+
 use std::io::Write as _;
 
 /// Set to `1` by `scripts/session.sh` once its private session is up.
@@ -172,30 +174,30 @@ pub fn sentry_stats(status: u16, body: impl Into<Vec<u8>>) -> Canned {
 // ---- targets and services --------------------------------------------------------
 
 pub fn railway(kind: TokenKind, environment: &str) -> Target {
-    Target::Railway {
+    Target::Railway(RailwayTarget {
         project: RAILWAY_PROJECT.into(),
         environment: environment.into(),
         token_kind: kind,
-    }
+    })
 }
 
 pub fn plausible() -> Target {
-    Target::Plausible {
+    Target::Plausible(PlausibleTarget {
         site: "example.com".into(),
-    }
+    })
 }
 
 pub fn netlify() -> Target {
-    Target::Netlify {
+    Target::Netlify(NetlifyTarget {
         site: NETLIFY_SITE.into(),
-    }
+    })
 }
 
 pub fn sentry() -> Target {
-    Target::Sentry {
+    Target::Sentry(SentryTarget {
         org: "acme-web".into(),
         project: "shop-api".into(),
-    }
+    })
 }
 
 /// The target of each provider that the fixtures and routes above answer.
