@@ -400,7 +400,6 @@ pub(super) async fn save_service(inner: Arc<Inner>, body: &[u8], test: bool) -> 
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request: {e}")),
     };
     let path = inner.source.app.borrow().config_path.clone();
-    let wiring = inner.source.wiring.clone();
     let new_value = form
         .key
         .as_ref()
@@ -417,7 +416,7 @@ pub(super) async fn save_service(inner: Arc<Inner>, body: &[u8], test: bool) -> 
     // The new key first: a service saved with a key that failed to store
     // would only fail at every check.
     let stored_in = if let Some((name, value)) = new_value {
-        let store = wiring.keychain(&applied.config);
+        let store = inner.keychain();
         let value = match secrets::check_value(&name, value) {
             Ok(v) => Secret::new(v),
             Err(e) => return invalid(&e.clone(), FieldErrors::from([("key_value".into(), e)])),
@@ -557,7 +556,7 @@ pub(super) async fn set_key(inner: Arc<Inner>, body: &[u8]) -> Response {
         Err(e) => return invalid(&e.clone(), FieldErrors::from([("value".into(), e)])),
     };
     let config = inner.source.app.borrow().config.clone();
-    let store = inner.source.wiring.keychain(&config);
+    let store = inner.keychain();
     let n = name.clone();
     let stored = blocking(move || store.set(&n, &value).map(|()| store.backend())).await;
     let backend = match stored {

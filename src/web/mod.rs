@@ -38,7 +38,7 @@ use tokio::sync::{oneshot, watch};
 use crate::config::Config;
 use crate::engine::{EngineHandle, Scope, Zone};
 use crate::model::ServiceId;
-use crate::secrets::KeyRef;
+use crate::secrets::{KeyRef, SecretStore};
 use crate::wiring::Wiring;
 use security::{Gate, Refusal};
 
@@ -73,6 +73,8 @@ pub struct Source {
 struct Inner {
     gate: Gate,
     source: Source,
+    /// The OS keychain, opened on first use (listing names, storing keys).
+    keychain_store: std::sync::OnceLock<Arc<dyn SecretStore>>,
     /// The keychain's entry names, when it could list them (`None`: not yet, or it cannot).
     keychain: Mutex<Option<Vec<String>>>,
     /// Bumped when `keychain` changes, so open pages redraw ("Set key…" buttons).
@@ -94,6 +96,7 @@ impl Server {
         let inner = Arc::new(Inner {
             gate: Gate::new(addr.port()),
             source,
+            keychain_store: std::sync::OnceLock::new(),
             keychain: Mutex::new(None),
             keys_changed: watch::channel(0).0,
         });
@@ -145,8 +148,7 @@ impl Drop for Server {
 
 /// Reads the keychain's entry names again (off the async threads: D-Bus).
 async fn refresh_keychain(inner: Arc<Inner>) {
-    let config = inner.source.app.borrow().config.clone();
-    let store = inner.source.wiring.keychain(&config);
+    let store = inner.keychain();
     let names = tokio::task::spawn_blocking(move || store.list().ok())
         .await
         .ok()
@@ -156,6 +158,16 @@ async fn refresh_keychain(inner: Arc<Inner>) {
 }
 
 impl Inner {
+    /// The OS keychain (the wiring's choice), opened once.
+    fn keychain(&self) -> Arc<dyn SecretStore> {
+        self.keychain_store
+            .get_or_init(|| {
+                let config = self.source.app.borrow().config.clone();
+                self.source.wiring.keychain(&config)
+            })
+            .clone()
+    }
+
     /// Keychain names the config uses that the keychain does not hold.
     fn missing_keys(&self, config: &Config) -> HashSet<String> {
         let names = self.keychain.lock().unwrap_or_else(|e| e.into_inner());
@@ -388,7 +400,7 @@ fn events(inner: Arc<Inner>) -> Sse<impl futures_util::Stream<Item = Result<Even
 /// ones the config refers to.
 async fn keys(inner: Arc<Inner>) -> Response {
     let config = inner.source.app.borrow().config.clone();
-    let store = inner.source.wiring.keychain(&config);
+    let store = inner.keychain();
     let demo = inner.source.app.borrow().demo;
     let listed = match blocking(move || (store.list(), store.backend())).await {
         Ok(v) => v,

@@ -197,7 +197,9 @@ function renderCard(card, test) {
   if (card.since) notes.push(card.since);
   if (card.muted) notes.push(card.muted);
   if (card.flapping) notes.push("flapping");
-  const foot = el("footer", { class: "card-foot" }, el("p", { class: "updated", text: notes.join(" · ") }));
+  const updated = el("p", { class: "updated" });
+  notes.forEach((n, i) => updated.append(el("span", { text: i ? ` · ${n}` : n })));
+  const foot = el("footer", { class: "card-foot" }, updated);
   if (!test) {
     const actions = el("div", { class: "card-actions" });
     if (card.mode === "api" && card.enabled) {
@@ -623,7 +625,7 @@ function renderTargetFields(values) {
     return el("div", { class: "field" },
       el("label", { for: id, text: f.label + (f.required ? "" : " (optional)") }),
       input,
-      el("p", { class: "help", id: help, text: f.help }),
+      el("p", { class: "help", id: help, text: f.help.charAt(0).toUpperCase() + f.help.slice(1) }),
       el("p", { class: "err", id: err }));
   });
   box.replaceChildren(...fields);
@@ -647,7 +649,14 @@ function keyOptions(current) {
   syncKey();
 }
 
+const KEY_HELP = "Keys are kept in your system keychain. Only their names are shown here.";
+
 function syncKey() {
+  const p = provider($("f-provider").value);
+  if (!state.keyProblem) $("help-key").textContent = p && p.key_help ? `${KEY_HELP} ${p.title} needs ${p.key_help}.` : KEY_HELP;
+  $("help-base_url").textContent = p && p.self_hosted
+    ? `For a self-hosted or regional ${p.title}: its address. Leave empty for ${p.title}’s own.`
+    : "Only for a proxy or a test server. Leave empty for the provider’s own.";
   const v = $("f-key").value;
   $("new-key").hidden = v !== "new";
   $("env-key").hidden = v !== "env-new";
@@ -688,7 +697,8 @@ async function openServiceDialog(card, workspace, opener) {
   const r = await api("/api/keys");
   state.keys = r.ok ? r.data.keys : [];
   if (!r.ok) $("err-key").textContent = r.data.error || "The keychain could not be read.";
-  else if (r.data.problem) $("help-key").textContent = `The keychain could not be listed (${r.data.problem}); you can still name a key.`;
+  state.keyProblem = r.ok && r.data.problem ? r.data.problem : null;
+  if (state.keyProblem) $("help-key").textContent = `The keychain could not be listed (${state.keyProblem}); you can still name a key.`;
   let current = null;
   if (card && card.key) current = card.key_source === "env" ? `env:${card.key.replace(/^env:/, "")}` : `keychain:${card.key}`;
   keyOptions(current);
