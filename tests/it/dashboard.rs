@@ -837,3 +837,80 @@ async fn the_stream_sends_the_grid_and_text_stays_text() {
     let page: Value = serde_json::from_str(data).unwrap();
     assert_eq!(page["workspaces"][0]["name"], "Acme");
 }
+
+/// The 24-hour history is kept with the engine's state: a restart shows it
+/// before the first check of the new run has answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_is_persisted_with_the_state() {
+    let mut cfg = SimConfig::default()
+        .with_token(SECRET)
+        .with_target(TargetKey::railway("dash-shop"), Scenario::Healthy);
+    // Slow enough answers that the restarted engine is seen before its first one.
+    cfg.latency = Duration::from_millis(1500);
+    let sim = sim::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let base = sim.base_url().as_str().trim_end_matches('/').to_string();
+    std::fs::write(&path, CONFIG.replace("BASE", &base)).unwrap();
+    let config = config::load(&path).unwrap();
+    let store = Arc::new(Mem::default());
+    store.set("acme-railway", &Secret::new(SECRET)).unwrap();
+    let s = store.clone();
+    let wiring = Arc::new(
+        Wiring::system()
+            .with_store(move |_| s.clone() as Arc<dyn SecretStore>)
+            .with_probe(None),
+    );
+    let state = dir.path().join("state.json");
+    let timeline = |e: &EngineHandle| e.subscribe().borrow().services[0].timeline.clone();
+    let engine = Engine::start(
+        config.clone(),
+        wiring
+            .engine_options(&config, None, Some(state.clone()))
+            .unwrap(),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while timeline(&engine).is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no check answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = timeline(&engine);
+    engine.shutdown().await.unwrap();
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let line = saved["services"]["acme/shop"]["history"]["buckets"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(line.ends_with(" h"), "one compact line: {line}");
+
+    let again = Engine::start(
+        config.clone(),
+        wiring.engine_options(&config, None, Some(state)).unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        timeline(&again),
+        before,
+        "the history came back from the state file"
+    );
+    again.shutdown().await.unwrap();
+}
+
+/// `overwatch dashboard` without a running tray says how to start one.
+#[test]
+fn the_dashboard_command_without_a_tray_says_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("overwatch")
+        .unwrap()
+        .env("OVERWATCH_DATA_DIR", dir.path())
+        .args(["dashboard"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Overwatch is not running"), "{err}");
+    assert!(
+        err.contains("`overwatch demo`") && err.contains("Open Overwatch…"),
+        "{err}"
+    );
+}
