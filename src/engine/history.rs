@@ -72,6 +72,12 @@ impl History {
         self.0.buckets.iter()
     }
 
+    /// The heap this history holds (its ring and its label), for the benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.buckets.capacity() * std::mem::size_of::<Bucket>()
+            + self.0.label.as_ref().map_or(0, |l| l.capacity())
+    }
+
     /// What the main number is, when the service has one.
     pub fn label(&self) -> Option<&str> {
         self.0.label.as_deref()
@@ -109,6 +115,10 @@ impl History {
                 false
             }
             _ => {
+                if ring.buckets.capacity() == 0 {
+                    // One allocation of exactly a day, never regrown.
+                    ring.buckets.reserve_exact(BUCKETS);
+                }
                 ring.buckets.push_back(Bucket {
                     start,
                     worst: card.status,
@@ -177,7 +187,7 @@ impl History {
         if at.rem_euclid(BUCKET_SECS) != 0 {
             return None;
         }
-        let mut buckets = VecDeque::new();
+        let mut buckets = VecDeque::with_capacity(BUCKETS);
         for tok in parts {
             if tok != "." {
                 let mut chars = tok.chars();
