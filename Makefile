@@ -52,12 +52,14 @@ deb: release $(CARGO_DEB)
 # installed with apt-get, and the tray's end-to-end test drives the installed
 # /usr/bin/overwatch from outside over D-Bus (the same bytes as the release
 # build, so it is run once, there); the package is purged at the end and
-# nothing may be left but the user's config (tests/e2e/deb.sh).
+# nothing may be left but the user's config (tests/e2e/deb.sh). The dashboard's
+# test drives its page in headless Chromium (and writes its screenshots).
 # Outside this session (plain `cargo test`) the tests that need it skip.
 test: lint
 	scripts/session.sh $(CARGO) test --all-targets
 	$(MAKE) --no-print-directory deb
 	scripts/session.sh tests/e2e/deb.sh $(TARGET_DIR)/debian/overwatch_*.deb $(TARGET_DIR)/release/overwatch $(TARGET_DIR)/tray-menu.png
+	scripts/session.sh /usr/bin/python3 tests/e2e/dashboard.py $(TARGET_DIR)/release/overwatch $(TARGET_DIR)
 
 # Every benchmark, printed as the markdown tables of BENCHMARKS.md (about 15 minutes;
 # `scripts/bench.sh --quick` is a 3-minute smoke run). Figures are printed, never asserted.

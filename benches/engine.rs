@@ -1,6 +1,6 @@
 //! Engine benchmarks that print markdown tables: poll cycles at scale against a simulator with injected latency, the first round of a large fleet, the same polls by `curl` (a loop and in parallel) against one `overwatch status --json`, HTTPS against the simulator behind TLS, and a soak against random faults.
 //!
-//! Run: `cargo bench --bench engine -- scale|first|curl|tls|soak [--cycles N] [--repeats N] [--window S]`.
+//! Run: `cargo bench --bench engine -- scale|first|curl|tls|soak|history [--cycles N] [--repeats N] [--services N] [--window S]`.
 //! The simulator always runs as a separate process (`overwatch sim`, or this
 //! benchmark's own `tls-sim` mode for HTTPS), so the figures of this process
 //! are the engine's alone. Linux only (/proc, getrusage).
@@ -92,8 +92,9 @@ mod imp {
             "tls" => tls::bench(&a),
             "tls-sim" => tls::serve(&a),
             "soak" => soak(&a),
+            "history" => history(&a),
             _ => {
-                eprintln!("usage: engine scale|first|curl|tls|soak [--cycles N] [--repeats N] [--services N] [--window S]")
+                eprintln!("usage: engine scale|first|curl|tls|soak|history [--cycles N] [--repeats N] [--services N] [--window S]")
             }
         }
     }
@@ -949,5 +950,75 @@ mod imp {
         );
         println!();
         println!("8 services (two per provider) against `overwatch sim --scenario faults`: per request 70 % healthy, 7.5 % each HTTP 5xx, garbage, 429 (reset 1 s) and an answer held 2 s (a timeout: the client's is {} ms). A cycle checks every service at once through the shared HTTP layer and adapters (the path `overwatch status` and every engine poll take), one task per check, and waits for all; the engine's scheduler is left out because it rightly holds a service back for the provider's 429 reset, which would stretch 10,000 cycles to hours.", timeout.as_millis());
+    }
+
+    // ---- the dashboard's 24-hour history ----------------------------------------
+
+    /// The history ring's cost for N services after a full day of checks every
+    /// minute: in the state file (as written) and in memory.
+    fn history(a: &Args) {
+        use overwatch::engine::history::{Bucket, History, BUCKETS};
+        use overwatch::engine::state::{self, ServiceRecord, State};
+        use overwatch::model::{Card, Gauge, ServiceId, Status};
+        use time::OffsetDateTime;
+
+        let n = a.services;
+        let start = OffsetDateTime::now_utc() - time::Duration::hours(24);
+        let mut with = State::default();
+        let mut without = State::default();
+        let t0 = Instant::now();
+        let mut checks = 0u64;
+        for i in 0..n {
+            let mut h = History::default();
+            // A check a minute for a day; a main number in the thousands,
+            // a deploy now and then, an hour of trouble.
+            for m in 0..24 * 60 {
+                let mut c = Card::loading();
+                c.status = match (m / 60 + i) % 24 {
+                    3 => Status::Degraded,
+                    9 => Status::Down,
+                    _ => Status::Healthy,
+                };
+                c.in_progress = m % 180 < 4;
+                c.gauge = (i % 2 == 0).then(|| Gauge {
+                    label: "visitors now".into(),
+                    value: 1000 + ((m * 37 + i * 11) % 4000) as u64,
+                });
+                h.observe(start + time::Duration::minutes(m as i64), &c);
+                checks += 1;
+            }
+            assert_eq!(h.buckets().count(), BUCKETS);
+            let id = ServiceId(format!("fleet-{}/s{i}", i / 10 + 1));
+            let rec = ServiceRecord {
+                target: format!("project fleet-{i}"),
+                card: Some(Card::loading()),
+                ..ServiceRecord::default()
+            };
+            without.services.insert(id.clone(), rec.clone());
+            with.services
+                .insert(id, ServiceRecord { history: h, ..rec });
+        }
+        let per_check = t0.elapsed().as_secs_f64() * 1e9 / checks as f64;
+        let dir = tempfile::tempdir().unwrap();
+        let size = |s: &State, name: &str| {
+            let p = dir.path().join(name);
+            state::save(&p, s).unwrap();
+            std::fs::metadata(&p).unwrap().len()
+        };
+        let (a_bytes, b_bytes) = (size(&with, "with.json"), size(&without, "without.json"));
+        let hist = a_bytes - b_bytes;
+        let bucket = std::mem::size_of::<Bucket>();
+        let mem: usize = with.services.values().map(|r| r.history.heap_bytes()).sum();
+        println!("| services | buckets each | state file with histories | of which histories | per service | in memory (ring buffers) | cost of one check's bookkeeping |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {n} | {BUCKETS} (24 h of 15 min) | {:.1} KB | {:.1} KB | {} B | {:.1} KB ({} B a service; a bucket is {bucket} B) | {:.0} ns |",
+            a_bytes as f64 / 1024.0,
+            hist as f64 / 1024.0,
+            hist / n as u64,
+            mem as f64 / 1024.0,
+            mem / n,
+            per_check
+        );
     }
 }

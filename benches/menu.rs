@@ -46,6 +46,7 @@ fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
                             details: Vec::new(),
                             dashboard_url: Some(format!("https://app.netlify.com/sites/s{i}")),
                             link: None,
+                            gauge: None,
                             updated_at: Some(updated),
                         }),
                         stale: false,

@@ -2,7 +2,7 @@
 # Builds release and runs every Overwatch benchmark, printing the markdown tables
 # of BENCHMARKS.md: idle footprint against the floor (examples/floor.rs), binary
 # size (per crate) and cold start, poll cycles at scale, the first round of a
-# large fleet, curl versus `overwatch status`, HTTPS, menu work and the soak.
+# large fleet, curl versus `overwatch status`, HTTPS, menu work, the soak, the dashboard's idle cost and history ring.
 # Figures are printed, never asserted.
 # Usage: scripts/bench.sh [--quick]      (make bench)
 #   --quick: 20 s idle window, 1 repeat, 1,000 soak cycles (a smoke run).
@@ -18,6 +18,7 @@ CARGO=${CARGO:-cargo}
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 # ONLY=engine skips the idle, size and cold-start part (sections 1 and 2).
+# ONLY=dashboard runs only section 7b (the dashboard's cost).
 ONLY=${ONLY:-all}
 REPEATS=${REPEATS:-3}
 SOAK_CYCLES=${SOAK_CYCLES:-10000}
@@ -28,8 +29,11 @@ if [ "${1:-}" = --quick ]; then IDLE_SECONDS=20 REPEATS=1 SOAK_CYCLES=1000 TLS_W
 if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   # Build everything first (benches, the floor), then the product binary last:
   # benches unify dev-dependency features, so the plain release build is the one measured.
-  $CARGO bench --no-run >&2
-  $CARGO build --release --example floor >&2
+  if [ "$ONLY" != dashboard ]; then
+    $CARGO bench --no-run >&2
+    $CARGO build --release --example floor >&2
+  fi
+  $CARGO build --release >&2
   OUT=$(mktemp -d -t overwatch-bench.XXXXXX)
   # The same binary with its symbols, for the per-crate size breakdown (only the
   # binary's own small crate is rebuilt; the plain build below restores the stripped one).
@@ -267,6 +271,67 @@ echo
 kill "${pids[0]}" 2>/dev/null || true
 fi
 
+# ---- 7. the dashboard: the tray's cost with its page never opened, then open --------
+if [ "$ONLY" = all ] || [ "$ONLY" = dashboard ]; then
+"$BIN" sim --services 50 --refresh 60s --write-config "$OUT/fleet-dash.toml" --force > "$OUT/sim-dash.out" 2>&1 &
+SIM_DASH=$!; pids+=($SIM_DASH)
+for _ in $(seq 1 100); do grep -q "wrote" "$OUT/sim-dash.out" 2>/dev/null && break; sleep 0.05; done
+export OVERWATCH_DEMO_TOKEN=sim-token
+# TCP sockets PID listens on (from /proc; no tool needed).
+listening() {
+  local inodes
+  inodes=$(ls -l "/proc/$1/fd" 2>/dev/null | grep -o 'socket:\[[0-9]*\]' | grep -o '[0-9]*' | sort -u)
+  awk 'NR > 1 && $4 == "0A" {print $10}' /proc/net/tcp /proc/net/tcp6 | sort -u | comm -12 - <(echo "$inodes") | wc -l
+}
+: > "$OUT/dash.txt"
+for _ in $(seq 1 "$REPEATS"); do
+  "$BIN" --config "$OUT/fleet-dash.toml" >"$OUT/app.out" 2>"$OUT/app.err" & op=$!; pids+=($op)
+  sleep 15
+  r0=$(rss_kb $op); l0=$(listening $op); t0=$(ticks $op); c0=$(ctxsw $op)
+  sleep "$IDLE_SECONDS"
+  r1=$(rss_kb $op); t1=$(ticks $op); c1=$(ctxsw $op)
+  # Open the page the way a browser does: the sign-in link, the page, its state,
+  # then its live stream, kept open for the same window.
+  url=$("$BIN" dashboard --url)
+  base=${url%%\?*}
+  curl -fsS -c "$OUT/jar" -o /dev/null "$url"
+  for p in "" api/session api/state assets/app.js assets/app.css; do curl -fsS -b "$OUT/jar" -o /dev/null "$base$p"; done
+  curl -sS -N -b "$OUT/jar" "${base}api/events" > "$OUT/events.out" 2>/dev/null & sp=$!; pids+=($sp)
+  sleep 5
+  r2=$(rss_kb $op); l2=$(listening $op); t2=$(ticks $op); c2=$(ctxsw $op)
+  sleep "$IDLE_SECONDS"
+  r3=$(rss_kb $op); t3=$(ticks $op); c3=$(ctxsw $op)
+  ev=$(grep -c '^event: state' "$OUT/events.out" || true); evb=$(stat -c %s "$OUT/events.out")
+  kill $sp 2>/dev/null || true; wait $sp 2>/dev/null || true
+  sleep 5
+  r4=$(rss_kb $op)
+  echo "$r0 $r1 $l0 $((t1 - t0)) $((c1 - c0)) $r2 $r3 $l2 $((t3 - t2)) $((c3 - c2)) $ev $evb $r4" >> "$OUT/dash.txt"
+  kill $op 2>/dev/null || true; wait $op 2>/dev/null || true
+done
+echo "## 7. The dashboard: idle cost, and the 24-hour history"
+echo
+echo "| run | page never opened: RSS (start → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | page open (one live stream): RSS (+5 s → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | updates pushed (bytes) | page closed again: RSS |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+n=0
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}'; }
+pct() { awk -v t="$1" -v h="$hz" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.3f %%", 100 * t / h / s}'; }
+while read -r r0 r1 l0 dt0 dc0 r2 r3 l2 dt2 dc2 ev evb r4; do
+  n=$((n + 1))
+  echo "| $n | $(mb "$r0") → $(mb "$r1") | $l0 | $(pct "$dt0") / $dc0 | $(mb "$r2") → $(mb "$r3") | $l2 | $(pct "$dt2") / $dc2 | $ev ($(awk -v b="$evb" 'BEGIN {printf "%.0f KB", b / 1024}')) | $(mb "$r4") |"
+done < "$OUT/dash.txt"
+echo
+echo "The tray watches 50 simulated services (refresh 60 s, so each window holds one poll round); the page is opened by \`overwatch dashboard --url\` and loaded by curl as a browser would (the sign-in link, the page, its script and style, \`/api/state\`), then its Server-Sent Events stream is held open for the window: that stream is what an open page costs the tray (the browser's own memory is not the tray's). RSS is VmRSS; CPU is utime+stime; context switches are summed over all threads."
+echo
+$CARGO bench -q --bench engine -- history --services 50 2>/dev/null
+echo
+echo "The ring's cost after a day of checks every minute for 50 services (half with a main number, deploys and an hour of trouble each): what the state file grows by (as written, pretty-printed JSON) and the rings' heap. One quarter-hour bucket per token, one line per service."
+echo
+kill "$SIM_DASH" 2>/dev/null || true
+fi
+[ "$ONLY" = dashboard ] && exit 0
+
+# ---- 2, 3, 5 (engine) and 4 (menu) ----------------------------------------------
+echo "## 2. Poll cycle at scale"
 # ---- 3–6 and 8 (engine), 7 (menu) ----------------------------------------------
 echo "## 3. Poll cycle at scale"
 echo

@@ -22,6 +22,8 @@ packages=(
   # the Debian package: its dependencies (dpkg-shlibdeps), and the checks of
   # what it installs — menu entry, AppStream metainfo, man pages, the SVG icon
   dpkg-dev desktop-file-utils appstream man-db librsvg2-bin
+  # the dashboard's browser tests: headless Chromium driven over WebDriver
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

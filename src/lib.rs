@@ -10,6 +10,7 @@
 //! - [`sim`]: a loopback server speaking the four providers' wire formats.
 //! - [`text`]: untrusted text made safe per medium (terminal line, menu label, notification markup).
 //! - [`view`]: what people see as plain data: card lines, the menu model and its diff, the icon, the status report.
+//! - [`web`]: the dashboard page: a loopback-only server (launch token → cookie, Host/Origin/CSRF checks) streaming the grid and editing through the config's editor.
 //! - [`desktop`]: OS integrations behind core traits (the keychain, desktop notifications), the tray and the tray process.
 //! - [`wiring`]: the one place a config becomes the HTTP client, secret store, clock and network probe every consumer runs with.
 //! - [`cli`]: the command line, one file per subcommand.
@@ -25,4 +26,5 @@ pub mod secrets;
 pub mod sim;
 pub mod text;
 pub mod view;
+pub mod web;
 pub mod wiring;

@@ -554,6 +554,15 @@ fn json_number(n: f64) -> Option<serde_json::Number> {
     }
 }
 
+/// A card's main number, for the dashboard's 24-hour sparkline: what the
+/// provider counts that is worth watching over a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gauge {
+    /// What is counted ("visitors now", "errors in the last hour").
+    pub label: String,
+    pub value: u64,
+}
+
 /// What one check of one service found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Card {
@@ -578,6 +587,9 @@ pub struct Card {
     /// service's dashboard. Always an `http(s)` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The number the dashboard draws over 24 hours, when the provider has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gauge: Option<Gauge>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
 }
@@ -600,6 +612,7 @@ impl Card {
             details: Vec::new(),
             dashboard_url: None,
             link: None,
+            gauge: None,
             updated_at: None,
         }
     }
@@ -616,6 +629,7 @@ impl Card {
             details: Vec::new(),
             dashboard_url: None,
             link: None,
+            gauge: None,
             updated_at: None,
         }
     }

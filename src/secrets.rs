@@ -100,6 +100,42 @@ pub(crate) fn validate_key_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest key value accepted; longer is refused, never cut.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// Checks a key's value as read: a single trailing line ending (`echo` adds
+/// one) is dropped; a value over the cap, or with a line break or another
+/// control character inside, is refused — it could never be sent in an HTTP
+/// header, and storing it would only fail later, at every poll.
+pub(crate) fn check_value(name: &str, value: String) -> Result<String, String> {
+    if value.len() as u64 > MAX_SECRET_BYTES {
+        return Err(format!(
+            "the value for key `{name}` is longer than {} KiB: that is not an API key (is this the right input?); nothing was stored",
+            MAX_SECRET_BYTES / 1024
+        ));
+    }
+    let value = value
+        .strip_suffix("\r\n")
+        .or_else(|| value.strip_suffix('\n'))
+        .unwrap_or(&value)
+        .to_string();
+    if value.trim().is_empty() {
+        return Err(format!(
+            "the value for key `{name}` is empty: nothing was stored"
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+        let what = match c {
+            '\n' | '\r' => "a line break".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        return Err(format!(
+            "the value for key `{name}` contains {what}, so it can never be sent as an HTTP header: pass the key alone (`printf %s \"$TOKEN\" | overwatch secret set {name}`); nothing was stored"
+        ));
+    }
+    Ok(value)
+}
+
 /// A secret value. It prints as `***` everywhere; read it with [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);

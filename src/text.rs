@@ -1,4 +1,4 @@
-//! Text: untrusted text (from a provider's answer or the config) made safe for the medium it reaches — one line for a terminal, a menu label, a notification's markup — and the one place ages, durations and counts are worded.
+//! Text: untrusted text (from a provider's answer or the config) made safe for the medium it reaches — one line for a terminal, a menu label, a notification's markup, HTML — and the one place ages, durations and counts are worded.
 //!
 //! A Sentry issue title can be set by anyone who holds a project's public
 //! DSN; a Netlify error message or a Railway service name is whatever
@@ -64,6 +64,26 @@ pub fn markup(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for an HTML document (an element's content or a quoted attribute):
+/// [`clean`], then `&`, `<`, `>`, `"` and `'` as entities. The dashboard's
+/// page puts provider and config text in as DOM text; this is for the few
+/// pages the server writes itself.
+pub fn html(s: &str) -> String {
+    let c = clean(s);
+    let mut out = String::with_capacity(c.len());
+    for ch in c.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }

@@ -135,6 +135,12 @@ impl Wiring {
         }
     }
 
+    /// The real secret store (the OS keychain) whatever the config uses: where
+    /// the dashboard lists key names and stores a new key.
+    pub fn keychain(&self, config: &Config) -> Arc<dyn SecretStore> {
+        (self.real_store)(config)
+    }
+
     /// Everything the engine needs for this config; the engine calls back
     /// into this wiring on every config applied afterwards.
     pub fn engine_options(

@@ -9,6 +9,7 @@ macro_rules! outln {
 }
 
 mod config_cmd;
+mod dashboard;
 mod generate;
 mod prompt;
 mod secret;
@@ -95,6 +96,8 @@ pub enum Command {
     Completions(generate::CompletionsArgs),
     /// Write the man pages (overwatch.1, overwatch-service.1, …) into a directory, for packagers.
     Manpages(generate::ManpagesArgs),
+    /// Open the running tray's dashboard page in the browser (the grid of every service, add and edit).
+    Dashboard(dashboard::DashboardArgs),
 }
 
 /// The heading global flags are listed under, apart from each subcommand's own.
@@ -233,6 +236,7 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Demo) => tray(&ctx, true),
         Some(Command::Completions(a)) => generate::completions(a),
         Some(Command::Manpages(a)) => generate::manpages(a),
+        Some(Command::Dashboard(a)) => dashboard::run(&ctx, a),
         None => tray(&ctx, false),
     }
 }

@@ -181,8 +181,7 @@ fn unused_key_warning(ctx: &Ctx, name: &str) -> Option<String> {
     })
 }
 
-/// The longest key value read from stdin; longer is refused, never cut.
-pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+pub use crate::secrets::MAX_SECRET_BYTES;
 
 /// The key's value: stdin when piped, else a no-echo prompt.
 pub(crate) fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
@@ -205,35 +204,9 @@ pub(crate) fn read_value(ctx: &Ctx, name: &str) -> Result<Secret> {
     check_value(name, value).map(Secret::new)
 }
 
-/// Checks a key's value as read: a single trailing line ending (`echo` adds
-/// one) is dropped; a value over the cap, or with a line break or another
-/// control character inside, is refused — it could never be sent in an HTTP
-/// header, and storing it would only fail later, at every poll.
+/// Checks a key's value as read (see [`secrets::check_value`]).
 fn check_value(name: &str, value: String) -> Result<String> {
-    if value.len() as u64 > MAX_SECRET_BYTES {
-        bail!(
-            "the value for key `{name}` is longer than {} KiB: that is not an API key (is this the right input?); nothing was stored",
-            MAX_SECRET_BYTES / 1024
-        );
-    }
-    let value = value
-        .strip_suffix("\r\n")
-        .or_else(|| value.strip_suffix('\n'))
-        .unwrap_or(&value)
-        .to_string();
-    if value.trim().is_empty() {
-        bail!("the value for key `{name}` is empty: nothing was stored");
-    }
-    if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
-        let what = match c {
-            '\n' | '\r' => "a line break".to_string(),
-            c => format!("the control character U+{:04X}", c as u32),
-        };
-        bail!(
-            "the value for key `{name}` contains {what}, so it can never be sent as an HTTP header: pass the key alone (`printf %s \"$TOKEN\" | overwatch secret set {name}`); nothing was stored"
-        );
-    }
-    Ok(value)
+    secrets::check_value(name, value).map_err(anyhow::Error::msg)
 }
 
 /// Stores a key, for the interactive `service add`.

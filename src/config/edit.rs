@@ -540,6 +540,29 @@ impl Editor {
         Ok(())
     }
 
+    /// Removes a key from a service's table (an optional field cleared in
+    /// the dashboard's dialog); nothing happens when it is not there.
+    pub fn clear_service_key(
+        &mut self,
+        workspace: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<(), ConfigError> {
+        let (ws, n, k) = (workspace.to_string(), name.to_string(), key.to_string());
+        self.record(move |e| {
+            let w = e.workspace_index(&ws)?;
+            let i = e.service_index(w, &n)?;
+            e.services_mut(w)?.get_mut(i).expect("index").remove(&k);
+            Ok(())
+        })
+    }
+
+    /// The text [`Editor::save`] would write now (for placing a validation
+    /// problem's line on the field it is about).
+    pub(crate) fn preview_text(&self) -> String {
+        self.text()
+    }
+
     /// Sets a top-level value (e.g. `refresh`).
     pub(crate) fn set_top(&mut self, key: &str, value: toml_edit::Value) {
         let key = key.to_string();

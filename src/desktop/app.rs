@@ -11,18 +11,19 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, Notify as Wake};
+use tokio::sync::{mpsc, watch, Notify as Wake};
 
 use super::autostart;
+use super::control::{self, Ask};
 use super::tray::{self, TrayProxy, TrayUpdate};
 use crate::config::{self, Config, ConfigError, Editor};
 use crate::engine::state::{Mute, MuteTarget, MuteUntil};
 use crate::engine::{Engine, EngineHandle, Notifier, Scope, Snapshot, Zone};
 use crate::sim::{self, SimConfig, SimHandle};
-use crate::view::card;
 use crate::view::icon::IconSpec;
 use crate::view::live::{self, AppView};
 use crate::view::menu::{self, Action, MuteFor};
+use crate::web::{self, AppInfo};
 use crate::wiring::{Wiring, DEMO_KEY};
 
 /// How the tray was asked to start.
@@ -85,10 +86,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
     // First, while this is the only thread: GTK reads it when it starts.
     super::gl::disable_for_this_process();
     let state_path = crate::engine::state::default_path().ok();
-    let lock_dir = state_path
-        .as_ref()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(std::env::temp_dir);
+    let lock_dir = control::runtime_dir();
     let Some(_lock) = single_instance(&lock_dir)? else {
         eprintln!("Overwatch is already running (look for its icon in the tray).");
         return Ok(0);
@@ -150,6 +148,36 @@ pub fn run(opts: AppOptions) -> Result<i32> {
     }));
     let wake = Arc::new(Wake::new());
     let (act_tx, act_rx) = mpsc::unbounded_channel::<Action>();
+    // The dashboard sees the app's state through this; nothing listens on
+    // the network until its page is first opened.
+    let (app_tx, app_rx) =
+        watch::channel(Arc::new(app_info(&shared.lock().expect("not poisoned"))));
+    let dashboard = Arc::new(Dashboard {
+        server: tokio::sync::Mutex::new(None),
+        source: web::Source {
+            engine: engine.clone(),
+            app: app_rx,
+            wiring: wiring.clone(),
+        },
+        notifier: opts.notifier.clone(),
+    });
+    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel::<control::Request>();
+    #[cfg(unix)]
+    if let Err(e) = control::listen(rt.handle(), &lock_dir, ctl_tx) {
+        tracing::warn!(
+            "`overwatch dashboard` cannot reach this tray ({e}); the menu's Open Overwatch… still works"
+        );
+    }
+    #[cfg(not(unix))]
+    drop(ctl_tx);
+    {
+        let dashboard = dashboard.clone();
+        rt.spawn(async move {
+            while let Some((ask, reply)) = ctl_rx.recv().await {
+                let _ = reply.send(dashboard.answer(ask).await);
+            }
+        });
+    }
 
     let first = compute(
         &shared.lock().expect("not poisoned"),
@@ -157,7 +185,6 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         OffsetDateTime::now_utc(),
     );
     let handle = rt.handle().clone();
-    let notifier = opts.notifier.clone();
     let ready = {
         let (engine, shared, wake) = (engine.clone(), shared.clone(), wake.clone());
         move |proxy: TrayProxy| {
@@ -166,6 +193,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
                 shared.clone(),
                 wake.clone(),
                 proxy.clone(),
+                app_tx,
             ));
             handle.spawn(actions(
                 act_rx,
@@ -174,7 +202,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
                 wake.clone(),
                 proxy,
                 sim_handle,
-                notifier,
+                dashboard,
             ));
             let watcher = watch_config(&handle, shared, engine, wake);
             // The watcher lives as long as the process.
@@ -220,17 +248,78 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
     }
 }
 
-/// When the next "updated N min ago" label changes, so relative times stay
-/// current without polling the network or ticking every second.
-fn next_label_change(snap: &Snapshot, now: OffsetDateTime) -> Duration {
-    snap.services
-        .iter()
-        .flat_map(|v| [v.card.as_ref().and_then(|c| c.updated_at), v.last_success])
-        .flatten()
-        .map(|t| card::next_age_change(t, now))
-        .min()
-        .unwrap_or(Duration::from_secs(3600))
-        .clamp(Duration::from_secs(1), Duration::from_secs(3600))
+/// What the dashboard needs of the app's state.
+fn app_info(s: &Shared) -> AppInfo {
+    AppInfo {
+        config: s.config.clone(),
+        config_error: s.config_error.clone(),
+        demo: s.demo,
+        config_path: s.config_path.clone(),
+        zone: s.zone.clone(),
+    }
+}
+
+/// The dashboard server, started the first time its page is opened.
+struct Dashboard {
+    server: tokio::sync::Mutex<Option<web::Server>>,
+    source: web::Source,
+    notifier: Option<Arc<dyn Notifier>>,
+}
+
+impl Dashboard {
+    /// A one-time sign-in URL, starting the server if it is not running.
+    async fn launch_url(&self) -> Result<String> {
+        let mut server = self.server.lock().await;
+        if server.is_none() {
+            let s = web::Server::start(self.source.clone())
+                .await
+                .context("starting the dashboard's server on 127.0.0.1")?;
+            *server = Some(s);
+        }
+        Ok(server.as_ref().expect("started above").launch_url())
+    }
+
+    /// Opens the page in the browser; `Ok` says where it is (without the token).
+    async fn open(&self) -> Result<String> {
+        let url = self.launch_url().await?;
+        let base = url.split('?').next().unwrap_or_default().to_string();
+        tokio::task::spawn_blocking(move || super::gl::open_now(&url))
+            .await?
+            .with_context(|| format!("opening {base} in the browser"))?;
+        Ok(base)
+    }
+
+    /// Answers `overwatch dashboard`.
+    async fn answer(&self, ask: Ask) -> control::Reply {
+        match ask {
+            Ask::Open => self
+                .open()
+                .await
+                .map(|base| format!("opened the dashboard ({base}) in your browser")),
+            Ask::Url => self.launch_url().await,
+        }
+        .map_err(|e| format!("{e:#}"))
+    }
+
+    /// "Open Overwatch…" from the menu: a failure is shown, not only logged.
+    async fn open_from_menu(&self) {
+        if let Err(e) = self.open().await {
+            tracing::warn!("dashboard: {e:#}");
+            if let Some(n) = &self.notifier {
+                let _ = n.notify(&crate::engine::Notification {
+                    title: "Overwatch could not open its page".into(),
+                    // Plain text: the notifier escapes the body for its medium.
+                    body: format!(
+                        "{e:#}. Run: overwatch dashboard --url for a link to open by hand."
+                    ),
+                    dashboard_url: None,
+                    kind: crate::engine::EventKind::Summary,
+                    service: None,
+                    status: None,
+                });
+            }
+        }
+    }
 }
 
 async fn render_loop(
@@ -238,16 +327,29 @@ async fn render_loop(
     shared: Arc<Mutex<Shared>>,
     wake: Arc<Wake>,
     proxy: TrayProxy,
+    app_tx: watch::Sender<Arc<AppInfo>>,
 ) {
     let mut rx = engine.subscribe();
     let mut last: Option<TrayUpdate> = None;
     loop {
         let now = OffsetDateTime::now_utc();
         let snap = rx.borrow_and_update().clone();
-        let (update, next) = {
+        let (update, next, info) = {
             let s = shared.lock().expect("not poisoned");
-            (compute(&s, &snap, now), next_label_change(&snap, now))
+            (
+                compute(&s, &snap, now),
+                live::next_label_change(&snap, now),
+                app_info(&s),
+            )
         };
+        app_tx.send_if_modified(|old| {
+            if **old == info {
+                false
+            } else {
+                *old = Arc::new(info);
+                true
+            }
+        });
         if last.as_ref() != Some(&update) {
             if !proxy.update(update.clone()) {
                 return;
@@ -270,17 +372,22 @@ async fn actions(
     wake: Arc<Wake>,
     proxy: TrayProxy,
     mut sim_handle: Option<SimHandle>,
-    notifier: Option<Arc<dyn Notifier>>,
+    dashboard: Arc<Dashboard>,
 ) {
     let hour = || OffsetDateTime::now_utc() + time::Duration::hours(1);
     let opener = Opener {
         shared: shared.clone(),
         wake: wake.clone(),
-        notifier,
+        notifier: dashboard.notifier.clone(),
     };
     while let Some(a) = rx.recv().await {
         tracing::debug!(?a, "menu action");
         let r = match a {
+            Action::OpenOverwatch => {
+                let d = dashboard.clone();
+                tokio::spawn(async move { d.open_from_menu().await });
+                Ok(())
+            }
             Action::RefreshAll => engine.refresh(Scope::All).await.map(|_| ()),
             Action::RefreshWorkspace(w) => engine.refresh(Scope::Workspace(w)).await.map(|_| ()),
             Action::RefreshService(id) => engine.refresh(Scope::Service(id)).await.map(|_| ()),
@@ -755,8 +862,9 @@ mod tests {
             ..Snapshot::default()
         };
         let u = compute(&shared, &snap, OffsetDateTime::now_utc());
+        assert_eq!(u.menu[1].label, "Open Overwatch…");
         assert_eq!(
-            u.menu[1].label,
+            u.menu[2].label,
             "⚠ the engine stopped on an internal error (boom)"
         );
     }

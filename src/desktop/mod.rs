@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod autostart;
+pub mod control;
 pub mod gl;
 pub mod keychain;
 pub mod notifier;

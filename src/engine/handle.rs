@@ -43,6 +43,8 @@ pub struct ServiceView {
     pub flapping: bool,
     /// Recent status changes, oldest first.
     pub history: Vec<Change>,
+    /// The last 24 hours in quarter hours (shared, cheap to clone).
+    pub timeline: history::History,
 }
 
 /// Everything the engine knows, for rendering.

@@ -24,6 +24,7 @@
 //! - The first round after start-up produces one summary instead of a burst.
 
 pub mod clock;
+pub mod history;
 pub mod notify;
 pub mod schedule;
 pub mod state;
@@ -715,6 +716,7 @@ impl Core {
                 muted: self.muted(&s.service, wall),
                 flapping: s.rec.tracker.flapping,
                 history: s.rec.tracker.history.iter().cloned().collect(),
+                timeline: s.rec.history.clone(),
             });
         }
         let snap = Snapshot {

@@ -92,6 +92,7 @@ impl Core {
         let nominal = self.nominal_interval(i);
         let card = result.card;
         let answered = card.status != Status::Unknown;
+        let opened;
         {
             let s = &mut self.slots[i];
             s.has_result = true;
@@ -104,7 +105,11 @@ impl Core {
                 s.errors = s.errors.saturating_add(1);
             }
             s.rec.card = Some(card.clone());
+            // A new quarter hour in the history is worth saving; the
+            // checks within one are saved with the next transition or quit.
+            opened = s.rec.history.observe(at, &card);
         }
+        self.dirty |= opened;
         // Next poll: the provider's reset, else backoff, else the interval.
         let s = &self.slots[i];
         let next = if let Some(h) = s.hold_until.filter(|h| *h > now) {

@@ -1,4 +1,4 @@
-//! The persisted engine state: the latest card and transition tracker per service, mutes and the notification pause, as JSON in the platform data directory.
+//! The persisted engine state: the latest card, transition tracker and 24-hour history per service, mutes and the notification pause, as JSON in the platform data directory.
 //!
 //! It exists so that a restart neither re-announces problems the user was
 //! already told about nor forgets "down since 09:12". The file gets the
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::OffsetDateTime;
 
+use super::history::History;
 use super::transitions::Tracker;
 use crate::model::{Card, ServiceId};
 
@@ -90,6 +91,9 @@ pub struct ServiceRecord {
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_success: Option<OffsetDateTime>,
     pub tracker: Tracker,
+    /// The last 24 hours, for the dashboard (absent in files from before it).
+    #[serde(default, skip_serializing_if = "History::is_empty")]
+    pub history: History,
 }
 
 /// The whole file.

@@ -89,6 +89,7 @@ pub(super) fn card(status: Status, summary: impl Into<String>, metrics: Vec<Metr
         details: Vec::new(),
         dashboard_url: None,
         link: None,
+        gauge: None,
         updated_at: None,
     }
 }

@@ -46,7 +46,7 @@ use super::{
     Request, Step,
 };
 use super::spec::{self, FieldSpec, Fields, Limit, Spec, TargetSpec};
-use crate::model::{BodyKind, Metric, Reason, ReasonKind, Status, Target};
+use crate::model::{BodyKind, Card, Gauge, Metric, Reason, ReasonKind, Status, Target};
 
 /// Plausible in the provider registry.
 pub(crate) const SPEC: Spec = Spec {
@@ -515,6 +515,19 @@ fn evaluate(
         None => Metric::new("pageviews today", "—"),
     });
 
+    // The dashboard's sparkline: realtime visitors, sampled at every check.
+    let gauge = Gauge {
+        label: "visitors now".into(),
+        value: if now_visitors.is_finite() && now_visitors >= 0.0 {
+            now_visitors.round() as u64
+        } else {
+            0
+        },
+    };
+    let finish = |mut c: Card| {
+        c.gauge = Some(gauge.clone());
+        common::finish(ctx, c)
+    };
     let th = &ctx.service.thresholds;
     let today = fmt_count(visitors.value);
     let healthy_summary = format!("{today} visitors today, {} now", fmt_count(now_visitors));
@@ -529,7 +542,7 @@ fn evaluate(
         (Some(_), None) => visitors.value <= 0.0 || visitors.change.is_some_and(|c| c <= -100.0),
     };
     if !suspect {
-        return common::finish(ctx, card(Status::Healthy, healthy_summary, metrics));
+        return finish(card(Status::Healthy, healthy_summary, metrics));
     }
     // Plausible before its 2026-03 change (Community Edition installs lag)
     // compares today so far with the whole of yesterday, so every morning
@@ -560,7 +573,7 @@ fn evaluate(
                     super::clip(&why, 100)
                 ),
             ));
-            return common::finish(ctx, c);
+            return finish(c);
         }
     };
     let drop = fall(w.yesterday, w.today);
@@ -585,7 +598,7 @@ fn evaluate(
         "same hours yesterday",
         format!("{} visitors so far today, {by_now}", fmt_count(w.today)),
     ));
-    common::finish(ctx, c)
+    finish(c)
 }
 
 /// The fall from `before` to `after` in percent, 0 when traffic grew or there was none.

@@ -70,7 +70,7 @@ use super::{
     Request, Step,
 };
 use super::spec::{FieldSpec, Fields, Limit, Spec, TargetSpec};
-use crate::model::{Metric, Reason, ReasonKind, Status, Target};
+use crate::model::{Gauge, Metric, Reason, ReasonKind, Status, Target};
 
 /// Sentry in the provider registry.
 pub(crate) const SPEC: Spec = Spec {
@@ -867,6 +867,10 @@ fn evaluate(
     let mut card = card(status, summary, lines);
     card.details = details;
     card.link = cause.and_then(|i| i.permalink.clone());
+    card.gauge = Some(Gauge {
+        label: "events in the last hour".into(),
+        value: last,
+    });
     common::finish(ctx, card)
 }
 

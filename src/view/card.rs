@@ -167,6 +167,7 @@ mod tests {
             details: Vec::new(),
             dashboard_url: None,
             link: None,
+            gauge: None,
             updated_at: Some(datetime!(2026-11-25 17:58 UTC)),
         };
         let l = lines(&svc(), Some(&card), now, false);

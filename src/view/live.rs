@@ -1,7 +1,10 @@
-//! The engine's snapshot as what people see: the menu model and the icon, for the tray now and the dashboard next — so every surface shows the same confirmed statuses and local times.
+//! The engine's snapshot as what people see: the menu model and the icon, for the tray and the dashboard — so every surface shows the same confirmed statuses and local times.
+
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::card;
 use super::icon::Look;
 use super::menu::{self, MenuState, Notify, ServiceView, WorkspaceView};
 use crate::config::Config;
@@ -86,6 +89,19 @@ pub(crate) fn menu_state(app: &AppView<'_>, snap: &Snapshot, now: OffsetDateTime
         now,
         zone: app.zone.clone(),
     }
+}
+
+/// When the next "updated N min ago" label changes, so relative times stay
+/// current without polling the network or ticking every second.
+pub(crate) fn next_label_change(snap: &Snapshot, now: OffsetDateTime) -> Duration {
+    snap.services
+        .iter()
+        .flat_map(|v| [v.card.as_ref().and_then(|c| c.updated_at), v.last_success])
+        .flatten()
+        .map(|t| card::next_age_change(t, now))
+        .min()
+        .unwrap_or(Duration::from_secs(3600))
+        .clamp(Duration::from_secs(1), Duration::from_secs(3600))
 }
 
 /// The icon's look for a menu state: offline, else the worst status; the

@@ -87,6 +87,8 @@ pub enum MuteFor {
 /// What a click does. The tray forwards it; the app acts on it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// Open the dashboard page in the browser.
+    OpenOverwatch,
     RefreshAll,
     RefreshWorkspace(String),
     RefreshService(ServiceId),
@@ -320,7 +322,11 @@ pub fn build(state: &MenuState) -> Vec<Node> {
     } else {
         out.push(Node::text("header", headline(state)));
     }
-    // (The dashboard's "Open Overwatch…" row goes here, under the header.)
+    out.push(Node::item(
+        "open-overwatch",
+        "Open Overwatch…",
+        Action::OpenOverwatch,
+    ));
     if let Some(fault) = &state.engine_fault {
         out.push(text_row("engine-fault", &format!("⚠ {fault}")));
     }
@@ -839,6 +845,7 @@ mod tests {
             details: Vec::new(),
             dashboard_url: Some("https://app.netlify.com/sites/x/overview".into()),
             link: None,
+            gauge: None,
             updated_at: Some(updated),
         }
     }

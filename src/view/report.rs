@@ -122,6 +122,7 @@ impl Report {
                     details: sr.details.clone(),
                     dashboard_url: Some(sr.dashboard_url.clone()),
                     link: sr.link.clone(),
+                    gauge: None,
                     updated_at: sr.updated_at,
                 });
                 let l = card::lines(svc, card.as_ref(), self.checked_at, false);

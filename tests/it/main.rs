@@ -11,6 +11,7 @@ mod support;
 
 mod cli;
 mod config;
+mod dashboard;
 mod engine;
 mod hardening_cli;
 mod hardening_config;
