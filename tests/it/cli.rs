@@ -1183,7 +1183,7 @@ fn in_a_terminal_the_key_picker_offers_the_right_key_and_never_overwrites_silent
 
     // A Railway service: Enter takes the pre-selected key.
     let done1 = e.path.with_file_name("done1");
-    let t = run("--provider railway --name Api --project p", &done1);
+    let t = run("--mode api --provider railway --name Api --project p --environment production --token-kind account", &done1);
     t.wait_for("API key for this Railway service");
     assert!(
         t.screen()
@@ -1201,7 +1201,7 @@ fn in_a_terminal_the_key_picker_offers_the_right_key_and_never_overwrites_silent
     // refused unless the user says to replace it.
     let done2 = e.path.with_file_name("done2");
     let t = run(
-        "--provider sentry --name Errors --org o --project p",
+        "--mode api --provider sentry --name Errors --org o --project p",
         &done2,
     );
     t.wait_for("base URL");
