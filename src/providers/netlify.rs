@@ -75,7 +75,7 @@ pub(crate) const SPEC: Spec = Spec {
     requests_per_poll: 2.0,
     plan,
     same_api: spec::only_base,
-    example: &[("site", "site-{n}")],
+    example: &[("site", "fleet-{n}")],
 };
 
 /// A Netlify site: its id, or its Netlify/custom domain.

@@ -66,7 +66,7 @@ pub(crate) const SPEC: Spec = Spec {
     requests_per_poll: 2.0,
     plan,
     same_api: spec::only_base,
-    example: &[("site", "site-{n}.example")],
+    example: &[("site", "fleet-{n}.example")],
 };
 
 /// The site's domain from what was given: the domain itself, or a URL of the

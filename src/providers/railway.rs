@@ -87,7 +87,7 @@ pub(crate) const SPEC: Spec = Spec {
     requests_per_poll: 1.0,
     plan,
     same_api: spec::only_base,
-    example: &[("project", "proj-{n}")],
+    example: &[("project", "fleet-{n}")],
 };
 
 const FIELDS: [FieldSpec; 3] = [

@@ -91,7 +91,7 @@ pub(crate) const SPEC: Spec = Spec {
     requests_per_poll: 2.5,
     plan,
     same_api: both_saas,
-    example: &[("org", "acme"), ("project", "project-{n}")],
+    example: &[("org", "fleet"), ("project", "p{n}")],
 };
 
 /// Sentry SaaS hands out regional API hosts (`de.sentry.io`) that are still Sentry's.

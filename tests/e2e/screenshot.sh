@@ -39,10 +39,11 @@ for _ in $(seq 1 100); do
 done
 xdotool mousemove 16 16 click 3
 sleep 1.5
-xdotool mousemove 150 74
+xdotool mousemove 150 99
 sleep 1.5
-# The crashed card's title row in the workspace submenu (the fourth row).
-xdotool mousemove 450 149
+# The crashed card's title row in the workspace submenu (the fourth row; the
+# first workspace is the third row of the menu, under "Open Overwatch…").
+xdotool mousemove 450 174
 sleep 1.5
 # Notifications popped up meanwhile would cover the menus.
 dunstctl close-all
@@ -111,13 +112,14 @@ sleep 3
 dunstctl close-all
 xdotool mousemove 16 16 click 3
 sleep 1.5
-xdotool mousemove 150 74
+xdotool mousemove 150 99
 sleep 1.5
 import -window root "$OUT/fleet.png"
 cp "$OUT/fleet.png" "${OUTPNG%.png}-10-services.png"
 rows=$($SNI children '^Fleet 1 — ' | wc -l)
-# The submenu's bottom edge: the first black pixel below it, down its middle.
-bottom=$(convert "$OUT/fleet.png" -crop 1x800+600+0 +repage txt:- | awk -F'[,: ]+' '/#000000/ && $2 > 60 {print $2; exit}')
+# The submenu's bottom edge: the first black pixel below it, down its middle
+# (below y=120: the submenu starts at the third row, under "Open Overwatch…").
+bottom=$(convert "$OUT/fleet.png" -crop 1x800+600+0 +repage txt:- | awk -F'[,: ]+' '/#000000/ && $2 > 120 {print $2; exit}')
 if [ -n "$bottom" ] && [ "$bottom" -lt 790 ] && open_at "$OUT/fleet.png" 600 "$((bottom - 20))"; then
   ok "a ten-service workspace ($rows rows) fits on an 800 px screen (ends at y=$bottom)"
 else
