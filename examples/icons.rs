@@ -2,16 +2,7 @@
 
 use overwatch::view::icon::{png, render, svg, IconSpec, Look, APP_ICON_SIZES, APP_ID};
 
-const LOOKS: [Look; 8] = [
-    Look::Healthy,
-    Look::Degraded,
-    Look::Down,
-    Look::Unknown,
-    Look::Loading,
-    Look::Offline,
-    Look::Neutral,
-    Look::Link,
-];
+const LOOKS: [Look; 8] = Look::ALL;
 
 fn main() -> std::io::Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

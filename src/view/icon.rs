@@ -23,6 +23,20 @@ pub enum Look {
 }
 
 impl Look {
+    /// Every look, in the order the icon files and the contact sheet list them.
+    pub const ALL: [Look; 8] = [
+        Look::Healthy,
+        Look::Degraded,
+        Look::Down,
+        Look::Unknown,
+        Look::Loading,
+        Look::Offline,
+        Look::Neutral,
+        Look::Link,
+    ];
+}
+
+impl Look {
     pub(crate) fn from_status(s: Status) -> Look {
         match s {
             Status::Healthy => Look::Healthy,
@@ -354,16 +368,7 @@ mod tests {
         [px[o], px[o + 1], px[o + 2], px[o + 3]]
     }
 
-    const ALL: [Look; 8] = [
-        Look::Healthy,
-        Look::Degraded,
-        Look::Down,
-        Look::Unknown,
-        Look::Loading,
-        Look::Offline,
-        Look::Neutral,
-        Look::Link,
-    ];
+    const ALL: [Look; 8] = Look::ALL;
 
     #[test]
     fn the_probe_point_shows_the_status_colour_at_every_size() {
