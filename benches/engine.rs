@@ -509,7 +509,8 @@ mod imp {
                 ..ServiceRecord::default()
             };
             without.services.insert(id.clone(), rec.clone());
-            with.services.insert(id, ServiceRecord { history: h, ..rec });
+            with.services
+                .insert(id, ServiceRecord { history: h, ..rec });
         }
         let per_check = t0.elapsed().as_secs_f64() * 1e9 / checks as f64;
         let dir = tempfile::tempdir().unwrap();

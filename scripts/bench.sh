@@ -31,7 +31,8 @@ if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   fi
   $CARGO build --release >&2
   OUT=$(mktemp -d -t overwatch-bench.XXXXXX)
-  cp "$CARGO_TARGET_DIR/release/overwatch" "$CARGO_TARGET_DIR/release/examples/floor" "$OUT/"
+  cp "$CARGO_TARGET_DIR/release/overwatch" "$OUT/"
+  if [ "$ONLY" != dashboard ]; then cp "$CARGO_TARGET_DIR/release/examples/floor" "$OUT/"; fi
   export OW_BENCH_INNER=1 OW_BENCH_OUT=$OUT IDLE_SECONDS REPEATS SOAK_CYCLES ONLY
   trap 'rm -rf "$OUT"' EXIT
   echo "# Overwatch benchmarks — $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
