@@ -185,7 +185,7 @@ for _ in $(seq 1 "$REPEATS"); do
   r2=$(rss_kb $op); l2=$(listening $op); t2=$(ticks $op); c2=$(ctxsw $op)
   sleep "$IDLE_SECONDS"
   r3=$(rss_kb $op); t3=$(ticks $op); c3=$(ctxsw $op)
-  ev=$(grep -c '^event: state' "$OUT/events.out" || true); evb=$(stat -c %s "$OUT/events.out")
+  ev=$(grep -c '^event: ' "$OUT/events.out" || true); evb=$(stat -c %s "$OUT/events.out")
   kill $sp 2>/dev/null || true; wait $sp 2>/dev/null || true
   sleep 5
   r4=$(rss_kb $op)
@@ -194,7 +194,7 @@ for _ in $(seq 1 "$REPEATS"); do
 done
 echo "## 7. The dashboard: idle cost, and the 24-hour history"
 echo
-echo "| run | page never opened: RSS (start → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | page open (one live stream): RSS (+5 s → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | updates pushed (bytes) | page closed again: RSS |"
+echo "| run | page never opened: RSS (start → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | page open (one live stream): RSS (+5 s → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | updates pushed (bytes, the first page included) | page closed again: RSS |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 n=0
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}'; }
