@@ -881,7 +881,15 @@ async fn the_history_is_persisted_with_the_state() {
             .with_probe(None),
     );
     let state = dir.path().join("state.json");
-    let timeline = |e: &EngineHandle| e.subscribe().borrow().services[0].timeline.clone();
+    // The first snapshot may not be published yet: no service reads as no history.
+    let timeline = |e: &EngineHandle| {
+        e.subscribe()
+            .borrow()
+            .services
+            .first()
+            .map(|s| s.timeline.clone())
+            .unwrap_or_default()
+    };
     let engine = Engine::start(
         config.clone(),
         wiring
@@ -906,7 +914,13 @@ async fn the_history_is_persisted_with_the_state() {
         config.clone(),
         wiring.engine_options(&config, None, Some(state)).unwrap(),
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait for the restarted engine's first snapshot (not for an answer: the
+    // sim takes 1.5 s, so what it shows comes from the state file).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while again.subscribe().borrow().services.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no snapshot");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         timeline(&again),
         before,
