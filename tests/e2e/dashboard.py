@@ -408,7 +408,7 @@ try:
     def shot(name, w, h, dark):
         d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]})
         viewport(w, h)
-        js("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
+        js("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur(); document.getElementById('toast').hidden = true")
         # No hover left on a button by the last click.
         ActionChains(d).move_to_element(d.find_element(By.ID, "headline")).perform()
         time.sleep(0.8)
