@@ -37,10 +37,13 @@ if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   OUT=$(mktemp -d -t overwatch-bench.XXXXXX)
   # The same binary with its symbols, for the per-crate size breakdown (only the
   # binary's own small crate is rebuilt; the plain build below restores the stripped one).
-  $CARGO rustc --release --bin overwatch -- -C strip=none >&2
-  cp "$CARGO_TARGET_DIR/release/overwatch" "$OUT/overwatch.syms"
-  $CARGO build --release >&2
-  cp "$CARGO_TARGET_DIR/release/overwatch" "$CARGO_TARGET_DIR/release/examples/floor" "$OUT/"
+  if [ "$ONLY" != dashboard ]; then
+    $CARGO rustc --release --bin overwatch -- -C strip=none >&2
+    cp "$CARGO_TARGET_DIR/release/overwatch" "$OUT/overwatch.syms"
+    $CARGO build --release >&2
+    cp "$CARGO_TARGET_DIR/release/examples/floor" "$OUT/"
+  fi
+  cp "$CARGO_TARGET_DIR/release/overwatch" "$OUT/"
   export OW_BENCH_INNER=1 OW_BENCH_OUT=$OUT IDLE_SECONDS REPEATS SOAK_CYCLES ONLY TLS_WINDOW
   trap 'rm -rf "$OUT"' EXIT
   echo "# Overwatch benchmarks — $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
@@ -301,7 +304,7 @@ for _ in $(seq 1 "$REPEATS"); do
   r2=$(rss_kb $op); l2=$(listening $op); t2=$(ticks $op); c2=$(ctxsw $op)
   sleep "$IDLE_SECONDS"
   r3=$(rss_kb $op); t3=$(ticks $op); c3=$(ctxsw $op)
-  ev=$(grep -c '^event: state' "$OUT/events.out" || true); evb=$(stat -c %s "$OUT/events.out")
+  ev=$(grep -c '^event: ' "$OUT/events.out" || true); evb=$(stat -c %s "$OUT/events.out")
   kill $sp 2>/dev/null || true; wait $sp 2>/dev/null || true
   sleep 5
   r4=$(rss_kb $op)
@@ -310,7 +313,7 @@ for _ in $(seq 1 "$REPEATS"); do
 done
 echo "## 7. The dashboard: idle cost, and the 24-hour history"
 echo
-echo "| run | page never opened: RSS (start → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | page open (one live stream): RSS (+5 s → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | updates pushed (bytes) | page closed again: RSS |"
+echo "| run | page never opened: RSS (start → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | page open (one live stream): RSS (+5 s → +${IDLE_SECONDS} s) | TCP listeners | CPU / context switches over ${IDLE_SECONDS} s | updates pushed (bytes, the first page included) | page closed again: RSS |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 n=0
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}'; }

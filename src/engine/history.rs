@@ -115,8 +115,13 @@ impl History {
                 false
             }
             _ => {
+                // Older than a day drops out first, so the ring never holds
+                // more than a day: one allocation of exactly that, never regrown.
+                let oldest = start - BUCKET_SECS * (BUCKETS as i64 - 1);
+                while ring.buckets.front().is_some_and(|b| b.start < oldest) {
+                    ring.buckets.pop_front();
+                }
                 if ring.buckets.capacity() == 0 {
-                    // One allocation of exactly a day, never regrown.
                     ring.buckets.reserve_exact(BUCKETS);
                 }
                 ring.buckets.push_back(Bucket {
@@ -125,10 +130,6 @@ impl History {
                     value,
                     deploying: card.in_progress,
                 });
-                let oldest = start - BUCKET_SECS * (BUCKETS as i64 - 1);
-                while ring.buckets.front().is_some_and(|b| b.start < oldest) {
-                    ring.buckets.pop_front();
-                }
                 true
             }
         }
@@ -202,6 +203,9 @@ impl History {
                 } else {
                     Some(digits.parse().ok()?)
                 };
+                if buckets.len() == BUCKETS {
+                    buckets.pop_front();
+                }
                 buckets.push_back(Bucket {
                     start: at,
                     worst,
@@ -211,8 +215,12 @@ impl History {
             }
             at = at.checked_add(BUCKET_SECS)?;
         }
-        while buckets.len() > BUCKETS {
-            buckets.pop_front();
+        // Gaps count too: only the last day from the newest bucket is kept.
+        if let Some(newest) = buckets.back().map(|b| b.start) {
+            let oldest = newest - BUCKET_SECS * (BUCKETS as i64 - 1);
+            while buckets.front().is_some_and(|b| b.start < oldest) {
+                buckets.pop_front();
+            }
         }
         Some(Ring {
             buckets,
@@ -329,6 +337,11 @@ mod tests {
             h.observe(T0 + mins(m), &card(Status::Healthy, Some(m as u64), false));
         }
         assert_eq!(h.buckets().count(), BUCKETS);
+        assert_eq!(
+            h.heap_bytes(),
+            BUCKETS * std::mem::size_of::<Bucket>() + "visitors now".len(),
+            "one allocation of a day, never regrown"
+        );
         let now = T0 + mins(7 * 24 * 60 - 1);
         let w = h.window(now);
         assert_eq!(w.len(), BUCKETS);

@@ -226,7 +226,8 @@ fn some(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// The form as the editor's fields (an empty target value removes that key).
+/// The form as the editor's fields (an empty target value, or a default,
+/// removes that key).
 fn fields(form: &ServiceForm, provider: Provider, mode: Mode) -> ServiceFields {
     ServiceFields {
         name: some(&form.name),
@@ -239,6 +240,8 @@ fn fields(form: &ServiceForm, provider: Provider, mode: Mode) -> ServiceFields {
             .iter()
             .map(|f| {
                 let v = form.target.get(f.key).map(|v| v.trim()).unwrap_or_default();
+                // A default is left out of the file, as the CLI leaves it out.
+                let v = if Some(v) == f.default { "" } else { v };
                 (f.key.to_string(), v.to_string())
             })
             .collect(),

@@ -343,16 +343,64 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The page as a stream: the whole grid again whenever what it shows
+/// Changes arriving this close together are sent as one (the polls of a
+/// round start and end in bursts).
+const COALESCE: Duration = Duration::from_millis(200);
+
+/// What changed between two pages, as the stream's `patch` event: the page
+/// without its cards, and the cards that differ. `None` when the grid's
+/// shape changed (a service or workspace added, moved, removed): then the
+/// whole page is sent.
+fn patch(old: &serde_json::Value, new: &serde_json::Value) -> Option<serde_json::Value> {
+    type Shape = Vec<(String, Vec<String>)>;
+    let shape = |v: &serde_json::Value| -> Option<Shape> {
+        v["workspaces"]
+            .as_array()?
+            .iter()
+            .map(|w| {
+                let ids = w["services"]
+                    .as_array()?
+                    .iter()
+                    .map(|c| c["id"].as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()?;
+                Some((w["name"].as_str()?.to_string(), ids))
+            })
+            .collect()
+    };
+    if shape(old)? != shape(new)? {
+        return None;
+    }
+    let mut cards = Vec::new();
+    let (ow, nw) = (old["workspaces"].as_array()?, new["workspaces"].as_array()?);
+    for (o, n) in ow.iter().zip(nw) {
+        for (oc, nc) in o["services"]
+            .as_array()?
+            .iter()
+            .zip(n["services"].as_array()?)
+        {
+            if oc != nc {
+                cards.push(nc.clone());
+            }
+        }
+    }
+    let mut top = new.clone();
+    for w in top["workspaces"].as_array_mut()? {
+        w.as_object_mut()?.remove("services");
+    }
+    Some(serde_json::json!({ "top": top, "cards": cards }))
+}
+
+/// The page as a stream: the whole grid first, then whenever what it shows
 /// changes — a new snapshot, a reload, a key stored, or an "updated N min
-/// ago" label turning over — and nothing in between.
+/// ago" label turning over — only what changed (see [`patch`]), and nothing
+/// in between.
 fn events(inner: Arc<Inner>) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     struct St {
         inner: Arc<Inner>,
         snap: watch::Receiver<Arc<crate::engine::Snapshot>>,
         app: watch::Receiver<Arc<AppInfo>>,
         keys: watch::Receiver<u64>,
-        last: Option<String>,
+        last: Option<serde_json::Value>,
         first: bool,
     }
     let st = St {
@@ -382,15 +430,24 @@ fn events(inner: Arc<Inner>) -> Sse<impl futures_util::Stream<Item = Result<Even
                     _ = st.keys.changed() => {},
                     _ = tokio::time::sleep(next) => {},
                 }
+                tokio::time::sleep(COALESCE).await;
+                // What arrived meanwhile is in the page built now.
+                st.snap.borrow_and_update();
+                st.app.borrow_and_update();
+                st.keys.borrow_and_update();
             }
-            let page = st.inner.page();
-            let Ok(data) = serde_json::to_string(&page) else {
+            let Ok(page) = serde_json::to_value(st.inner.page()) else {
                 continue;
             };
-            if st.last.as_deref() != Some(data.as_str()) {
-                st.last = Some(data.clone());
-                return Some((Ok(Event::default().event("state").data(data)), st));
+            if st.last.as_ref() == Some(&page) {
+                continue;
             }
+            let event = match st.last.as_ref().and_then(|old| patch(old, &page)) {
+                Some(p) => Event::default().event("patch").data(p.to_string()),
+                None => Event::default().event("state").data(page.to_string()),
+            };
+            st.last = Some(page);
+            return Some((Ok(event), st));
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(30)))
@@ -513,4 +570,34 @@ fn bytes_response(
         body.into(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn page(cards: &[(&str, &str)]) -> serde_json::Value {
+        json!({
+            "headline": "h",
+            "workspaces": [{"name": "A", "worst": "down", "services":
+                cards.iter().map(|(id, w)| json!({"id": id, "word": w})).collect::<Vec<_>>()}],
+        })
+    }
+
+    #[test]
+    fn a_patch_carries_only_the_cards_that_changed() {
+        let old = page(&[("a/x", "Healthy"), ("a/y", "Healthy")]);
+        let new = page(&[("a/x", "Healthy"), ("a/y", "Down")]);
+        let p = patch(&old, &new).unwrap();
+        assert_eq!(p["cards"], json!([{"id": "a/y", "word": "Down"}]));
+        assert_eq!(
+            p["top"]["workspaces"][0],
+            json!({"name": "A", "worst": "down"})
+        );
+        assert_eq!(p["top"]["headline"], "h");
+        // A service added or moved changes the grid's shape: the whole page goes.
+        assert!(patch(&old, &page(&[("a/y", "Healthy"), ("a/x", "Healthy")])).is_none());
+        assert!(patch(&old, &page(&[("a/x", "Healthy")])).is_none());
+    }
 }

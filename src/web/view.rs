@@ -159,10 +159,11 @@ fn settings(s: &Service) -> Settings {
 pub struct HistoryView {
     /// One letter per quarter hour, oldest first: h d x u l, or `.` unchecked.
     pub cells: String,
-    /// `1` where a deploy ran in that quarter hour, else `0`.
+    /// `1` where a deploy ran in that quarter hour, else `0`; empty when none ran.
     pub deploys: String,
-    /// The main number per quarter hour (`null` where none).
-    pub values: Vec<Option<u64>>,
+    /// The main number per quarter hour (`null` where none); `None` when the
+    /// service has no main number.
+    pub values: Option<Vec<Option<u64>>>,
     /// What the number is ("visitors now"); `None`: the service has none.
     pub label: Option<String>,
     /// The strip in words, for screen readers and tooltips.
@@ -434,17 +435,18 @@ fn letter(b: &Option<Bucket>) -> char {
 pub fn history_view(h: &crate::engine::history::History, now: OffsetDateTime) -> HistoryView {
     let window = h.window(now);
     let cells: String = window.iter().map(letter).collect();
-    let deploys: String = window
-        .iter()
-        .map(|b| {
-            if b.is_some_and(|b| b.deploying) {
-                '1'
-            } else {
-                '0'
-            }
-        })
-        .collect();
-    let values = window.iter().map(|b| b.and_then(|b| b.value)).collect();
+    let ran = |b: &Option<Bucket>| b.is_some_and(|b| b.deploying);
+    let deploys: String = if window.iter().any(ran) {
+        window
+            .iter()
+            .map(|b| if ran(b) { '1' } else { '0' })
+            .collect()
+    } else {
+        String::new()
+    };
+    let values = h
+        .label()
+        .map(|_| window.iter().map(|b| b.and_then(|b| b.value)).collect());
     let first = crate::engine::history::bucket_start(now) - BUCKET_SECS * (BUCKETS as i64 - 1);
     let quarter = std::time::Duration::from_secs(BUCKET_SECS as u64);
     let mut parts = Vec::new();
@@ -593,7 +595,8 @@ enabled = false
         let h = shop.history.as_ref().unwrap();
         assert_eq!(h.cells.len(), BUCKETS);
         assert!(h.cells.ends_with("x.x"), "{}", h.cells);
-        assert_eq!(h.values[BUCKETS - 1], Some(7));
+        assert_eq!(h.values.as_ref().unwrap()[BUCKETS - 1], Some(7));
+        assert_eq!(h.deploys, "", "no deploy ran");
         assert!(h.summary.contains("30 min down"), "{}", h.summary);
         let docs = &ws.services[1];
         assert_eq!((docs.status, docs.word.as_str()), (None, "Link only"));

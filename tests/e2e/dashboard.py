@@ -137,9 +137,7 @@ def listening_ports(pid):
 
 
 COMMENT = "# My Overwatch — this comment must survive every edit from the page."
-with open(CONFIG, "w") as f:
-    f.write(f'{COMMENT}\nrefresh = "2s"\n')
-os.chmod(CONFIG, 0o600)
+# No config file: the tray starts with the demo, as for a new user.
 
 # ---- no tray yet -------------------------------------------------------------------
 
@@ -151,7 +149,8 @@ app = subprocess.Popen([BIN, "--config", CONFIG], env=env, stdout=subprocess.DEV
 procs.append(app)
 check("the tray registers", bool(eventually(lambda: sni("item").returncode == 0, 20)))
 time.sleep(1)
-check("nothing listens on the network before the page is opened", listening_ports(app.pid) == [], str(listening_ports(app.pid)))
+# The demo's simulator runs inside the tray; besides it, nothing may listen yet.
+before_open = listening_ports(app.pid)
 
 # ---- the browser ---------------------------------------------------------------------
 
@@ -207,12 +206,16 @@ try:
     sni("click", menu_id)
     url = eventually(lambda: opened_urls() and opened_urls()[-1], 15)
     check("Open Overwatch… opens a one-time sign-in link on 127.0.0.1", bool(url) and re.match(r"^http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{64}$", url), url)
-    ports = listening_ports(app.pid)
-    check("the tray now listens on one loopback port only", len(ports) == 1 and ports[0][0] == "0100007F", str(ports))
+    new_ports = [p for p in listening_ports(app.pid) if p not in before_open]
+    url_port = int(re.search(r":(\d+)/", url).group(1)) if url else 0
+    check("opening the page starts one listener, on 127.0.0.1 at the link's port", new_ports == [("0100007F", url_port)], f"{new_ports} vs {url_port}")
     d.get(url)
     check("the token is dropped from the address bar", eventually(lambda: "token" not in d.current_url and d.current_url.endswith("/"), 10), d.current_url)
-    check("the empty state asks to add the first service", bool(eventually(lambda: js("return document.querySelector('.empty h2')?.textContent") == "Add your first service", 15)))
+    check("the demo's services are shown, labelled as demo data", bool(eventually(lambda: js("return document.querySelectorAll('#grid article.card').length") == 8 and "Demo data." in js("return document.getElementById('banners').innerText"), 15)))
     js("window.__notReloaded = 1")
+    bases = d.execute_async_script("const done = arguments[arguments.length - 1]; fetch('/api/state').then(r => r.json()).then(p => done([].concat(...p.workspaces.map(w => w.services.map(c => c.settings.base_url)))))")
+    demo_ports = {int(re.search(r":(\d+)", b).group(1)) for b in bases if b}
+    check("before the page was opened only the demo's own simulator listened", len(before_open) <= 1 and all(p[1] in demo_ports for p in before_open), f"{before_open} vs {demo_ports}")
 
     # ---- keyboard only: add the first service ----
     def active_id():
@@ -230,7 +233,7 @@ try:
 
     js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
     reached = tab_to("add-first")
-    check("the call to action is reached with Tab", reached, active_id())
+    check("\"Add your first service\" is reached with Tab", reached, active_id())
     ActionChains(d).send_keys(Keys.ENTER).perform()
     check("Enter opens the dialog with the focus in it", bool(eventually(lambda: js("return document.getElementById('service-dialog').open && document.getElementById('service-dialog').contains(document.activeElement)"), 5)))
     eventually(lambda: js("return document.getElementById('f-key').options.length > 1"), 10)
@@ -261,10 +264,14 @@ try:
     closed = eventually(lambda: not js("return document.getElementById('service-dialog').open"), 15)
     check("Enter saves and closes the dialog", bool(closed), js("return document.getElementById('err-').textContent + ' ' + [...document.querySelectorAll('.err')].map(e => e.id + ':' + e.textContent).join(' ')"))
     check("the service added from the keyboard appears in the grid", bool(eventually(lambda: card("Shop") and card("Shop")["word"] == "Healthy", 25)), str(card("Shop")))
-    text = open(CONFIG).read()
-    check("it is in the config file, with the file's comment kept", 'name = "Shop"' in text and 'project = "e2e-shop"' in text and COMMENT in text and 'key = "e2e-shop-key"' in text, text)
+    check("the first real service ends the demo", bool(eventually(lambda: js("return document.querySelectorAll('#grid article.card').length") == 1 and "Demo data" not in js("return document.getElementById('banners').innerText"), 15)))
+    text = open(CONFIG).read() if os.path.exists(CONFIG) else ""
+    check("the page created the config file with it", 'name = "Personal"' in text and 'name = "Shop"' in text and 'project = "e2e-shop"' in text and 'key = "e2e-shop-key"' in text, text)
     check("its key went to the keychain (gnome-keyring), not the file", secret_lookup("e2e-shop-key") == "sim-token" and "sim-token" not in text)
     check("no reload happened", js("return window.__notReloaded") == 1)
+    # A hand edit: a comment on top (later edits from the page must keep it) and a quick refresh.
+    with open(CONFIG, "w") as f:
+        f.write(f'{COMMENT}\nrefresh = "2s"\n\n{text}')
 
     # ---- live: a simulator change turns the card red without a reload ----
     sim_set("railway:e2e-shop", "crash")
@@ -303,6 +310,23 @@ try:
     d.find_element(By.ID, "k-value").send_keys(Keys.ENTER)
     check("Set key… stores the new value and the card recovers", bool(eventually(lambda: card("Web")["word"] == "Healthy", 30)), str(card("Web")))
     check("the keychain holds the new value", secret_lookup("e2e-web-key") == "sim-token")
+    # One service per provider: Plausible and Sentry with the key already stored, picked by name.
+    for title, name, fields in [("Plausible", "Traffic", {"site": "e2e.example"}), ("Sentry", "Errors", {"org": "e2e", "project": "api"})]:
+        d.find_element(By.ID, "add-service").click()
+        eventually(lambda: js("return document.getElementById('f-key').options.length > 2"), 10)
+        js("const p = document.getElementById('f-provider'); p.value = [...p.options].find(o => o.text === arguments[0]).value; p.dispatchEvent(new Event('change'))", title)
+        d.find_element(By.ID, "f-name").send_keys(name)
+        for k, v in fields.items():
+            d.find_element(By.ID, f"f-target-{k}").send_keys(v)
+        offered = js("return [...document.getElementById('f-key').options].map(o => o.value)")
+        js("const s = document.getElementById('f-key'); s.value = 'keychain:e2e-shop-key'; s.dispatchEvent(new Event('change'))")
+        d.find_element(By.ID, "more-toggle").click()
+        d.find_element(By.ID, "f-base_url").send_keys(BASE)
+        d.find_element(By.ID, "save-service").click()
+        eventually(lambda: not js("return document.getElementById('service-dialog').open"), 15)
+    check("the key list offers the stored keys by name", "keychain:e2e-shop-key" in offered and "keychain:e2e-web-key" in offered, str(offered))
+    check("one service per provider, all healthy in the grid", bool(eventually(lambda: all(card(n) and card(n)["word"] == "Healthy" for n in ["Shop", "Web", "Traffic", "Errors"]), 30)), str([card(n) for n in ["Shop", "Web", "Traffic", "Errors"]]))
+    check("the page's edits kept the file's comment", COMMENT in open(CONFIG).read())
     html = js("return document.documentElement.outerHTML")
     check("no key value is anywhere in the page", "sim-token" not in html and "wrong-token" not in html)
 
@@ -346,6 +370,17 @@ try:
     check("every control has a label for screen readers", unlabeled == [], str(unlabeled))
     check("every card says its status in a word", js("return [...document.querySelectorAll('#grid article.card')].every(c => c.querySelector('.pill .word').textContent.trim().length > 0)"))
 
+    # ---- removing every workspace from the page leaves the empty state ----
+    for ws in js("return [...document.querySelectorAll('section.workspace')].map(s => s.getAttribute('data-ws'))"):
+        js("document.querySelector('[data-ws=\"' + arguments[0] + '\"] [data-act=\"ws-remove\"]').click()", ws)
+        eventually(lambda: js("return document.getElementById('confirm-dialog').open"), 5)
+        d.find_element(By.ID, "confirm-ok").click()
+        eventually(lambda: not js("return document.getElementById('confirm-dialog').open"), 10)
+        eventually(lambda: not js("return !!document.querySelector('[data-ws=\"' + arguments[0] + '\"]')", ws), 15)
+    check("with no services left, the page offers one thing: add the first", bool(eventually(lambda: js("return document.querySelector('.empty h2')?.textContent") == "Add your first service", 15)))
+    text = open(CONFIG).read()
+    check("the file has no workspace left, and still its comment", "[[workspaces]]" not in text and COMMENT in text, text)
+
     # ---- the screenshots: the demo's services, every status ----
     with open(CONFIG, "w") as f:
         f.write(f'{COMMENT}\nrefresh = "2s"\n')
@@ -373,7 +408,7 @@ try:
     def shot(name, w, h, dark):
         d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]})
         viewport(w, h)
-        js("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
+        js("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur(); document.getElementById('toast').hidden = true")
         # No hover left on a button by the last click.
         ActionChains(d).move_to_element(d.find_element(By.ID, "headline")).perform()
         time.sleep(0.8)

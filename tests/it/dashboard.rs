@@ -711,6 +711,25 @@ async fn the_dialogs_fields_are_checked_one_by_one_and_edits_keep_comments() {
         .contains("already has"));
     assert_eq!(rig.file(), before);
 
+    // The form shows a field's default; saved, a default is left out of the file.
+    let r = rig
+        .post(
+            "/api/service/save",
+            &cookie,
+            &csrf,
+            &serde_json::json!({"workspace": "Acme", "name": "Jobs", "provider": "railway",
+                "target": {"project": "dash-jobs", "environment": "production", "token_kind": "account"},
+                "key": {"source": "keychain", "name": "acme-railway"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let text = rig.file();
+    assert!(text.contains("project = \"dash-jobs\""), "{text}");
+    assert!(
+        !text.contains("environment") && !text.contains("token_kind"),
+        "{text}"
+    );
+
     // Add to a new workspace, then edit: rename, move, clear a field.
     let r = rig
         .post(

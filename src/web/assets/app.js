@@ -109,27 +109,29 @@ function metricList(metrics, cls) {
 
 function historyStrip(card) {
   const h = card.history;
+  const vals = h.values || [];
+  const deployed = (i) => h.deploys[i] === "1";
   const box = el("div", { class: "history" });
   const strip = el("div", { class: "strip", role: "img", "aria-label": h.summary, title: h.summary });
   const start = Date.parse(h.start);
   for (let i = 0; i < h.cells.length; i++) {
     const c = h.cells[i];
     const cls = c === "." ? "none" : c;
-    const cell = el("span", { class: `cell s-${cls}${h.deploys[i] === "1" ? " deploy" : ""}` });
+    const cell = el("span", { class: `cell s-${cls}${deployed(i) ? " deploy" : ""}` });
     if (!Number.isNaN(start)) {
       const t = new Date(start + i * h.bucket_minutes * 60000);
       const hh = String(t.getHours()).padStart(2, "0");
       const mm = String(t.getMinutes()).padStart(2, "0");
       const words = { h: "healthy", d: "degraded", x: "down", u: "unknown", l: "checking", ".": "not checked" };
       let tip = `${hh}:${mm} ${words[c] || ""}`;
-      if (h.values[i] !== null && h.values[i] !== undefined && h.label) tip += ` · ${h.label} ${h.values[i]}`;
-      if (h.deploys[i] === "1") tip += " · deploy";
+      if (vals[i] !== null && vals[i] !== undefined && h.label) tip += ` · ${h.label} ${vals[i]}`;
+      if (deployed(i)) tip += " · deploy";
       cell.title = tip;
     }
     strip.append(cell);
   }
   box.append(strip);
-  const values = h.values.filter((v) => v !== null && v !== undefined);
+  const values = vals.filter((v) => v !== null && v !== undefined);
   if (h.label && values.length > 0) {
     const max = Math.max(1, ...values);
     const svg = svgEl("svg", { class: "spark", viewBox: "0 0 96 24", preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" });
@@ -139,7 +141,7 @@ function historyStrip(card) {
       if (run.length > 1) svg.append(svgEl("polyline", { points: run.map((p) => p.join(",")).join(" ") }));
       run = [];
     };
-    h.values.forEach((v, i) => {
+    vals.forEach((v, i) => {
       if (v === null || v === undefined) flush();
       else run.push([i + 0.5, (22 - (v / max) * 20).toFixed(2)]);
     });
@@ -341,7 +343,9 @@ function render(page) {
       }
       cards.append(node);
       const prev = state.statuses.get(card.id);
-      if (prev !== undefined && prev !== card.word) announce(`${card.name} in ${ws.name} is now ${card.word}`);
+      if (prev !== undefined && prev !== card.word && prev !== "Checking…" && card.word !== "Checking…") {
+        announce(`${card.name} in ${ws.name} is now ${card.word}`);
+      }
       state.statuses.set(card.id, card.word);
     }
     return sec;
@@ -353,18 +357,31 @@ function render(page) {
 
 // ---- live updates ----------------------------------------------------------------
 
+// A patch: the page without its cards, and only the cards that changed.
+function applyPatch(p) {
+  const page = p.top;
+  page.workspaces.forEach((w, i) => { w.services = state.page.workspaces[i].services.slice(); });
+  for (const c of p.cards) {
+    for (const w of page.workspaces) {
+      const j = w.services.findIndex((x) => x.id === c.id);
+      if (j >= 0) w.services[j] = c;
+    }
+  }
+  return page;
+}
+
 function connect() {
   const es = new EventSource("/api/events");
-  es.addEventListener("state", (ev) => {
-    if (state.disconnected) {
-      state.disconnected = false;
-    }
+  const on = (kind, make) => es.addEventListener(kind, (ev) => {
+    state.disconnected = false;
     try {
-      render(JSON.parse(ev.data));
+      render(make(JSON.parse(ev.data)));
     } catch (e) {
       toast(`Could not draw the page: ${e}`, true);
     }
   });
+  on("state", (page) => page);
+  on("patch", (p) => applyPatch(p));
   es.onerror = () => {
     state.disconnected = true;
     if (state.page) renderBanners(state.page);
@@ -473,28 +490,25 @@ function clearErrors(form) {
   for (const e of form.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
 }
 
+// Puts each problem under its field (and marks the field invalid); what has
+// no visible field goes to the form's own error line, which is announced.
 function showErrors(prefix, data, fallbackField) {
   const fields = data.fields || {};
   let first = null;
-  const general = $(`${prefix}`);
-  let generalText = "";
+  const general = [];
   for (const [k, msg] of Object.entries(fields)) {
-    const target = document.getElementById(`${prefix}${k}`);
-    if (k && target) {
+    const target = k ? document.getElementById(`${prefix}${k}`) : null;
+    const input = target && document.querySelector(`[aria-describedby~="${prefix}${k}"]`);
+    if (target && input && !input.closest("[hidden]")) {
       target.textContent = msg;
-      const input = document.querySelector(`[aria-describedby~="${prefix}${k}"]`);
-      if (input) {
-        input.setAttribute("aria-invalid", "true");
-        if (!first && !input.closest("[hidden]")) first = input;
-      }
+      input.setAttribute("aria-invalid", "true");
+      if (!first) first = input;
     } else {
-      generalText += (generalText ? " " : "") + msg;
+      general.push(msg);
     }
   }
-  if (!Object.keys(fields).length) generalText = data.error || "Something went wrong.";
-  else if (generalText === "" && !first) generalText = data.error || "";
-  if (data.error && Object.keys(fields).length && first) generalText = generalText || data.error;
-  general.textContent = generalText;
+  if (data.error && (general.length === 0 || first)) general.unshift(data.error);
+  $(prefix).textContent = general.join(" ");
   if (first) {
     const more = first.closest("details");
     if (more) more.open = true;
@@ -590,7 +604,8 @@ function slug(s) {
 
 function fillWorkspaces(selected) {
   const sel = $("f-workspace");
-  const names = state.page ? state.page.workspaces.map((w) => w.name) : [];
+  // The demo's workspaces are not the user's: a first real service starts a new one.
+  const names = state.page && !state.page.demo ? state.page.workspaces.map((w) => w.name) : [];
   const opts = names.map((n) => el("option", { value: n, text: n }));
   opts.push(el("option", { value: "", text: "New workspace…" }));
   sel.replaceChildren(...opts);
@@ -602,7 +617,7 @@ function syncWorkspace() {
   const isNew = $("f-workspace").value === "";
   $("f-new-workspace").hidden = !isNew;
   $("l-new-workspace").hidden = !isNew;
-  if (isNew && !$("f-new-workspace").value) $("f-new-workspace").value = state.page && state.page.workspaces.length ? "" : "Personal";
+  if (isNew && !$("f-new-workspace").value) $("f-new-workspace").value = state.page && state.page.workspaces.length && !state.page.demo ? "" : "Personal";
 }
 
 function renderTargetFields(values) {
