@@ -81,6 +81,10 @@ registered_by() {
 # measured here runs without them unless its row says otherwise (the GL cross-check).
 unset GDK_GL NO_AT_BRIDGE
 AS_RUN="as a user runs it (no GDK_GL, no NO_AT_BRIDGE)"
+# GTK 3 caches its GLX probe in the root window's GDK_VISUALS property: only the
+# first GTK program on a display (a tray autostarted at login, say) loads Mesa for
+# it, the later ones read the cache. Each measured start is made that first one.
+fresh_display() { xprop -root -remove GDK_VISUALS 2>/dev/null || true; }
 
 if [ "$ONLY" = all ]; then
 # ---- 1. idle footprint against the floor --------------------------------------
@@ -121,6 +125,7 @@ PROCS=(
 idle_run() {
   local run=$1 i=0 spec label gl cmd
   local -a ps=()
+  fresh_display
   for spec in "${PROCS[@]}"; do
     IFS='|' read -r label gl cmd <<< "$spec"
     mkdir -p "$OUT/data-$i"
@@ -163,7 +168,8 @@ echo
 echo "| | floor (tao + tray-icon) | Overwatch, 4 services | 54 services | 200 services | \`watch\` (no GUI), 200 |"
 echo "|---|---:|---:|---:|---:|---:|"
 row() {
-  local gl=$1 what=$2 out="| $what |"
+  local gl=$1 what=$2
+  local out="| $what |"
   for l in floor ow4 ow54 ow200 watch200; do out="$out $(mb "$(cell $l $gl 4)") |"; done
   echo "$out"
 }
@@ -185,7 +191,7 @@ out="| RSS runs, as run (MB) |"
 for l in floor ow4 ow54 ow200 watch200; do out="$out $(runs $l run) |"; done
 echo "$out"
 echo
-echo "Medians of $REPEATS runs. Every process of a run starts at once in one Xvfb session with a StatusNotifierWatcher (each tray registers its item), settles for 15 s (its start-up round and first render), then is watched for ${IDLE_SECONDS} s; RSS is VmRSS at the end (so $((15 + IDLE_SECONDS)) s after start), CPU is utime+stime over the window, context switches are voluntary + involuntary summed over /proc/PID/task/*. Refresh 60 s: the window holds one poll round. \"As a user runs it\": neither \`GDK_GL\` nor \`NO_AT_BRIDGE\` is set (Overwatch turns GTK's GL off itself); the cross-check row sets \`GDK_GL=disable\` for the process. The ratio row divides each as-run RSS by the floor's with GL off, measured in the same runs."
+echo "Medians of $REPEATS runs. Every process of a run starts at once in one Xvfb session with a StatusNotifierWatcher (each tray registers its item), settles for 15 s (its start-up round and first render), then is watched for ${IDLE_SECONDS} s; RSS is VmRSS at the end (so $((15 + IDLE_SECONDS)) s after start), CPU is utime+stime over the window, context switches are voluntary + involuntary summed over /proc/PID/task/*. Refresh 60 s: the window holds one poll round. Each run starts on a display without GTK's cached GLX probe (the root window's \`GDK_VISUALS\`), as the first GTK program of a session finds it. \"As a user runs it\": neither \`GDK_GL\` nor \`NO_AT_BRIDGE\` is set (Overwatch turns GTK's GL off itself); the cross-check row sets \`GDK_GL=disable\` for the process. The ratio row divides each as-run RSS by the floor's with GL off, measured in the same runs."
 echo
 echo "Between polls (54 services, refresh 1 h, as run: no poll in the window): $(cell ow54h run 7) context switches in ${IDLE_SECONDS} s vs the floor's $(cell floor run 7), CPU $(awk -v t="$(cell ow54h run 6)" -v h="$hz" -v s="$IDLE_SECONDS" 'BEGIN {printf "%.3f %%", 100 * t / h / s}'), RSS $(mb "$(cell ow54h run 4)")."
 echo
@@ -194,6 +200,7 @@ echo
 cold() {
   local what=$1; shift
   local t0 t1 p
+  fresh_display
   t0=$(date +%s%N)
   "$@" >/dev/null 2>&1 & p=$!
   registered_by $p || { echo "n/a"; kill $p 2>/dev/null; return; }
@@ -215,7 +222,7 @@ osz=$(stat -c %s "$BIN"); fsz=$(stat -c %s "$FLOOR")
 echo "| Overwatch, 200 services | $(awk -v b="$osz" 'BEGIN {printf "%.2f MB", b / 1048576}') | $(printf '%s\n' "${os[@]}" | median) ms | ${os[*]} |"
 echo "| floor | $(awk -v b="$fsz" 'BEGIN {printf "%.2f MB", b / 1048576}') | $(printf '%s\n' "${fs[@]}" | median) ms | ${fs[*]} |"
 echo
-echo "Cold start, $AS_RUN: from exec until the StatusNotifierWatcher lists the process's item (polled every 50 ms, so ±50 ms); the page cache is warm. The floor is built with the same release profile (\`strip = true\`)."
+echo "Cold start, $AS_RUN, each on a display without GTK's cached GLX probe: from exec until the StatusNotifierWatcher lists the process's item (polled every 50 ms, so ±50 ms); the page cache is warm. The floor is built with the same release profile (\`strip = true\`)."
 echo
 echo "Where the binary's code comes from (\`nm --size-sort\` on the same build with its symbols kept; each function is counted under the crate its name starts with, and a trait method under its type's crate unless that is the standard library's; generic code is counted where it was instantiated's name says, so this is an attribution, not an exact split):"
 echo
