@@ -17,7 +17,8 @@ export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.
 CARGO=${CARGO:-cargo}
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}
-# ONLY=engine skips the idle, size and cold-start part (sections 1 and 2).
+# ONLY=engine skips the idle, size and cold-start part (sections 1 and 2);
+# ONLY=idle runs only that part.
 ONLY=${ONLY:-all}
 REPEATS=${REPEATS:-3}
 SOAK_CYCLES=${SOAK_CYCLES:-10000}
@@ -86,7 +87,7 @@ AS_RUN="as a user runs it (no GDK_GL, no NO_AT_BRIDGE)"
 # it, the later ones read the cache. Each measured start is made that first one.
 fresh_display() { xprop -root -remove GDK_VISUALS 2>/dev/null || true; }
 
-if [ "$ONLY" = all ]; then
+if [ "$ONLY" != engine ]; then
 # ---- 1. idle footprint against the floor --------------------------------------
 # One simulator serves every fleet; each fleet's config is written by `overwatch sim`.
 "$BIN" sim --write-config "$OUT/demo.toml" > "$OUT/sim.out" 2>&1 &
@@ -275,6 +276,7 @@ kill "${pids[0]}" 2>/dev/null || true
 fi
 
 # ---- 3–6 and 8 (engine), 7 (menu) ----------------------------------------------
+if [ "$ONLY" != idle ]; then
 echo "## 3. Poll cycle at scale"
 echo
 $CARGO bench -q --bench engine -- scale --repeats "$REPEATS" 2>/dev/null
@@ -300,4 +302,5 @@ echo "## 8. Soak"
 echo
 $CARGO bench -q --bench engine -- soak --cycles "$SOAK_CYCLES" 2>/dev/null
 echo
+fi
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
