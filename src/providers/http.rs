@@ -36,6 +36,10 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// watches 200 services on one provider is one polite client of that host.
 /// Hosts do not wait for each other. With HTTP/2 they share one connection.
 pub const PER_HOST_IN_FLIGHT: usize = 8;
+/// How long a host's first request goes alone at most (less when it is
+/// answered sooner): time for its connection to open, so that the requests
+/// after it find that connection and share it where the host speaks HTTP/2.
+pub const FIRST_TURN_ALONE: Duration = Duration::from_millis(500);
 
 /// Limits and identity of the shared client.
 #[derive(Debug, Clone)]
@@ -97,7 +101,7 @@ struct HostGates {
 }
 
 /// One host's turns: a single one until the first exchange with the host is
-/// over (or the connect timeout has passed), then [`HttpOptions::per_host`].
+/// over (or [`FIRST_TURN_ALONE`] has passed), then [`HttpOptions::per_host`].
 /// So the first request opens the connection and, where the host speaks
 /// HTTP/2, every later one finds it and shares it — instead of a burst of
 /// requests each opening (and handshaking) a connection of its own before
@@ -140,8 +144,8 @@ impl HostGates {
                         turns: Arc::new(Semaphore::new(1)),
                         more: per_host.max(1).saturating_sub(1).into(),
                     });
-                    // A first exchange that hangs holds the others back no
-                    // longer than a connection may take to open.
+                    // A slow first answer holds the others back no longer
+                    // than a connection usually takes to open.
                     let g = gate.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(open_after).await;
@@ -236,7 +240,11 @@ impl Http {
         // The wait for a turn is not the request's time: the timeout starts after it.
         let (gate, _turn) = self
             .hosts
-            .enter(&req.url, self.opts.per_host, self.opts.connect_timeout)
+            .enter(
+                &req.url,
+                self.opts.per_host,
+                FIRST_TURN_ALONE.min(self.opts.connect_timeout),
+            )
             .await;
         let exchange = async {
             let mut resp = builder

@@ -105,6 +105,9 @@ id_of() { $SNI id "$1"; }
 # As a user runs it: scripts/session.sh sets GDK_GL=disable for the session's
 # other GTK programs; the tray must keep OpenGL out by itself.
 unset GDK_GL
+# GTK caches its GLX probe on the root window (GDK_VISUALS); later GTK programs
+# on the display then skip GL whatever GDK_GL says. Start each tray without it.
+fresh_display() { xprop -root -remove GDK_VISUALS 2>/dev/null || true; }
 # OpenGL libraries (libglvnd, Mesa's GLX/EGL/DRI drivers, llvmpipe's LLVM) mapped by PID.
 gl_libs() { grep -oE '/[^ ]*/(lib(GL|GLX|EGL|GLdispatch|gallium|LLVM)[^/ ]*\.so[^/ ]*|[^/ ]*_dri\.so)' "/proc/$1/maps" | sort -u; }
 no_gl() { [ -e "/proc/$1/maps" ] && [ -z "$(gl_libs "$1")" ]; }
@@ -114,6 +117,7 @@ has_gl() { gl_libs "$1" | grep -q .; }
 # notifications must be on the user's clock, not UTC.
 export TZ=Pacific/Kiritimati
 # Debug logging shows each re-read of the config ("config changed on disk").
+fresh_display
 RUST_LOG=overwatch=debug,info "$BIN" --config "$CONFIG" > "$OUT/app.out" 2> "$OUT/app.err" &
 APP=$!
 pids+=($APP)
@@ -230,6 +234,7 @@ check "no secret in the app's output" bash -c "! grep -q 'sim-token' '$OUT/app.o
 
 # A user's own GDK_GL is kept (here: empty, GL on), and the check above can
 # fail: with GL on, GTK maps the OpenGL libraries.
+fresh_display
 GDK_GL= "$BIN" --config "$CONFIG" > "$OUT/app2.out" 2> "$OUT/app2.err" &
 APP2=$!
 pids+=($APP2)
