@@ -4,6 +4,7 @@
 //! the toolkit: real GTK menu items, attached to a registered tray icon whose
 //! menu a D-Bus client has read, so libdbusmenu sends its property updates).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use overwatch::model::{Card, Metric, NetlifyTarget, Service, ServiceId, Status, Target};
@@ -11,50 +12,52 @@ use overwatch::secrets::KeyRef;
 use overwatch::view::menu::{self, MenuState, Node, Notify, Op, ServiceView, WorkspaceView};
 use time::OffsetDateTime;
 
-const SIZES: [usize; 3] = [10, 100, 500];
+const SIZES: [usize; 4] = [10, 100, 500, 1000];
 const UPDATES: usize = 40;
 
 fn state(n: usize, now: OffsetDateTime, tick: u64) -> MenuState {
     let updated = now - time::Duration::minutes(2);
     let workspaces = (0..n.div_ceil(10))
-        .map(|w| WorkspaceView {
-            name: format!("Fleet {}", w + 1),
-            muted: None,
-            services: (w * 10..((w + 1) * 10).min(n))
-                .map(|i| {
-                    let mut service = Service::example(
-                        &format!("Fleet {}", w + 1),
-                        &format!("S{i}"),
-                        Target::Netlify(NetlifyTarget {
-                            site: format!("fleet-{i}"),
-                        }),
-                        Some(KeyRef::Env("T".into())),
-                    );
-                    service.id = ServiceId(format!("fleet/s{i}"));
-                    ServiceView {
-                        service,
-                        card: Some(Card {
-                            status: Status::Healthy,
-                            reason: None,
-                            in_progress: false,
-                            activity: None,
-                            summary: format!("{} visitors today", 1000 + tick * 7 + i as u64),
-                            metrics: vec![
-                                Metric::new("published", format!("{} min ago", 3 + tick)),
-                                Metric::new("last deploy", "ready 3 h ago"),
-                            ],
-                            details: Vec::new(),
-                            dashboard_url: Some(format!("https://app.netlify.com/sites/s{i}")),
-                            link: None,
-                            gauge: None,
-                            updated_at: Some(updated),
-                        }),
-                        stale: false,
-                        muted: None,
-                        last_success: Some(updated),
-                    }
-                })
-                .collect(),
+        .map(|w| {
+            Arc::new(WorkspaceView {
+                name: format!("Fleet {}", w + 1),
+                muted: None,
+                services: (w * 10..((w + 1) * 10).min(n))
+                    .map(|i| {
+                        let mut service = Service::example(
+                            &format!("Fleet {}", w + 1),
+                            &format!("S{i}"),
+                            Target::Netlify(NetlifyTarget {
+                                site: format!("fleet-{i}"),
+                            }),
+                            Some(KeyRef::Env("T".into())),
+                        );
+                        service.id = ServiceId(format!("fleet/s{i}"));
+                        ServiceView {
+                            service,
+                            card: Some(Card {
+                                status: Status::Healthy,
+                                reason: None,
+                                in_progress: false,
+                                activity: None,
+                                summary: format!("{} visitors today", 1000 + tick * 7 + i as u64),
+                                metrics: vec![
+                                    Metric::new("published", format!("{} min ago", 3 + tick)),
+                                    Metric::new("last deploy", "ready 3 h ago"),
+                                ],
+                                details: Vec::new(),
+                                dashboard_url: Some(format!("https://app.netlify.com/sites/s{i}")),
+                                link: None,
+                                gauge: None,
+                                updated_at: Some(updated),
+                            }),
+                            stale: false,
+                            muted: None,
+                            last_success: Some(updated),
+                        }
+                    })
+                    .collect(),
+            })
         })
         .collect();
     MenuState {
@@ -149,7 +152,10 @@ fn main() {
         let all = state(n, t0 + time::Duration::minutes(1), 1);
         // ... or one poll result arrives (one card changes).
         let mut one = base.clone();
-        if let Some(c) = one.workspaces[0].services[0].card.as_mut() {
+        if let Some(c) = Arc::make_mut(&mut one.workspaces[0]).services[0]
+            .card
+            .as_mut()
+        {
             c.summary = "1 visitor today".into();
             c.metrics[0] = Metric::new("published", "just now");
         }
@@ -162,7 +168,13 @@ fn main() {
         };
         for (what, other) in [("every card", &all), ("one card", &one)] {
             let states = [&base, other];
-            let models: Vec<Vec<Node>> = states.iter().map(|s| menu::build(s)).collect();
+            // Built as the tray builds them, one after the other: the
+            // workspaces that did not change are the same nodes in both.
+            let mut shared = menu::NodeMemo::default();
+            let models: Vec<Vec<Node>> = states
+                .iter()
+                .map(|s| menu::build_with(s, &mut shared))
+                .collect();
             let ops = menu::diff(&models[0], &models[1]);
             let labels = ops
                 .iter()
@@ -174,9 +186,14 @@ fn main() {
                 format!("{labels} (in place)")
             };
             let (mut build, mut diff) = (Vec::new(), Vec::new());
+            // As the tray builds: the previous build's workspaces are reused
+            // where their state is the same allocation (only the changed
+            // workspace is built again for one poll result).
+            let mut memo = menu::NodeMemo::default();
+            menu::build_with(states[1], &mut memo);
             for k in 0..UPDATES {
                 let t = Instant::now();
-                let m = menu::build(states[k % 2]);
+                let m = menu::build_with(states[k % 2], &mut memo);
                 build.push(ms(t.elapsed()));
                 let t = Instant::now();
                 let d = menu::diff(&models[(k + 1) % 2], &m);

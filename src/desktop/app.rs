@@ -36,8 +36,9 @@ pub struct AppOptions {
 
 /// What the render loop needs besides the engine's snapshot.
 struct Shared {
-    /// The last config that validated (or the demo's).
-    config: Config,
+    /// The last config that validated (or the demo's); shared with the
+    /// dashboard and replaced, never edited, so a pointer says it changed.
+    config: Arc<Config>,
     config_error: Option<String>,
     demo: bool,
     autostart: bool,
@@ -138,7 +139,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         )
     };
     let shared = Arc::new(Mutex::new(Shared {
-        config,
+        config: Arc::new(config),
         config_error,
         demo,
         autostart: autostart::is_enabled(),
@@ -179,10 +180,12 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         });
     }
 
+    let mut memo = live::Memo::default();
     let first = compute(
         &shared.lock().expect("not poisoned"),
         &engine.subscribe().borrow(),
         OffsetDateTime::now_utc(),
+        &mut memo,
     );
     let handle = rt.handle().clone();
     let ready = {
@@ -194,6 +197,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
                 wake.clone(),
                 proxy.clone(),
                 app_tx,
+                memo,
             ));
             handle.spawn(actions(
                 act_rx,
@@ -227,7 +231,14 @@ async fn start_demo() -> Result<(Config, SimHandle)> {
 }
 
 /// Builds what the tray shows from the engine's snapshot and the app's state.
-fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate {
+/// `memo` holds what the previous call built: only the workspaces whose
+/// services changed are built again.
+fn compute(
+    shared: &Shared,
+    snap: &Snapshot,
+    now: OffsetDateTime,
+    memo: &mut live::Memo,
+) -> TrayUpdate {
     let app = AppView {
         config: &shared.config,
         config_error: shared.config_error.as_deref(),
@@ -236,7 +247,7 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
         zone: &shared.zone,
         notice: shared.notice.as_deref(),
     };
-    let state = live::menu_state(&app, snap, now);
+    let state = live::menu_state_with(&app, snap, now, memo);
     TrayUpdate {
         icon: IconSpec {
             look: live::look(&state),
@@ -244,7 +255,7 @@ fn compute(shared: &Shared, snap: &Snapshot, now: OffsetDateTime) -> TrayUpdate 
             badge: menu::any_in_progress(&state),
         },
         tooltip: menu::tooltip(&state),
-        menu: menu::build(&state),
+        menu: menu::build_with(&state, &mut memo.nodes),
     }
 }
 
@@ -328,6 +339,7 @@ async fn render_loop(
     wake: Arc<Wake>,
     proxy: TrayProxy,
     app_tx: watch::Sender<Arc<AppInfo>>,
+    mut memo: live::Memo,
 ) {
     let mut rx = engine.subscribe();
     let mut last: Option<TrayUpdate> = None;
@@ -337,13 +349,15 @@ async fn render_loop(
         let (update, next, info) = {
             let s = shared.lock().expect("not poisoned");
             (
-                compute(&s, &snap, now),
-                live::next_label_change(&snap, now),
+                compute(&s, &snap, now, &mut memo),
+                memo.nodes
+                    .next_change(now)
+                    .clamp(Duration::from_secs(1), Duration::from_secs(3600)),
                 app_info(&s),
             )
         };
         app_tx.send_if_modified(|old| {
-            if **old == info {
+            if same_info(old, &info) {
                 false
             } else {
                 *old = Arc::new(info);
@@ -357,11 +371,31 @@ async fn render_loop(
             last = Some(update);
         }
         tokio::select! {
-            r = rx.changed() => if r.is_err() { return },
+            r = rx.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                // A burst of results (the first round, a refresh of all)
+                // becomes one update of the menu, not one per result.
+                tokio::time::sleep(COALESCE).await;
+            }
             _ = wake.notified() => {}
             _ = tokio::time::sleep(next) => {}
         }
     }
+}
+
+/// How long the render loop gathers snapshot changes into one menu update.
+const COALESCE: Duration = Duration::from_millis(100);
+
+/// The dashboard's view of the app changed (the config compared by pointer:
+/// it is replaced, never edited in place).
+fn same_info(a: &AppInfo, b: &AppInfo) -> bool {
+    Arc::ptr_eq(&a.config, &b.config)
+        && a.config_error == b.config_error
+        && a.demo == b.demo
+        && a.config_path == b.config_path
+        && a.zone == b.zone
 }
 
 /// Carries out menu clicks.
@@ -462,7 +496,7 @@ async fn actions(
                             {
                                 let mut s = shared.lock().expect("not poisoned");
                                 s.demo = true;
-                                s.config = c.clone();
+                                s.config = Arc::new(c.clone());
                             }
                             let _ = engine.apply_config(c).await;
                         }
@@ -576,8 +610,8 @@ async fn set_refresh(shared: &Arc<Mutex<Shared>>, engine: &EngineHandle, d: Opti
     save_top(shared, "refresh", config::refresh_value(d).into());
     let c = {
         let mut s = shared.lock().expect("not poisoned");
-        s.config.refresh = d;
-        s.config.clone()
+        Arc::make_mut(&mut s.config).refresh = d;
+        (*s.config).clone()
     };
     let _ = engine.apply_config(c).await;
     let _ = if d.is_some() {
@@ -591,8 +625,8 @@ async fn set_notifications(shared: &Arc<Mutex<Shared>>, engine: &EngineHandle, o
     save_top(shared, "notifications", on.into());
     let c = {
         let mut s = shared.lock().expect("not poisoned");
-        s.config.notifications = on;
-        s.config.clone()
+        Arc::make_mut(&mut s.config).notifications = on;
+        (*s.config).clone()
     };
     let _ = engine.apply_config(c).await;
 }
@@ -620,11 +654,11 @@ fn watch_config(
                         None
                     }
                     Ok(c) => {
-                        let changed = c != s.config || s.config_error.is_some() || s.demo;
+                        let changed = c != *s.config || s.config_error.is_some() || s.demo;
                         s.config_error = None;
                         if changed {
                             s.demo = false;
-                            s.config = c.clone();
+                            s.config = Arc::new(c.clone());
                             Some(c)
                         } else {
                             None
@@ -804,7 +838,7 @@ mod tests {
     /// The app's state around the shipped example config.
     fn example(zone: Zone) -> Shared {
         Shared {
-            config: config::parse(config::EXAMPLE, Path::new("x")).unwrap(),
+            config: Arc::new(config::parse(config::EXAMPLE, Path::new("x")).unwrap()),
             config_error: None,
             demo: false,
             autostart: false,
@@ -817,7 +851,12 @@ mod tests {
     #[test]
     fn the_icon_follows_the_worst_confirmed_status() {
         let shared = example(Zone::utc());
-        let u = compute(&shared, &Snapshot::default(), OffsetDateTime::now_utc());
+        let u = compute(
+            &shared,
+            &Snapshot::default(),
+            OffsetDateTime::now_utc(),
+            &mut live::Memo::default(),
+        );
         assert_eq!(u.icon.look, Look::Loading, "nothing answered yet");
         assert!(u.tooltip.starts_with("Overwatch — "));
     }
@@ -837,7 +876,12 @@ mod tests {
             notifications_paused_until: Some(datetime!(2026-07-15 09:30 UTC)),
             ..Snapshot::default()
         };
-        let u = compute(&shared, &snap, datetime!(2026-07-15 08:00 UTC));
+        let u = compute(
+            &shared,
+            &snap,
+            datetime!(2026-07-15 08:00 UTC),
+            &mut live::Memo::default(),
+        );
         fn labels(nodes: &[menu::Node], out: &mut Vec<String>) {
             for n in nodes {
                 out.push(n.label.clone());
@@ -861,7 +905,12 @@ mod tests {
             engine_fault: Some("the engine stopped on an internal error (boom)".into()),
             ..Snapshot::default()
         };
-        let u = compute(&shared, &snap, OffsetDateTime::now_utc());
+        let u = compute(
+            &shared,
+            &snap,
+            OffsetDateTime::now_utc(),
+            &mut live::Memo::default(),
+        );
         assert_eq!(u.menu[1].label, "Open Overwatch…");
         assert_eq!(
             u.menu[2].label,

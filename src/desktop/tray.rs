@@ -249,7 +249,7 @@ impl Rendered {
                     }
                     self.unbuilt.insert(n.id.clone(), wait);
                 } else {
-                    for c in &n.children {
+                    for c in n.children.iter() {
                         let child = self.make(c);
                         if let Err(e) = sub.append(child.item()) {
                             tracing::warn!("menu item `{}`: {e}", c.id);
@@ -298,7 +298,7 @@ impl Rendered {
             let Some(Handle::Sub(sub)) = self.handles.get(&n.id).cloned() else {
                 continue;
             };
-            for c in &n.children {
+            for c in n.children.iter() {
                 let child = self.make(c);
                 if let Err(e) = sub.append(child.item()) {
                     tracing::warn!("menu item `{}`: {e}", c.id);

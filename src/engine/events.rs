@@ -8,7 +8,7 @@ impl Core {
     pub(super) fn transition(&mut self, i: usize, t: Transition, at: OffsetDateTime) {
         let zone = self.opts.clock.zone();
         let service = self.slots[i].service.clone();
-        let card = self.slots[i].rec.card.clone();
+        let card = self.slots[i].rec().card.clone();
         let in_startup = self.startup.is_some();
         let (kind, from, to, (title, body)) = match t {
             Transition::Baseline { status } => {
@@ -21,7 +21,7 @@ impl Core {
                 }
                 // A service seen for the first time after start-up (new in
                 // the config, or offline until now) that is not healthy.
-                let since = self.slots[i].rec.tracker.since.unwrap_or(at);
+                let since = self.slots[i].rec().tracker.since.unwrap_or(at);
                 (
                     EventKind::Changed,
                     None,
@@ -105,7 +105,7 @@ impl Core {
                 }
                 (
                     EventKind::CantCheck,
-                    self.slots[i].rec.tracker.confirmed,
+                    self.slots[i].rec().tracker.confirmed,
                     Some(Status::Unknown),
                     notify::cant_check_text(&service, &reason.message, setup, since, at),
                 )
@@ -184,7 +184,7 @@ impl Core {
             self.slots
                 .iter()
                 .find(|s| &s.service.id == id)
-                .and_then(|s| s.rec.tracker.confirmed)
+                .and_then(|s| s.rec().tracker.confirmed)
         }));
         self.dirty = true;
         self.emit(ev);
@@ -223,7 +223,7 @@ impl Core {
             .iter()
             .filter(|x| crate::config::same_name(&x.service.workspace, &s.workspace))
             .filter(|x| x.service.polled())
-            .all(|x| matches!(x.rec.tracker.confirmed, Some(Status::Healthy) | None));
+            .all(|x| matches!(x.rec().tracker.confirmed, Some(Status::Healthy) | None));
         if ws_healthy {
             self.mutes.retain(|m| {
                 !(m.until == MuteUntil::Recovered

@@ -50,7 +50,10 @@ pub struct ServiceView {
 /// Everything the engine knows, for rendering.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
-    pub services: Vec<ServiceView>,
+    /// One per service in config order. A view that did not change since the
+    /// previous snapshot is the same allocation (`Arc::ptr_eq`), so a
+    /// consumer can skip it without comparing it.
+    pub services: Vec<Arc<ServiceView>>,
     pub offline_since: Option<OffsetDateTime>,
     /// Auto-refresh is paused (manual refresh still works).
     pub paused: bool,
@@ -70,7 +73,28 @@ impl Snapshot {
     }
 
     pub fn service(&self, id: &ServiceId) -> Option<&ServiceView> {
-        self.services.iter().find(|v| &v.service.id == id)
+        self.services
+            .iter()
+            .find(|v| &v.service.id == id)
+            .map(|v| &**v)
+    }
+
+    /// Equal but for the views, which are the same allocations in the same
+    /// order: what the engine checks before publishing (no card compared).
+    pub(super) fn same_except_views(&self, other: &Snapshot) -> bool {
+        self.services.len() == other.services.len()
+            && self
+                .services
+                .iter()
+                .zip(&other.services)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+            && self.offline_since == other.offline_since
+            && self.paused == other.paused
+            && self.waking == other.waking
+            && self.notifications_paused_until == other.notifications_paused_until
+            && self.mutes == other.mutes
+            && self.started == other.started
+            && self.engine_fault == other.engine_fault
     }
 }
 

@@ -152,7 +152,14 @@ fn later(t: Instant, d: Duration) -> Instant {
 
 struct Slot {
     service: Service,
-    rec: ServiceRecord,
+    /// What is persisted; reach it through [`Slot::rec`] / [`Slot::rec_mut`],
+    /// which marks the published view out of date.
+    record: ServiceRecord,
+    /// The view last published, shared by every snapshot until the slot
+    /// changes: a poll result rebuilds its own service's view only.
+    view: Option<Arc<ServiceView>>,
+    /// `record` changed since `view` was built.
+    view_dirty: bool,
     /// Next automatic poll.
     due: Option<Instant>,
     /// A manual refresh is waiting to run (honoured even when paused).
@@ -167,6 +174,17 @@ struct Slot {
     /// At least one poll finished since start (or since the last sleep).
     has_result: bool,
     budget: Option<BudgetKey>,
+}
+
+impl Slot {
+    fn rec(&self) -> &ServiceRecord {
+        &self.record
+    }
+
+    fn rec_mut(&mut self) -> &mut ServiceRecord {
+        self.view_dirty = true;
+        &mut self.record
+    }
 }
 
 struct PollDone {
@@ -335,10 +353,11 @@ impl Core {
                 .position(|s| s.service.id == service.id)
                 .map(|i| old.swap_remove(i));
             let slot = match kept {
-                Some(mut s) if s.rec.target == target => {
+                Some(mut s) if s.rec().target == target => {
                     let interval_changed = s.service.refresh != service.refresh
                         || s.service.polled() != service.polled();
                     s.service = service.clone();
+                    s.view_dirty = true;
                     s.budget = self.budget_key(service);
                     if interval_changed || s.due.is_none() {
                         s.due = Some(now);
@@ -360,7 +379,9 @@ impl Core {
                     }
                     Slot {
                         service: service.clone(),
-                        rec,
+                        record: rec,
+                        view: None,
+                        view_dirty: true,
                         due: Some(now),
                         forced: false,
                         in_flight: false,
@@ -548,7 +569,7 @@ impl Core {
         // turning stale, a mute or the notification pause ending.
         let mut walls: Vec<OffsetDateTime> = Vec::new();
         for i in 0..self.slots.len() {
-            if let Some(t) = self.slots[i].rec.last_success {
+            if let Some(t) = self.slots[i].rec().last_success {
                 let limit = self.nominal_interval(i).saturating_mul(2);
                 // Checked: a time near year 9999 (a clock gone wrong) must
                 // not panic the engine; such a card simply never turns stale.
@@ -602,7 +623,7 @@ impl Core {
             // Their answers, if any come, describe the world before the sleep.
             s.in_flight = false;
             s.hold_until = None;
-            s.rec.tracker.on_sleep(wall);
+            s.rec_mut().tracker.on_sleep(wall);
         }
     }
 
@@ -692,32 +713,80 @@ impl Core {
 
     // ---- output ------------------------------------------------------------
 
+    /// Publishes a snapshot when anything shown changed. A service's view is
+    /// rebuilt only when its record changed or one of the few values that
+    /// move with time or the engine (stale, polling, interval, mute) did;
+    /// every other view is the previous snapshot's, shared — so a poll
+    /// result costs its own view plus a pointer per service, not a clone and
+    /// a comparison of every card.
     fn publish(&mut self) {
         let wall = self.opts.clock.now();
         let offline = self.offline_since.is_some();
+        let mut changed = false;
         let mut services = Vec::with_capacity(self.slots.len());
         for i in 0..self.slots.len() {
             let interval = self.interval(i);
             let nominal = self.nominal_interval(i);
-            let s = &self.slots[i];
+            let muted = self.muted(&self.slots[i].service, wall);
+            let s = &mut self.slots[i];
             let time_stale = s
-                .rec
+                .record
                 .last_success
                 .is_some_and(|t| (wall - t).unsigned_abs() > nominal * 2 && wall > t);
-            services.push(ServiceView {
-                service: s.service.clone(),
-                card: s.rec.card.clone(),
-                stale: s.service.polled() && s.rec.card.is_some() && (offline || time_stale),
-                polling: s.in_flight,
-                status: s.rec.tracker.confirmed,
-                since: s.rec.tracker.since,
-                last_success: s.rec.last_success,
-                interval,
-                muted: self.muted(&s.service, wall),
-                flapping: s.rec.tracker.flapping,
-                history: s.rec.tracker.history.iter().cloned().collect(),
-                timeline: s.rec.history.clone(),
-            });
+            let stale = s.service.polled() && s.record.card.is_some() && (offline || time_stale);
+            let reuse = match &s.view {
+                Some(v) if !s.view_dirty => {
+                    v.stale == stale
+                        && v.polling == s.in_flight
+                        && v.interval == interval
+                        && v.muted == muted
+                }
+                _ => false,
+            };
+            if !reuse {
+                s.view = Some(Arc::new(ServiceView {
+                    service: s.service.clone(),
+                    card: s.record.card.clone(),
+                    stale,
+                    polling: s.in_flight,
+                    status: s.record.tracker.confirmed,
+                    since: s.record.tracker.since,
+                    last_success: s.record.last_success,
+                    interval,
+                    muted,
+                    flapping: s.record.tracker.flapping,
+                    history: s.record.tracker.history.iter().cloned().collect(),
+                    timeline: s.record.history.clone(),
+                }));
+                s.view_dirty = false;
+                changed = true;
+            }
+            let view = s.view.clone().expect("built above");
+            #[cfg(debug_assertions)]
+            if reuse {
+                // Every change to a record goes through `rec_mut`: a view
+                // reused here must be the one a rebuild would make.
+                let fresh = ServiceView {
+                    service: s.service.clone(),
+                    card: s.record.card.clone(),
+                    stale,
+                    polling: s.in_flight,
+                    status: s.record.tracker.confirmed,
+                    since: s.record.tracker.since,
+                    last_success: s.record.last_success,
+                    interval,
+                    muted: view.muted,
+                    flapping: s.record.tracker.flapping,
+                    history: s.record.tracker.history.iter().cloned().collect(),
+                    timeline: s.record.history.clone(),
+                };
+                debug_assert!(
+                    *view == fresh,
+                    "a reused view is out of date: {}",
+                    s.service.id
+                );
+            }
+            services.push(view);
         }
         let snap = Snapshot {
             services,
@@ -730,7 +799,7 @@ impl Core {
             engine_fault: self.fault.clone(),
         };
         self.snap_tx.send_if_modified(|old| {
-            if **old == snap {
+            if !changed && old.same_except_views(&snap) {
                 false
             } else {
                 *old = Arc::new(snap);
@@ -750,7 +819,7 @@ impl Core {
             services: self
                 .slots
                 .iter()
-                .map(|s| (s.service.id.clone(), s.rec.clone()))
+                .map(|s| (s.service.id.clone(), s.rec().clone()))
                 .collect(),
             mutes: self.mutes.clone(),
             notifications_paused_until: self.notifications_paused_until,

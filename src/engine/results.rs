@@ -99,15 +99,15 @@ impl Core {
             s.connect_failed = connect_failed;
             if answered {
                 s.errors = 0;
-                s.rec.last_good = Some(card.clone());
-                s.rec.last_success = Some(at);
+                s.rec_mut().last_good = Some(card.clone());
+                s.rec_mut().last_success = Some(at);
             } else {
                 s.errors = s.errors.saturating_add(1);
             }
-            s.rec.card = Some(card.clone());
+            s.rec_mut().card = Some(card.clone());
             // A new quarter hour in the history is worth saving; the
             // checks within one are saved with the next transition or quit.
-            opened = s.rec.history.observe(at, &card);
+            opened = s.rec_mut().history.observe(at, &card);
         }
         self.dirty |= opened;
         // Next poll: the provider's reset, else backoff, else the interval.
@@ -127,7 +127,7 @@ impl Core {
             flap_window: self.opts.flap_window,
             flap_quiet: self.opts.flap_quiet,
         };
-        let transitions = self.slots[i].rec.tracker.observe(&card, at, &rules);
+        let transitions = self.slots[i].rec_mut().tracker.observe(&card, at, &rules);
         if !transitions.is_empty() {
             self.dirty = true;
         }
@@ -140,8 +140,9 @@ impl Core {
         self.offline_since = Some(at);
         for s in self.slots.iter_mut() {
             // Show what we last saw, marked stale, rather than a wall of "unreachable".
-            if let Some(good) = &s.rec.last_good {
-                s.rec.card = Some(good.clone());
+            let r = s.rec_mut();
+            if let Some(good) = &r.last_good {
+                r.card = Some(good.clone());
             }
         }
         let n = self.slots.iter().filter(|s| s.service.polled()).count();
@@ -170,7 +171,7 @@ impl Core {
         );
         self.emit(ev);
         for s in self.slots.iter_mut() {
-            s.rec.tracker.on_online(at);
+            s.rec_mut().tracker.on_online(at);
             s.errors = 0;
             if s.service.polled() && !s.in_flight {
                 s.due = Some(now);

@@ -14,6 +14,7 @@
 //! add something the title does not say ([`super::rows`]); everything else
 //! is one level down, in the service's own submenu.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -56,7 +57,9 @@ pub enum Notify {
 /// Everything the menu is built from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MenuState {
-    pub workspaces: Vec<WorkspaceView>,
+    /// Shared: a workspace none of whose services changed is the previous
+    /// state's (see `live::Memo`), and [`build_with`] reuses its node.
+    pub workspaces: Vec<Arc<WorkspaceView>>,
     /// Every request failed to connect: showing the last known state.
     pub offline: bool,
     /// Data from the built-in simulator.
@@ -127,8 +130,9 @@ pub enum Glyph {
     Blank,
 }
 
-/// One menu entry.
-#[derive(Debug, Clone, PartialEq)]
+/// One menu entry. `Eq`, so comparing two menus skips shared children
+/// (`Arc`'s equality checks the pointer first for `Eq` types).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     pub id: String,
     pub kind: Kind,
@@ -138,7 +142,9 @@ pub struct Node {
     /// Items and submenus may carry one.
     pub icon: Option<Glyph>,
     pub action: Option<Action>,
-    pub children: Vec<Node>,
+    /// Shared: a workspace or card that did not change is the previous
+    /// menu's node, and [`diff`] skips children that are the same allocation.
+    pub children: Arc<Vec<Node>>,
     /// A submenu the tray may build when it is first opened (a card's own
     /// submenu): until then it costs one entry instead of a dozen.
     pub lazy: bool,
@@ -154,7 +160,7 @@ impl Node {
             checked: false,
             icon: None,
             action: Some(action),
-            children: Vec::new(),
+            children: Arc::default(),
             lazy: false,
         }
     }
@@ -169,7 +175,7 @@ impl Node {
             checked: false,
             icon: None,
             action: None,
-            children: Vec::new(),
+            children: Arc::default(),
             lazy: false,
         }
     }
@@ -196,7 +202,7 @@ impl Node {
             checked: false,
             icon: None,
             action: None,
-            children,
+            children: Arc::new(children),
             lazy: false,
         }
     }
@@ -210,7 +216,7 @@ impl Node {
             checked: false,
             icon: None,
             action: None,
-            children: Vec::new(),
+            children: Arc::default(),
             lazy: false,
         }
     }
@@ -310,6 +316,73 @@ fn text_row(id: &str, text: &str) -> Node {
 
 /// Builds the whole menu.
 pub fn build(state: &MenuState) -> Vec<Node> {
+    build_with(state, &mut NodeMemo::default())
+}
+
+/// The workspace submenus of the previous build, to reuse for workspaces
+/// that did not change: per poll result the tray rebuilds (and the diff
+/// walks) one workspace, not the whole menu.
+#[derive(Debug, Default)]
+pub struct NodeMemo {
+    workspaces: std::collections::HashMap<String, BuiltWorkspace>,
+}
+
+#[derive(Debug)]
+struct BuiltWorkspace {
+    from: Arc<WorkspaceView>,
+    offline: bool,
+    built_at: OffsetDateTime,
+    /// When one of its "updated N min ago" lines would read differently.
+    valid_until: OffsetDateTime,
+    node: Node,
+}
+
+impl NodeMemo {
+    /// How long the menu built last stays true: until its next relative
+    /// time ("updated 2 min ago") would change.
+    pub fn next_change(&self, now: OffsetDateTime) -> Duration {
+        self.workspaces
+            .values()
+            .map(|b| (b.valid_until - now).unsigned_abs())
+            .min()
+            .unwrap_or(Duration::from_secs(3600))
+    }
+
+    fn workspace(&mut self, ws: &Arc<WorkspaceView>, state: &MenuState) -> Node {
+        if let Some(b) = self.workspaces.get(&ws.name) {
+            if Arc::ptr_eq(&b.from, ws)
+                && b.offline == state.offline
+                && b.built_at <= state.now
+                && state.now < b.valid_until
+            {
+                return b.node.clone();
+            }
+        }
+        let node = workspace(ws, state);
+        let next = ws
+            .services
+            .iter()
+            .flat_map(|v| [v.card.as_ref().and_then(|c| c.updated_at), v.last_success])
+            .flatten()
+            .map(|t| card::next_age_change(t, state.now))
+            .min()
+            .unwrap_or(Duration::from_secs(3600));
+        self.workspaces.insert(
+            ws.name.clone(),
+            BuiltWorkspace {
+                from: ws.clone(),
+                offline: state.offline,
+                built_at: state.now,
+                valid_until: state.now + next,
+                node: node.clone(),
+            },
+        );
+        node
+    }
+}
+
+/// [`build`], reusing the workspaces of the previous build that did not change.
+pub fn build_with(state: &MenuState, memo: &mut NodeMemo) -> Vec<Node> {
     let has_services = has_services(state);
     let mut out = Vec::new();
     if !has_services && !state.demo {
@@ -351,7 +424,11 @@ pub fn build(state: &MenuState) -> Vec<Node> {
     }
     out.push(Node::sep("sep:top"));
     for ws in &state.workspaces {
-        out.push(workspace(ws, state));
+        out.push(memo.workspace(ws, state));
+    }
+    if memo.workspaces.len() > state.workspaces.len() {
+        memo.workspaces
+            .retain(|name, _| state.workspaces.iter().any(|w| &w.name == name));
     }
     if has_services {
         out.push(Node::sep("sep:ws"));
@@ -727,7 +804,7 @@ fn same_kind(a: &Node, b: &Node) -> bool {
 
 fn ids_under(n: &Node, out: &mut Vec<String>) {
     out.push(n.id.clone());
-    for c in &n.children {
+    for c in n.children.iter() {
         ids_under(c, out);
     }
 }
@@ -805,7 +882,7 @@ fn diff_node(o: &Node, n: &Node, ops: &mut Vec<Op>) {
     if !c.is_empty() {
         ops.push(Op::Set(c));
     }
-    if n.kind == Kind::Submenu {
+    if n.kind == Kind::Submenu && !Arc::ptr_eq(&o.children, &n.children) {
         diff_children(Some(&n.id), &o.children, &n.children, ops);
     }
 }
@@ -872,11 +949,11 @@ mod tests {
             })
             .collect();
         MenuState {
-            workspaces: vec![WorkspaceView {
+            workspaces: vec![Arc::new(WorkspaceView {
                 name: "Acme".into(),
                 services,
                 muted: None,
-            }],
+            })],
             offline: false,
             demo: false,
             config_error: None,
@@ -912,7 +989,7 @@ mod tests {
                     if n.id == id {
                         return Some(n);
                     }
-                    if let Some(f) = find_mut(&mut n.children, id) {
+                    if let Some(f) = find_mut(Arc::<Vec<Node>>::make_mut(&mut n.children), id) {
                         return Some(f);
                     }
                 }
@@ -920,7 +997,7 @@ mod tests {
             }
             match parent {
                 None => tree,
-                Some(p) => &mut find_mut(tree, p).expect("parent exists").children,
+                Some(p) => Arc::make_mut(&mut find_mut(tree, p).expect("parent exists").children),
             }
         }
         fn set(nodes: &mut [Node], c: &Change) {
@@ -943,7 +1020,7 @@ mod tests {
                     }
                     return;
                 }
-                set(&mut n.children, c);
+                set(Arc::<Vec<Node>>::make_mut(&mut n.children), c);
             }
         }
         for op in ops {
@@ -980,7 +1057,8 @@ mod tests {
     #[test]
     fn the_menu_has_a_header_workspaces_compact_cards_and_global_items() {
         let mut st = state(2);
-        st.workspaces[0].services[1].card = Some(card(Status::Down, "deploy failed", st.now));
+        Arc::make_mut(&mut st.workspaces[0]).services[1].card =
+            Some(card(Status::Down, "deploy failed", st.now));
         let m = build(&st);
         assert_eq!(m[0].label, "1 down · 1 healthy");
         assert!(!m[0].enabled);
@@ -1063,7 +1141,7 @@ mod tests {
             Metric::new("response", "HTTP 401"),
         ];
         c.updated_at = Some(st.now);
-        st.workspaces[0].services[0].card = Some(c);
+        Arc::make_mut(&mut st.workspaces[0]).services[0].card = Some(c);
         let m = build(&st);
         let ws = find(&m, "ws:Acme").unwrap();
         let rows: Vec<&str> = ws
@@ -1081,7 +1159,7 @@ mod tests {
             ]
         );
         let mut long = st.clone();
-        long.workspaces[0].name =
+        Arc::make_mut(&mut long.workspaces[0]).name =
             "A workspace with a name long enough to go well past sixty".into();
         for l in all_labels(&m).into_iter().chain(all_labels(&build(&long))) {
             assert!(l.chars().count() <= rows::WIDTH, "{l}");
@@ -1096,7 +1174,10 @@ mod tests {
     #[test]
     fn detail_lines_per_card_are_capped() {
         let mut st = state(1);
-        let c = st.workspaces[0].services[0].card.as_mut().unwrap();
+        let c = Arc::make_mut(&mut st.workspaces[0]).services[0]
+            .card
+            .as_mut()
+            .unwrap();
         c.metrics = (0..5000)
             .map(|i| Metric::new(format!("svc{i}"), "crashed"))
             .collect();
@@ -1115,7 +1196,10 @@ mod tests {
         assert_eq!(more.label, "… and 4,994 more");
         assert!(!more.enabled);
         assert!(all.len() < 60, "{} items", all.len());
-        let c = st.workspaces[0].services[0].card.as_mut().unwrap();
+        let c = Arc::make_mut(&mut st.workspaces[0]).services[0]
+            .card
+            .as_mut()
+            .unwrap();
         c.metrics.truncate(MAX_METRIC_ROWS);
         let m = build(&st);
         assert!(find(&m, "svc:acme/s0:more").is_none());
@@ -1127,7 +1211,11 @@ mod tests {
     #[test]
     fn a_ten_service_workspace_fits_on_a_screen() {
         let mut st = state(10);
-        for (i, v) in st.workspaces[0].services.iter_mut().enumerate() {
+        for (i, v) in Arc::make_mut(&mut st.workspaces[0])
+            .services
+            .iter_mut()
+            .enumerate()
+        {
             let c = v.card.as_mut().unwrap();
             c.metrics = vec![
                 Metric::new("a", format!("{i} one")),
@@ -1172,7 +1260,7 @@ mod tests {
         let before = build(&st);
         let mut later = st.clone();
         later.now = datetime!(2026-11-25 18:02 UTC);
-        later.workspaces[0].services[0]
+        Arc::make_mut(&mut later.workspaces[0]).services[0]
             .card
             .as_mut()
             .unwrap()
@@ -1209,7 +1297,10 @@ mod tests {
         assert_eq!(apply(before.clone(), &ops), after);
         // A deploy starting adds a row under its card only.
         let mut st = state(2);
-        let c = st.workspaces[0].services[1].card.as_mut().unwrap();
+        let c = Arc::make_mut(&mut st.workspaces[0]).services[1]
+            .card
+            .as_mut()
+            .unwrap();
         c.in_progress = true;
         c.activity = Some("building".into());
         let busy = build(&st);
@@ -1226,11 +1317,11 @@ mod tests {
         );
         // A second workspace appearing, one disappearing, one moving.
         let mut two = state(2);
-        two.workspaces.push(WorkspaceView {
+        two.workspaces.push(Arc::new(WorkspaceView {
             name: "Beta".into(),
             services: vec![view("Beta", "B0", None)],
             muted: None,
-        });
+        }));
         let m2 = build(&two);
         assert_eq!(apply(before.clone(), &diff(&before, &m2)), m2);
         two.workspaces.reverse();
@@ -1356,8 +1447,8 @@ mod tests {
         assert_eq!(find(&m, "setup").unwrap().action, Some(Action::OpenConfig));
 
         let mut st = state(1);
-        st.workspaces[0].services[0].card = None;
-        st.workspaces[0].services[0].last_success = None;
+        Arc::make_mut(&mut st.workspaces[0]).services[0].card = None;
+        Arc::make_mut(&mut st.workspaces[0]).services[0].last_success = None;
         let m = build(&st);
         assert_eq!(
             find(&m, "svc:acme/s0").unwrap().label,
@@ -1369,8 +1460,10 @@ mod tests {
         );
 
         let mut st = state(1);
-        st.workspaces[0].services[0].service.mode = Mode::Link;
-        st.workspaces[0].services[0].card = None;
+        Arc::make_mut(&mut st.workspaces[0]).services[0]
+            .service
+            .mode = Mode::Link;
+        Arc::make_mut(&mut st.workspaces[0]).services[0].card = None;
         let m = build(&st);
         let link = find(&m, "svc:acme/s0").unwrap();
         assert_eq!(link.label, "S0 · Netlify — dashboard link");
@@ -1395,7 +1488,7 @@ mod tests {
     #[test]
     fn mutes_show_and_can_be_undone() {
         let mut st = state(1);
-        st.workspaces[0].services[0].muted = Some("muted for 1 h".into());
+        Arc::make_mut(&mut st.workspaces[0]).services[0].muted = Some("muted for 1 h".into());
         let m = build(&st);
         assert_eq!(
             find(&m, "svc:acme/s0:mute").unwrap().label,

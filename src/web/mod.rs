@@ -49,7 +49,7 @@ const MAX_BODY: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppInfo {
     /// The config in force (the last good one, or the demo's).
-    pub config: Config,
+    pub config: Arc<Config>,
     /// Why the config file cannot be used, with its file:line.
     pub config_error: Option<String>,
     /// The demo's simulated services are shown.

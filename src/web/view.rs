@@ -505,7 +505,9 @@ mod tests {
 
     fn app(text: &str) -> AppInfo {
         AppInfo {
-            config: crate::config::parse(text, std::path::Path::new("x")).unwrap(),
+            config: std::sync::Arc::new(
+                crate::config::parse(text, std::path::Path::new("x")).unwrap(),
+            ),
             config_error: None,
             demo: false,
             config_path: PathBuf::from("/c/config.toml"),
@@ -543,7 +545,7 @@ enabled = false
         timeline.observe(NOW - time::Duration::minutes(30), &card);
         timeline.observe(NOW, &card);
         Snapshot {
-            services: vec![EngineView {
+            services: vec![std::sync::Arc::new(EngineView {
                 service: svc,
                 card: Some(card.clone()),
                 stale: false,
@@ -556,7 +558,7 @@ enabled = false
                 flapping: false,
                 history: Vec::new(),
                 timeline,
-            }],
+            })],
             ..Snapshot::default()
         }
     }

@@ -108,7 +108,7 @@ async fn rig() -> Rig {
         wiring.engine_options(&config, None, None).unwrap(),
     );
     let (app_tx, app_rx) = watch::channel(Arc::new(AppInfo {
-        config,
+        config: Arc::new(config),
         config_error: None,
         demo: false,
         config_path: path.clone(),

@@ -688,6 +688,50 @@ async fn manual_refresh_coalesces_with_a_poll_in_flight_and_works_while_paused()
     assert_eq!(r.store.polls("mc").len(), 2);
 }
 
+/// A poll result rebuilds its own service's view only: every other view in
+/// the next snapshot is the previous snapshot's (the same allocation), so the
+/// tray and the dashboard skip them without comparing cards.
+#[tokio::test(start_paused = true)]
+async fn a_poll_result_shares_every_other_service_view_with_the_previous_snapshot() {
+    let a = railway("Acme", "A", "sa");
+    let b = railway("Acme", "B", "sb");
+    let c = netlify("Blog", "C", "sc");
+    let mut r = rig(
+        &[
+            (a.clone(), Scenario::Healthy),
+            (b.clone(), Scenario::Healthy),
+            (c.clone(), Scenario::Healthy),
+        ],
+        600,
+        |_| {},
+    )
+    .await;
+    r.run(5.0).await;
+    let before = r.snapshot();
+    assert!(before.started && before.services.iter().all(|v| v.card.is_some()));
+    r.set(&b, Scenario::Crash);
+    r.handle
+        .refresh(Scope::Service(b.id.clone()))
+        .await
+        .unwrap();
+    r.run(5.0).await;
+    let after = r.snapshot();
+    assert_eq!(
+        after.service(&b.id).unwrap().card.as_ref().unwrap().status,
+        Status::Down
+    );
+    let shared: Vec<bool> = before
+        .services
+        .iter()
+        .zip(&after.services)
+        .map(|(x, y)| Arc::ptr_eq(x, y))
+        .collect();
+    assert_eq!(shared, [true, false, true], "only B's view is new");
+    // Nothing changes: nothing is published (the same snapshot stays).
+    r.run(5.0).await;
+    assert!(Arc::ptr_eq(&after, &r.snapshot()));
+}
+
 // ---- offline, sleep, staleness ------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
