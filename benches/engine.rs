@@ -372,12 +372,12 @@ mod imp {
                     4,
                 ),
                 (
-                    "the engine with 16 per host (not shipped: `status`'s old total)",
-                    16,
+                    "the engine with 8 per host (the limit before this one)",
+                    8,
                 ),
                 (
-                    "the engine with 24 per host (not shipped: what 3 s needs)",
-                    24,
+                    "the engine with 16 per host (`status`'s old total)",
+                    16,
                 ),
             ] {
                 let sim = start_sim();

@@ -187,6 +187,9 @@ pub fn run(opts: AppOptions) -> Result<i32> {
         OffsetDateTime::now_utc(),
         &mut memo,
     );
+    // The render loop starts from what the tray shows, so its first turn
+    // sends nothing unless something changed since.
+    let shown = first.clone();
     let handle = rt.handle().clone();
     let ready = {
         let (engine, shared, wake) = (engine.clone(), shared.clone(), wake.clone());
@@ -198,6 +201,7 @@ pub fn run(opts: AppOptions) -> Result<i32> {
                 proxy.clone(),
                 app_tx,
                 memo,
+                shown,
             ));
             handle.spawn(actions(
                 act_rx,
@@ -340,9 +344,10 @@ async fn render_loop(
     proxy: TrayProxy,
     app_tx: watch::Sender<Arc<AppInfo>>,
     mut memo: live::Memo,
+    shown: TrayUpdate,
 ) {
     let mut rx = engine.subscribe();
-    let mut last: Option<TrayUpdate> = None;
+    let mut last: Option<TrayUpdate> = Some(shown);
     loop {
         let now = OffsetDateTime::now_utc();
         let snap = rx.borrow_and_update().clone();
