@@ -371,14 +371,8 @@ mod imp {
                     "before: 4 polls in flight in all (one host: the same as 4 per host)",
                     4,
                 ),
-                (
-                    "the engine with 8 per host (the limit before this one)",
-                    8,
-                ),
-                (
-                    "the engine with 16 per host (`status`'s old total)",
-                    16,
-                ),
+                ("the engine with 8 per host (the limit before this one)", 8),
+                ("the engine with 16 per host (`status`'s old total)", 16),
             ] {
                 let sim = start_sim();
                 let cfg = fleet(&sim.base, n, &[Provider::Railway], "1h");

