@@ -86,6 +86,7 @@ pub(crate) fn single_instance(dir: &Path) -> Result<Option<InstanceLock>> {
 pub fn run(opts: AppOptions) -> Result<i32> {
     // First, while this is the only thread: GTK reads it when it starts.
     super::gl::disable_for_this_process();
+    super::memory::limit_arenas();
     let state_path = crate::engine::state::default_path().ok();
     let lock_dir = control::runtime_dir();
     let Some(_lock) = single_instance(&lock_dir)? else {
@@ -348,9 +349,27 @@ async fn render_loop(
 ) {
     let mut rx = engine.subscribe();
     let mut last: Option<TrayUpdate> = Some(shown);
+    // The start-up round and each new config free more than they keep:
+    // hand it back once the menu has settled after them.
+    let mut settled: Option<(bool, Arc<Config>)> = None;
+    let mut trim_at: Option<tokio::time::Instant> = None;
     loop {
         let now = OffsetDateTime::now_utc();
         let snap = rx.borrow_and_update().clone();
+        {
+            let config = shared.lock().expect("not poisoned").config.clone();
+            let same = settled
+                .as_ref()
+                .is_some_and(|(started, c)| *started == snap.started && Arc::ptr_eq(c, &config));
+            if !same {
+                settled = Some((snap.started, config));
+                trim_at = Some(tokio::time::Instant::now() + TRIM_AFTER);
+            }
+        }
+        if trim_at.is_some_and(|t| t <= tokio::time::Instant::now()) {
+            trim_at = None;
+            super::memory::give_back();
+        }
         let (update, next, info) = {
             let s = shared.lock().expect("not poisoned");
             (
@@ -386,9 +405,19 @@ async fn render_loop(
             }
             _ = wake.notified() => {}
             _ = tokio::time::sleep(next) => {}
+            _ = async {
+                match trim_at {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
         }
     }
 }
+
+/// How long after the start-up round (or a new config) the tray returns
+/// freed memory: once the menu has been built for it.
+const TRIM_AFTER: Duration = Duration::from_secs(5);
 
 /// How long the render loop gathers snapshot changes into one menu update.
 const COALESCE: Duration = Duration::from_millis(100);

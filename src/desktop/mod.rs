@@ -5,6 +5,7 @@ pub mod autostart;
 pub mod control;
 pub mod gl;
 pub mod keychain;
+mod memory;
 pub mod notifier;
 pub mod tray;
 
