@@ -18,7 +18,8 @@ CARGO=${CARGO:-cargo}
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 # ONLY=idle runs only the idle, size and cold-start part (sections 1 and 2);
-# ONLY=engine only sections 3-8; ONLY=dashboard only section 11 (the dashboard's cost).
+# ONLY=engine only sections 3-8; ONLY=dashboard only section 11 (the dashboard's cost);
+# ONLY=tray only section 12 (CPU per poll in the running tray).
 ONLY=${ONLY:-all}
 REPEATS=${REPEATS:-3}
 SOAK_CYCLES=${SOAK_CYCLES:-10000}
@@ -29,7 +30,7 @@ if [ "${1:-}" = --quick ]; then IDLE_SECONDS=20 REPEATS=1 SOAK_CYCLES=1000 TLS_W
 if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   # Build everything first (benches, the floor), then the product binary last:
   # benches unify dev-dependency features, so the plain release build is the one measured.
-  if [ "$ONLY" != dashboard ]; then
+  if [ "$ONLY" = all ] || [ "$ONLY" = idle ] || [ "$ONLY" = engine ]; then
     $CARGO bench --no-run >&2
     $CARGO build --release --example floor >&2
   fi
@@ -37,7 +38,7 @@ if [ "${OW_BENCH_INNER:-}" != 1 ]; then
   OUT=$(mktemp -d -t overwatch-bench.XXXXXX)
   # The same binary with its symbols, for the per-crate size breakdown (only the
   # binary's own small crate is rebuilt; the plain build below restores the stripped one).
-  if [ "$ONLY" != dashboard ]; then
+  if [ "$ONLY" = all ] || [ "$ONLY" = idle ]; then
     $CARGO rustc --release --bin overwatch -- -C strip=none >&2
     cp "$CARGO_TARGET_DIR/release/overwatch" "$OUT/overwatch.syms"
     $CARGO build --release >&2
@@ -338,7 +339,64 @@ echo "The ring's cost after a day of checks every minute for 50 services (half w
 echo
 kill "$SIM_DASH" 2>/dev/null || true
 fi
-[ "$ONLY" = dashboard ] && exit 0
+
+# ---- 12. CPU per poll in the running tray, against a curl per request ----------------
+if [ "$ONLY" = all ] || [ "$ONLY" = tray ]; then
+"$BIN" sim --write-config "$OUT/poll.toml" > "$OUT/sim-poll.out" 2>&1 &
+SIM_POLL=$!; pids+=($SIM_POLL)
+for _ in $(seq 1 100); do grep -q "wrote" "$OUT/sim-poll.out" 2>/dev/null && break; sleep 0.05; done
+PBASE=$(grep -o 'http://127.0.0.1:[0-9]*' "$OUT/sim-poll.out" | head -n1)
+export OVERWATCH_DEMO_TOKEN=sim-token
+requests() { curl -fsS "$PBASE/_sim/stats" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
+# The CPU (ticks) 100 curl processes spend on one request each to the same simulator.
+curl_ticks() {
+  ( for _ in $(seq 1 100); do
+      curl -fsS -o /dev/null -H 'Authorization: Bearer sim-token' "$PBASE/api/v1/sites/fleet-1"
+    done
+    awk '{print $16 + $17}' "/proc/$BASHPID/stat" )
+}
+: > "$OUT/poll.txt"
+for _ in $(seq 1 "$REPEATS"); do
+  for n in 10 200 1000; do
+    f="$OUT/poll-$n.toml"
+    "$BIN" sim --services "$n" --refresh 30s --write-config "$f" > /dev/null 2>&1 & p=$!
+    for _ in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
+    kill $p 2>/dev/null || true; wait $p 2>/dev/null || true
+    sed -i "s#http://127.0.0.1:[0-9]*#$PBASE#" "$f"
+    rm -rf "$OUT/data-poll"; mkdir -p "$OUT/data-poll"
+    OVERWATCH_DATA_DIR="$OUT/data-poll" "$BIN" --config "$f" >/dev/null 2>"$OUT/poll.err" & op=$!; pids+=($op)
+    # The start-up round and the first menu, then a window of steady polling
+    # (refresh 30 s: every service twice in a minute, at jittered moments).
+    sleep 20
+    t0=$(ticks $op); q0=$(requests)
+    sleep "$IDLE_SECONDS"
+    t1=$(ticks $op); q1=$(requests)
+    c=$(curl_ticks)
+    echo "$n $((t1 - t0)) $((q1 - q0)) $c $(rss_kb $op)" >> "$OUT/poll.txt"
+    kill $op 2>/dev/null || true; wait $op 2>/dev/null || true
+  done
+done
+kill "$SIM_POLL" 2>/dev/null || true
+echo "## 12. CPU per poll in the running tray"
+echo
+echo "| services | requests in ${IDLE_SECONDS} s | tray CPU per request (median) | a \`curl\` per request, same run | **ratio** (goal ≤ 1/20 = 0.05×, flat) | runs (µs per request) | RSS at the end |"
+echo "|---:|---:|---:|---:|---:|---|---:|"
+for n in 10 200 1000; do
+  awk -v n="$n" -v hz="$hz" '$1 == n {
+      us = 1e6 * $2 / hz / $3; cu = 1e6 * $4 / hz / 100;
+      print us, cu, $3, $5 }' "$OUT/poll.txt" > "$OUT/poll-$n.txt"
+  us=$(awk '{print $1}' "$OUT/poll-$n.txt" | median)
+  cu=$(awk '{print $2}' "$OUT/poll-$n.txt" | median)
+  q=$(awk '{print $3}' "$OUT/poll-$n.txt" | median)
+  rss=$(awk '{print $4}' "$OUT/poll-$n.txt" | median)
+  all=$(awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $1}' "$OUT/poll-$n.txt")
+  echo "| $n | $q | $(awk -v u="$us" 'BEGIN {printf "%.0f µs", u}') | $(awk -v u="$cu" 'BEGIN {printf "%.0f µs", u}') | **$(ratio "$us" "$cu")** | $all | $(mb "$rss") |"
+done
+echo
+echo "The tray as a user runs it (release build, no environment variables) watching N simulated services (ten per workspace, the providers in turn) at refresh 30 s, after a 20 s settle; its CPU (utime+stime of the whole process: engine, HTTP, menu model, GTK and libdbusmenu) over the window divided by the provider requests the simulator answered in it. The \`curl\` column is 100 \`curl\` processes, one GET each to the same simulator, measured in the same run (their CPU as the shell's children). Medians of $REPEATS runs; CPU ticks are 1/$hz s."
+echo
+fi
+if [ "$ONLY" = dashboard ] || [ "$ONLY" = tray ]; then exit 0; fi
 
 # ---- 3–6 and 8 (engine), 7 (menu) ----------------------------------------------
 if [ "$ONLY" = all ] || [ "$ONLY" = engine ]; then
