@@ -185,6 +185,29 @@ impl Slot {
         self.view_dirty = true;
         &mut self.record
     }
+
+    /// The view of this slot, with the values the engine decides.
+    fn fresh_view(
+        &self,
+        stale: bool,
+        interval: Option<Duration>,
+        muted: Option<MuteUntil>,
+    ) -> ServiceView {
+        ServiceView {
+            service: self.service.clone(),
+            card: self.record.card.clone(),
+            stale,
+            polling: self.in_flight,
+            status: self.record.tracker.confirmed,
+            since: self.record.tracker.since,
+            last_success: self.record.last_success,
+            interval,
+            muted,
+            flapping: self.record.tracker.flapping,
+            history: self.record.tracker.history.iter().cloned().collect(),
+            timeline: self.record.history.clone(),
+        }
+    }
 }
 
 struct PollDone {
@@ -744,48 +767,18 @@ impl Core {
                 _ => false,
             };
             if !reuse {
-                s.view = Some(Arc::new(ServiceView {
-                    service: s.service.clone(),
-                    card: s.record.card.clone(),
-                    stale,
-                    polling: s.in_flight,
-                    status: s.record.tracker.confirmed,
-                    since: s.record.tracker.since,
-                    last_success: s.record.last_success,
-                    interval,
-                    muted,
-                    flapping: s.record.tracker.flapping,
-                    history: s.record.tracker.history.iter().cloned().collect(),
-                    timeline: s.record.history.clone(),
-                }));
+                s.view = Some(Arc::new(s.fresh_view(stale, interval, muted)));
                 s.view_dirty = false;
                 changed = true;
             }
             let view = s.view.clone().expect("built above");
-            #[cfg(debug_assertions)]
-            if reuse {
-                // Every change to a record goes through `rec_mut`: a view
-                // reused here must be the one a rebuild would make.
-                let fresh = ServiceView {
-                    service: s.service.clone(),
-                    card: s.record.card.clone(),
-                    stale,
-                    polling: s.in_flight,
-                    status: s.record.tracker.confirmed,
-                    since: s.record.tracker.since,
-                    last_success: s.record.last_success,
-                    interval,
-                    muted: view.muted,
-                    flapping: s.record.tracker.flapping,
-                    history: s.record.tracker.history.iter().cloned().collect(),
-                    timeline: s.record.history.clone(),
-                };
-                debug_assert!(
-                    *view == fresh,
-                    "a reused view is out of date: {}",
-                    s.service.id
-                );
-            }
+            // Every change to a record goes through `rec_mut`: a view reused
+            // here must be the one a rebuild would make.
+            debug_assert!(
+                !reuse || *view == s.fresh_view(stale, interval, view.muted),
+                "a reused view is out of date: {}",
+                s.service.id
+            );
             services.push(view);
         }
         let snap = Snapshot {
