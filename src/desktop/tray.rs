@@ -8,11 +8,14 @@
 //! replaced menu closes the submenu the user is reading (the tray host gets
 //! a whole new layout); an insertion elsewhere leaves it open.
 //!
-//! A card's own submenu ([`Node::lazy`]) is built when a tray host first
-//! opens it, or the workspace it is in (hosts call AboutToShow first, which
-//! libdbusmenu turns into a GTK "activate"): until then it holds one "…"
-//! entry. Each GTK menu entry with its libdbusmenu mirror costs about 20 KB,
-//! and these submenus are most of the menu.
+//! A workspace's submenu and a card's own submenu ([`Node::lazy`]) are built
+//! when a tray host first opens them (hosts call AboutToShow first, which
+//! libdbusmenu turns into a GTK "activate"); opening a workspace builds its
+//! cards' submenus too, so hovering a card never shows a placeholder. Until
+//! then each holds one "…" entry. Each GTK menu entry with its libdbusmenu
+//! mirror costs about 20 KB, and these submenus are nearly all of the menu:
+//! closed, 200 services are some 45 entries instead of some 560. Steps for
+//! entries that are not built yet are skipped (the build reads the model).
 //!
 //! On Linux muda draws icon items and submenus as a box holding an image and
 //! a label, and its `set_text` does not reach that label (nor, so, the menu
@@ -267,6 +270,13 @@ impl Rendered {
         h
     }
 
+    /// Whether the container `id` has its entries (`None`, the menu itself,
+    /// always has): steps inside one not built yet are skipped, since its
+    /// build reads the model as it is then.
+    fn built(&self, id: Option<&str>) -> bool {
+        id.is_none_or(|id| !self.unbuilt.contains_key(id) && self.handles.contains_key(id))
+    }
+
     /// The built container `id` names (`None`: the menu itself); `None`
     /// when it is not built yet (its steps wait for it to be built).
     fn parent(&self, id: Option<&str>) -> Option<Parent> {
@@ -280,7 +290,7 @@ impl Rendered {
         }
     }
 
-    /// Builds the lazy submenu `id`, and those directly under it (a
+    /// Builds the lazy submenu `id`, and the lazy ones directly under it (a
     /// workspace opening builds its cards'), from the current model.
     fn build_opened(&mut self, id: &str) {
         let Some(node) = find(&self.nodes, id).cloned() else {
@@ -348,6 +358,9 @@ impl Rendered {
             match op {
                 Op::Set(c) => self.set(&c, &mut boxed),
                 Op::Remove { parent, id, ids } => {
+                    if !self.built(parent.as_deref()) {
+                        continue;
+                    }
                     let (Some(p), Some(h)) =
                         (self.parent(parent.as_deref()), self.handles.get(&id))
                     else {
@@ -360,6 +373,7 @@ impl Rendered {
                     for i in ids {
                         self.handles.remove(&i);
                         self.actions.remove(&i);
+                        self.unbuilt.remove(&i);
                     }
                 }
                 Op::Insert {
@@ -367,6 +381,9 @@ impl Rendered {
                     index,
                     node,
                 } => {
+                    if !self.built(parent.as_deref()) {
+                        continue;
+                    }
                     let Some(p) = self.parent(parent.as_deref()) else {
                         tracing::warn!("menu: no parent for `{}`", node.id);
                         continue;
@@ -602,6 +619,24 @@ impl MenuRenderer {
     /// Applies a new menu model exactly as the running tray does.
     pub fn update(&mut self, nodes: Vec<Node>) -> Applied {
         self.0.update(nodes)
+    }
+
+    /// Builds every submenu, as if a tray host had opened each one: the
+    /// menu at its largest.
+    pub fn open_everything(&mut self) {
+        fn lazy(nodes: &[Node], out: &mut Vec<String>) {
+            for n in nodes {
+                if n.lazy {
+                    out.push(n.id.clone());
+                }
+                lazy(&n.children, out);
+            }
+        }
+        let mut ids = Vec::new();
+        lazy(&self.0.nodes, &mut ids);
+        for id in ids {
+            self.0.build_opened(&id);
+        }
     }
 }
 

@@ -616,7 +616,11 @@ fn workspace(ws: &WorkspaceView, state: &MenuState) -> Node {
         |f| Action::MuteWorkspace(ws.name.clone(), f),
         Action::UnmuteWorkspace(ws.name.clone()),
     ));
-    Node::sub(wid, label, children).with_icon(icon)
+    let mut node = Node::sub(wid, label, children).with_icon(icon);
+    // Built when a tray host first opens it: a closed workspace costs one
+    // entry instead of its cards' rows (issue #16: most of the idle menu).
+    node.lazy = true;
+    node
 }
 
 fn mute_menu(

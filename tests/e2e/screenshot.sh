@@ -71,6 +71,9 @@ if echo "$colours" | grep -q "(232, *150, *0)"; then ok "rows carry the amber st
 
 # Another workspace changes shape while both submenus are open: a healthy
 # site crashes, so its card gets a second row. The open submenus must stay.
+# (Built as a host builds it when it shows it; workspaces are built when first opened.)
+$SNI open "$($SNI id '^Sites — ')"
+for _ in $(seq 1 25); do [ "$($SNI children '^Sites — ' | cut -f2)" != '…' ] && break; sleep 0.2; done
 ROWS=$($SNI children '^Sites — ' | wc -l)
 curl -fsS -X POST "${BASE}_sim/scenario?target=netlify:acme-marketing&scenario=crash" >/dev/null
 for _ in $(seq 1 100); do

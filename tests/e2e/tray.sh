@@ -126,16 +126,18 @@ check "the item registers with the StatusNotifierWatcher" eventually 15 $SNI ite
 check "the header says all is healthy" eventually 15 layout_has "Both services healthy"
 check "one submenu per workspace, labelled with its worst status" bash -c "$SNI layout | awk -F'\t' '\$2==0' | cut -f3 | grep -qx 'Deploys — The service is healthy' && $SNI layout | awk -F'\t' '\$2==0' | cut -f3 | grep -qx 'Sites — The service is healthy'"
 check "a workspace row carries the green status icon" eventually 10 row_icon_is '^Deploys — ' $GREEN
+# A workspace's submenu is built when a host first opens it, with its cards'
+# own submenus; until then it is one placeholder entry.
+check "an unopened workspace is one placeholder entry" bash -c "[ \"\$($SNI children '^Sites — ' | cut -f2)\" = '…' ]"
+$SNI open "$(id_of '^Deploys — ')"
+check "opening a workspace builds its rows and its cards' submenus" eventually 5 bash -c "$SNI children '^Shop · Railway — ' | cut -f2 | grep -qx 'Refresh'"
 check "a card is one title row with the summary, and its icon is green" eventually 10 row_icon_is '^Shop · Railway — all 2 services running$' $GREEN
 # At most three rows per card in the workspace: the title and what adds to it.
 ws_rows() { $SNI children "^$1 — " | cut -f2; }
 check "the workspace holds the title and at most two rows per card, then its actions" bash -c "[ \"\$($SNI children '^Deploys — ' | cut -f2 | head -n 2 | tr '\n' '|')\" = 'Shop · Railway — all 2 services running|last deploy: 2 h ago (api)|' ] && [ \$($SNI children '^Deploys — ' | wc -l) -le 6 ]"
 check "no row repeats the summary (services: 2/2 running is the summary's news)" bash -c "! $SNI children '^Deploys — ' | cut -f2 | grep -qx 'services: 2/2 running'"
 check "rows under a title are text only (disabled)" bash -c "$SNI layout | awk -F'\t' '\$3==\"last deploy: 2 h ago (api)\" {print \$4}' | head -n 1 | grep -qx false"
-# A card's own submenu is built when a host first opens it (or its workspace).
-check "an unopened card's submenu is one placeholder entry" bash -c "[ \"\$($SNI children '^Shop · Railway — ' | cut -f2)\" = '…' ]"
-$SNI open "$(id_of '^Shop · Railway — ')"
-check "opened, the card's own submenu has the time, Refresh, Open dashboard and Mute" eventually 5 bash -c "$SNI children '^Shop · Railway — ' | cut -f2 | tr '\n' '|' | grep -q 'updated .*|.*|Refresh|Open dashboard|Mute|'"
+check "the card's own submenu has the time, Refresh, Open dashboard and Mute" eventually 5 bash -c "$SNI children '^Shop · Railway — ' | cut -f2 | tr '\n' '|' | grep -q 'updated .*|.*|Refresh|Open dashboard|Mute|'"
 check "no label is longer than about 60 characters" bash -c "$SNI layout | /usr/bin/python3 -c 'import sys; sys.exit(any(len(l.split(\"\t\")[2]) > 62 for l in sys.stdin))'"
 check "the icon is green while everything is healthy" eventually 10 icon_is $GREEN
 check "the tray maps no OpenGL library (GDK_GL unset, as users run it)" no_gl $APP
@@ -149,6 +151,8 @@ export -f history
 ids() { $SNI layout | cut -f1 | sort; }
 export -f ids
 export SNI
+$SNI open "$(id_of '^Sites — ')"
+check "the other workspace opens too" eventually 5 bash -c "$SNI children '^Web · Netlify — ' | cut -f2 | grep -qx 'Refresh'"
 IDS=$(ids)
 sim_set netlify:e2e-web deploying
 check "a running deploy shows on its card" eventually 15 bash -c "$SNI children '^Sites — ' | cut -f2 | grep -q '⟳'"
@@ -187,9 +191,7 @@ export -f note_field
 check "the down notification is critical" bash -c "[ \"\$(note_field 'Deploys · Shop (Railway) is down' category)\" = urgency-critical ]"
 check "the down notification's image is the red status icon" bash -c "f=\$(note_field 'Deploys · Shop (Railway) is down' icon_path); [ -f \"\$f\" ] && [ \"\$(convert \"\$f\" -crop 1x1+32+9 -format '%[fx:int(255*r+.5)],%[fx:int(255*g+.5)],%[fx:int(255*b+.5)]' info:)\" = $RED ]"
 
-# Clicks over dbusmenu reach the app. (Opening a workspace builds its cards.)
-$SNI open "$(id_of '^Deploys — ')"
-check "opening a workspace builds its cards' submenus" eventually 5 bash -c "$SNI layout | cut -f3 | grep -qx 'Refresh'"
+# Clicks over dbusmenu reach the app (Deploys was opened above).
 BEFORE=$(sim_requests)
 $SNI click "$(id_of '^Refresh$')"
 check "Refresh polls the service again" eventually 5 bash -c "[ \$(curl -fsS '${BASE}_sim/stats' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"requests\"])') -gt $BEFORE ]"
