@@ -282,7 +282,7 @@ project = "e2e-first-run"
 key = "$KEY"
 base_url = "$BASE"
 EOF
-check "after the demo, a config with a keychain key works without a restart" eventually 20 layout_has "Store · Railway — all 2 services running"
+check "after the demo, a config with a keychain key works without a restart" eventually 20 bash -c "$SNI open \"\$($SNI id '^Mine — ')\" && $SNI children '^Mine — ' | cut -f2 | grep -qx 'Store · Railway — all 2 services running'"
 check "the demo is over" bash -c "! $SNI layout | cut -f3 | grep -q 'Demo data'"
 check "nothing says the keychain is unavailable" bash -c "! $SNI layout | cut -f3 | grep -qi 'keychain'"
 "$BIN" secret delete "$KEY" > /dev/null 2>&1
