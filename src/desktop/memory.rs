@@ -7,14 +7,15 @@
 //! more than it keeps, which glibc holds on to unless asked to return it.
 //! Elsewhere (macOS, Windows, musl) both are no-ops.
 
-/// Caps the arenas at two (the main thread's and one shared by the others).
+/// One arena for every thread: the tray's threads rarely allocate at the
+/// same moment, and a second arena kept ≈ 4.8 MB of its own at 200 services.
 /// Call before any other thread exists.
 pub(crate) fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called while this
     // is the only thread.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 
