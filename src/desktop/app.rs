@@ -353,6 +353,7 @@ async fn render_loop(
     // hand it back once the menu has settled after them.
     let mut settled: Option<(bool, Arc<Config>)> = None;
     let mut trim_at: Option<tokio::time::Instant> = None;
+    let mut last_trim: Option<tokio::time::Instant> = None;
     loop {
         let now = OffsetDateTime::now_utc();
         let snap = rx.borrow_and_update().clone();
@@ -361,13 +362,19 @@ async fn render_loop(
             let same = settled
                 .as_ref()
                 .is_some_and(|(started, c)| *started == snap.started && Arc::ptr_eq(c, &config));
+            let at = tokio::time::Instant::now();
             if !same {
                 settled = Some((snap.started, config));
-                trim_at = Some(tokio::time::Instant::now() + TRIM_AFTER);
+                trim_at = Some(at + TRIM_AFTER);
+            } else if trim_at.is_none() && last_trim.is_none_or(|t| at >= t + TRIM_EVERY) {
+                // Polls keep coming: what their rounds freed goes back at
+                // most once a minute (a few milliseconds each time).
+                trim_at = Some(at + TRIM_AFTER);
             }
         }
         if trim_at.is_some_and(|t| t <= tokio::time::Instant::now()) {
             trim_at = None;
+            last_trim = Some(tokio::time::Instant::now());
             super::memory::give_back();
         }
         let (update, next, info) = {
@@ -418,6 +425,8 @@ async fn render_loop(
 /// How long after the start-up round (or a new config) the tray returns
 /// freed memory: once the menu has been built for it.
 const TRIM_AFTER: Duration = Duration::from_secs(5);
+/// Between two returns of freed memory while polls keep coming, at least.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
 
 /// How long the render loop gathers snapshot changes into one menu update.
 const COALESCE: Duration = Duration::from_millis(100);
