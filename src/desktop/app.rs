@@ -357,8 +357,16 @@ async fn render_loop(
     loop {
         let now = OffsetDateTime::now_utc();
         let snap = rx.borrow_and_update().clone();
+        let (update, next, info, config) = {
+            let s = shared.lock().expect("not poisoned");
+            (
+                compute(&s, &snap, now, &mut memo),
+                memo.nodes.next_change(now),
+                app_info(&s),
+                s.config.clone(),
+            )
+        };
         {
-            let config = shared.lock().expect("not poisoned").config.clone();
             let same = settled
                 .as_ref()
                 .is_some_and(|(started, c)| *started == snap.started && Arc::ptr_eq(c, &config));
@@ -377,16 +385,6 @@ async fn render_loop(
             last_trim = Some(tokio::time::Instant::now());
             super::memory::give_back();
         }
-        let (update, next, info) = {
-            let s = shared.lock().expect("not poisoned");
-            (
-                compute(&s, &snap, now, &mut memo),
-                memo.nodes
-                    .next_change(now)
-                    .clamp(Duration::from_secs(1), Duration::from_secs(3600)),
-                app_info(&s),
-            )
-        };
         app_tx.send_if_modified(|old| {
             if same_info(old, &info) {
                 false

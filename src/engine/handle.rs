@@ -82,19 +82,29 @@ impl Snapshot {
     /// Equal but for the views, which are the same allocations in the same
     /// order: what the engine checks before publishing (no card compared).
     pub(super) fn same_except_views(&self, other: &Snapshot) -> bool {
-        self.services.len() == other.services.len()
-            && self
-                .services
+        // Every field named: a new one cannot be forgotten here.
+        let Snapshot {
+            services,
+            offline_since,
+            paused,
+            waking,
+            notifications_paused_until,
+            mutes,
+            started,
+            engine_fault,
+        } = self;
+        services.len() == other.services.len()
+            && services
                 .iter()
                 .zip(&other.services)
                 .all(|(a, b)| Arc::ptr_eq(a, b))
-            && self.offline_since == other.offline_since
-            && self.paused == other.paused
-            && self.waking == other.waking
-            && self.notifications_paused_until == other.notifications_paused_until
-            && self.mutes == other.mutes
-            && self.started == other.started
-            && self.engine_fault == other.engine_fault
+            && *offline_since == other.offline_since
+            && *paused == other.paused
+            && *waking == other.waking
+            && *notifications_paused_until == other.notifications_paused_until
+            && *mutes == other.mutes
+            && *started == other.started
+            && *engine_fault == other.engine_fault
     }
 }
 

@@ -153,13 +153,11 @@ fn later(t: Instant, d: Duration) -> Instant {
 struct Slot {
     service: Service,
     /// What is persisted; reach it through [`Slot::rec`] / [`Slot::rec_mut`],
-    /// which marks the published view out of date.
+    /// which drops the published view.
     record: ServiceRecord,
     /// The view last published, shared by every snapshot until the slot
-    /// changes: a poll result rebuilds its own service's view only.
+    /// changes (`None` then): a poll result rebuilds its own view only.
     view: Option<Arc<ServiceView>>,
-    /// `record` changed since `view` was built.
-    view_dirty: bool,
     /// Next automatic poll.
     due: Option<Instant>,
     /// A manual refresh is waiting to run (honoured even when paused).
@@ -182,7 +180,7 @@ impl Slot {
     }
 
     fn rec_mut(&mut self) -> &mut ServiceRecord {
-        self.view_dirty = true;
+        self.view = None;
         &mut self.record
     }
 
@@ -380,7 +378,7 @@ impl Core {
                     let interval_changed = s.service.refresh != service.refresh
                         || s.service.polled() != service.polled();
                     s.service = service.clone();
-                    s.view_dirty = true;
+                    s.view = None;
                     s.budget = self.budget_key(service);
                     if interval_changed || s.due.is_none() {
                         s.due = Some(now);
@@ -404,7 +402,6 @@ impl Core {
                         service: service.clone(),
                         record: rec,
                         view: None,
-                        view_dirty: true,
                         due: Some(now),
                         forced: false,
                         in_flight: false,
@@ -757,18 +754,14 @@ impl Core {
                 .last_success
                 .is_some_and(|t| (wall - t).unsigned_abs() > nominal * 2 && wall > t);
             let stale = s.service.polled() && s.record.card.is_some() && (offline || time_stale);
-            let reuse = match &s.view {
-                Some(v) if !s.view_dirty => {
-                    v.stale == stale
-                        && v.polling == s.in_flight
-                        && v.interval == interval
-                        && v.muted == muted
-                }
-                _ => false,
-            };
+            let reuse = s.view.as_ref().is_some_and(|v| {
+                v.stale == stale
+                    && v.polling == s.in_flight
+                    && v.interval == interval
+                    && v.muted == muted
+            });
             if !reuse {
                 s.view = Some(Arc::new(s.fresh_view(stale, interval, muted)));
-                s.view_dirty = false;
                 changed = true;
             }
             let view = s.view.clone().expect("built above");

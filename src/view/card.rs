@@ -6,6 +6,26 @@ use crate::model::{Card, Mode, ReasonKind, Service, Status};
 use crate::text::ago;
 pub use crate::text::next_age_change;
 
+/// How long until the soonest relative time of these cards ("updated 2 min
+/// ago", from a card's `updated_at` or the last answer) reads differently:
+/// between a second and an hour (an hour when there is none).
+pub fn next_time_change<'a>(
+    cards: impl IntoIterator<Item = (Option<&'a Card>, Option<OffsetDateTime>)>,
+    now: OffsetDateTime,
+) -> std::time::Duration {
+    cards
+        .into_iter()
+        .flat_map(|(card, last_success)| [card.and_then(|c| c.updated_at), last_success])
+        .flatten()
+        .map(|t| next_age_change(t, now))
+        .min()
+        .unwrap_or(std::time::Duration::from_secs(3600))
+        .clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(3600),
+        )
+}
+
 /// The text of one card, line by line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardLines {

@@ -184,14 +184,12 @@ pub(crate) fn menu_state_with(
 /// When the next "updated N min ago" label changes, so relative times stay
 /// current without polling the network or ticking every second.
 pub(crate) fn next_label_change(snap: &Snapshot, now: OffsetDateTime) -> Duration {
-    snap.services
-        .iter()
-        .flat_map(|v| [v.card.as_ref().and_then(|c| c.updated_at), v.last_success])
-        .flatten()
-        .map(|t| card::next_age_change(t, now))
-        .min()
-        .unwrap_or(Duration::from_secs(3600))
-        .clamp(Duration::from_secs(1), Duration::from_secs(3600))
+    card::next_time_change(
+        snap.services
+            .iter()
+            .map(|v| (v.card.as_ref(), v.last_success)),
+        now,
+    )
 }
 
 /// The icon's look for a menu state: offline, else the worst status; the
@@ -212,6 +210,18 @@ mod tests {
     use super::*;
     use crate::engine::state::Mute;
 
+    /// A plain app around `config`: not the demo, no error, no notice.
+    fn app_view<'a>(config: &'a Arc<Config>, zone: &'a Zone) -> AppView<'a> {
+        AppView {
+            config,
+            config_error: None,
+            demo: false,
+            autostart: false,
+            zone,
+            notice: None,
+        }
+    }
+
     /// Workspace names compare in Unicode lower case everywhere (the config,
     /// the CLI, mutes): a mute on "ÄPI" covers the workspace "äpi".
     #[test]
@@ -230,14 +240,7 @@ mod tests {
         };
         let zone = Zone::utc();
         let config = Arc::new(config);
-        let app = AppView {
-            config: &config,
-            config_error: None,
-            demo: false,
-            autostart: false,
-            zone: &zone,
-            notice: None,
-        };
+        let app = app_view(&config, &zone);
         let state = menu_state(&app, &snap, OffsetDateTime::now_utc());
         assert_eq!(
             state.workspaces[0].muted.as_deref(),
@@ -304,14 +307,7 @@ key = "env:K"
             ..Snapshot::default()
         };
         let zone = Zone::utc();
-        let app = AppView {
-            config: &config,
-            config_error: None,
-            demo: false,
-            autostart: false,
-            zone: &zone,
-            notice: None,
-        };
+        let app = app_view(&config, &zone);
         let mut memo = Memo::default();
         let now = t0 + time::Duration::seconds(5);
         let s1 = menu_state_with(&app, &snap1, now, &mut memo);

@@ -145,8 +145,8 @@ pub struct Node {
     /// Shared: a workspace or card that did not change is the previous
     /// menu's node, and [`diff`] skips children that are the same allocation.
     pub children: Arc<Vec<Node>>,
-    /// A submenu the tray may build when it is first opened (a card's own
-    /// submenu): until then it costs one entry instead of a dozen.
+    /// A submenu the tray may build when it is first opened (a workspace, a
+    /// card's own submenu): until then it costs one entry instead of dozens.
     pub lazy: bool,
 }
 
@@ -339,13 +339,14 @@ struct BuiltWorkspace {
 
 impl NodeMemo {
     /// How long the menu built last stays true: until its next relative
-    /// time ("updated 2 min ago") would change.
+    /// time ("updated 2 min ago") would change; between a second and an hour.
     pub fn next_change(&self, now: OffsetDateTime) -> Duration {
         self.workspaces
             .values()
             .map(|b| (b.valid_until - now).unsigned_abs())
             .min()
             .unwrap_or(Duration::from_secs(3600))
+            .clamp(Duration::from_secs(1), Duration::from_secs(3600))
     }
 
     fn workspace(&mut self, ws: &Arc<WorkspaceView>, state: &MenuState) -> Node {
@@ -359,14 +360,12 @@ impl NodeMemo {
             }
         }
         let node = workspace(ws, state);
-        let next = ws
-            .services
-            .iter()
-            .flat_map(|v| [v.card.as_ref().and_then(|c| c.updated_at), v.last_success])
-            .flatten()
-            .map(|t| card::next_age_change(t, state.now))
-            .min()
-            .unwrap_or(Duration::from_secs(3600));
+        let next = card::next_time_change(
+            ws.services
+                .iter()
+                .map(|v| (v.card.as_ref(), v.last_success)),
+            state.now,
+        );
         self.workspaces.insert(
             ws.name.clone(),
             BuiltWorkspace {
